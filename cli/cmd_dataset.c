@@ -1,0 +1,194 @@
+/*
+ * cmd_dataset.c: create, destroy, set, inherit.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+int
+cmd_create(int argc, char **argv)
+{
+	struct ss_kv *props;
+	struct ss_pool *p = NULL;
+	size_t n = 0;
+	int c, parents = 0, r;
+
+	if ((props = ss_calloc((size_t)argc, sizeof(*props))) == NULL)
+		return fail("create", NULL, SS_ENOMEM);
+	while ((c = getopt(argc, argv, "po:")) != -1) {
+		if (c == 'p')
+			parents = 1;
+		else if (c == 'o' && parse_kv(optarg, &props[n]) == 0)
+			n++;
+		else {
+			free(props);
+			return usage("create");
+		}
+	}
+	if (optind + 1 != argc) {
+		free(props);
+		return usage("create");
+	}
+	r = open_pool_for("create", argv[optind], 1, &p);
+	if (r == 0 && (r = ss_ds_create(p, argv[optind], props, n, parents)))
+		r = fail("create", argv[optind], r);
+	ss_pool_close(p);
+	free(props);
+	return r;
+}
+
+static void
+nicebytes(uint64_t n, char *out, size_t len)
+{
+	static const char units[] = "BKMGTPE";
+	double d = (double)n;
+	int i = 0;
+
+	while (d >= 1024 && i < 6) {
+		d /= 1024;
+		i++;
+	}
+	if (i == 0)
+		snprintf(out, len, "%lluB", (unsigned long long)n);
+	else
+		snprintf(out, len, d < 10 ? "%.2f%c" : d < 100 ? "%.1f%c" :
+		    "%.0f%c", d, units[i]);
+}
+
+struct dcb {
+	int verbose, dry, exact;
+};
+
+static void
+destroy_cb(void *arg, const char *name)
+{
+	const struct dcb *d = arg;
+
+	if (d->verbose)
+		printf("%s %s\n", d->dry ? "would destroy" : "will destroy",
+		    name);
+}
+
+int
+cmd_destroy(int argc, char **argv)
+{
+	struct dcb d = { 0, 0, 0 };
+	struct ss_pool *p = NULL;
+	uint64_t freed = 0;
+	char *at, *name, buf[32];
+	int c, flags = 0, r;
+
+	while ((c = getopt(argc, argv, "nprRvf")) != -1) {
+		switch (c) {
+		case 'n': flags |= SS_DESTROY_DRYRUN; d.dry = 1; break;
+		case 'p': d.exact = 1; break;
+		case 'r': case 'R': flags |= SS_DESTROY_RECURSIVE; break;
+		case 'v': d.verbose = 1; break;
+		case 'f': break;
+		default: return usage("destroy");
+		}
+	}
+	if (optind + 1 != argc)
+		return usage("destroy");
+	name = argv[optind];
+	if ((r = open_pool_for("destroy", name, 1, &p)) != 0)
+		return r;
+	if ((at = strchr(name, '@')) != NULL) {
+		*at = '\0';
+		r = ss_snap_destroy(p, name, at + 1, flags, &freed, destroy_cb,
+		    &d);
+		*at = '@';
+	} else if (strchr(name, '#'))
+		r = ss_err(SS_ENOTSUP, "bookmarks are not supported yet");
+	else
+		r = ss_ds_destroy(p, name, flags, &freed, destroy_cb, &d);
+	ss_pool_close(p);
+	if (r != 0)
+		return fail("destroy", name, r);
+	if (d.verbose || d.dry) {
+		if (d.exact)
+			snprintf(buf, sizeof(buf), "%llu",
+			    (unsigned long long)freed);
+		else
+			nicebytes(freed, buf, sizeof(buf));
+		printf("%s %s\n", d.dry ? "would reclaim" : "will reclaim", buf);
+	}
+	return 0;
+}
+
+int
+cmd_set(int argc, char **argv)
+{
+	struct ss_pool *p = NULL;
+	struct ss_kv kv;
+	struct ss_ds ds;
+	int first_ds, r = 0;
+
+	if (argc < 3)
+		return usage("set");
+	for (first_ds = 1; first_ds < argc && strchr(argv[first_ds], '=');)
+		first_ds++;
+	if (first_ds == 1 || first_ds == argc)
+		return usage("set");
+	for (int i = first_ds; i < argc && r == 0; i++) {
+		if ((r = open_pool_for("set property for", argv[i], 1, &p)))
+			break;
+		if ((r = ss_cat_ds_get(p->cat, argv[i], &ds)) != 0) {
+			ss_err(r, "dataset does not exist");
+			r = fail("set property for", argv[i], r);
+		}
+		for (int k = 1; r == 0 && k < first_ds; k++) {
+			char *s = ss_strdup(argv[k]);
+
+			if (s == NULL || parse_kv(s, &kv) != 0)
+				r = EXIT_USAGE;
+			else if ((r = ss_prop_set(p, &ds, kv.name, kv.value)))
+				r = fail("set property for", argv[i], r);
+			free(s);
+		}
+		if (r == 0 || r == 1)
+			ss_ds_clear(&ds);
+		ss_pool_close(p);
+		p = NULL;
+	}
+	return r;
+}
+
+int
+cmd_inherit(int argc, char **argv)
+{
+	struct ss_pool *p = NULL;
+	struct ss_ds *v = NULL;
+	size_t n = 0;
+	int c, recursive = 0, r = 0;
+
+	while ((c = getopt(argc, argv, "rS")) != -1) {
+		if (c == 'r')
+			recursive = 1;
+		else if (c != 'S')
+			return usage("inherit");
+	}
+	if (optind + 2 > argc)
+		return usage("inherit");
+	const char *prop = argv[optind];
+	for (int i = optind + 1; i < argc && r == 0; i++) {
+		if ((r = open_pool_for("inherit", argv[i], 1, &p)) != 0)
+			break;
+		r = ss_cat_ds_list(p->cat, argv[i], &v, &n);
+		if (r == 0 && (n == 0 || strcmp(v[0].name, argv[i])))
+			r = ss_err(SS_ENOENT, "dataset does not exist");
+		for (size_t k = 0; r == 0 && k < (recursive ? n : 1); k++)
+			r = ss_prop_inherit(p, &v[k], prop);
+		if (r != 0)
+			r = fail("inherit", argv[i], r);
+		ss_ds_list_free(v, n);
+		v = NULL;
+		n = 0;
+		ss_pool_close(p);
+		p = NULL;
+	}
+	return r;
+}

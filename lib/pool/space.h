@@ -1,0 +1,46 @@
+/*
+ * space.h: internal to lib/pool: releasing object references and punching
+ * freed ranges out of packs.
+ */
+#ifndef SS_SPACE_H
+#define SS_SPACE_H
+
+#include "pool/pool.h"
+
+struct ss_freed {
+	uint64_t pack, off, len;	/* len: stored object length */
+};
+
+struct ss_freelist {
+	struct ss_freed *v;
+	size_t n, cap;
+	uint64_t bytes;		/* stored object bytes freed */
+};
+
+/* ss_freelist_add(f, pack, off, objlen): a freed record (header + object). */
+int ss_freelist_add(struct ss_freelist *f, uint64_t pack, uint64_t off,
+    uint32_t objlen);
+void ss_freelist_free(struct ss_freelist *f);
+
+/*
+ * ss_release(p, root, f): drop one reference to ${root} inside the current
+ * transaction, cascading to objects that reach zero; their ranges are
+ * added to ${f}.
+ */
+int ss_release(struct ss_pool *p, const struct ss_id *root,
+    struct ss_freelist *f);
+
+/* ss_reclaim(p, f): after commit: punch the ranges, delete empty packs. */
+void ss_reclaim(struct ss_pool *p, struct ss_freelist *f);
+
+/*
+ * ss_gc_packs(p): delete pack files that hold no indexed object: what a
+ * failed or killed command left behind.  Needs the pool's exclusive lock.
+ */
+void ss_gc_packs(struct ss_pool *p);
+
+/* Snapshot record MAC (snapops.c). */
+int ss_snap_mac(const struct ss_keyset *ks, const struct ss_ds *ds,
+    const struct ss_snap *s, uint8_t out[SS_HASH_LEN]);
+
+#endif /* SS_SPACE_H */

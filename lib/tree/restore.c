@@ -1,0 +1,652 @@
+/*
+ * restore.c: write a snapshot tree back to a directory.
+ *
+ * Every object is authenticated (ss_obj_open) before any byte of it is
+ * written.  A file is written under a temporary name in its final
+ * directory and renamed into place only when its contents, owner, mode,
+ * extended attributes and times are set, so an interrupted or refused
+ * restore leaves no half-written file under a real name.  Directories are
+ * opened with O_NOFOLLOW and entries are created relative to their
+ * directory's descriptor, so nothing can be written outside the target
+ * through a symlink; names are checked on decode ("/", ".", ".." refused).
+ *
+ * In SYNC mode (rollback) the target is made equal to the snapshot: extra
+ * entries are deleted (except the "keep" paths, child mount points), files
+ * whose inode, ctime, size and mtime show they were not touched since the
+ * snapshot are left alone, and everything else is replaced.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "tree/tree.h"
+
+struct hlink {
+	uint64_t group;
+	char *path;
+};
+
+struct rctx {
+	struct ss_tree *t;
+	const struct ss_restore_opts *o;
+	char **rel;		/* normalised filter paths */
+	int *matched;
+	size_t nrel;
+	struct hlink *hl;
+	size_t nhl;
+	struct ss_buf chunk;
+	int sync;
+};
+
+static int
+path_err(int r, const char *path)
+{
+	char *m = ss_strdup(ss_errmsg());
+
+	r = ss_err(r, "%s: %s", path, m && *m ? m : ss_strerror(r));
+	free(m);
+	return r;
+}
+
+static void
+rwarn(struct rctx *rc, const char *what, const char *path)
+{
+	char *m = ss_asprintf("%s: %s", path, what);
+
+	if (m && rc->t->warn)
+		rc->t->warn(rc->t->warnarg, m);
+	free(m);
+}
+
+static void
+tmpname(char out[32])
+{
+	snprintf(out, 32, ".snapseal-%016llx",
+	    (unsigned long long)ss_random_u64());
+}
+
+/* ---------- metadata ---------- */
+
+static int
+set_xattrs(struct rctx *rc, int fd, const char *path, const struct ss_ent *e)
+{
+	struct ss_rd rd;
+	char name[256];
+
+	ss_rd_init(&rd, e->xattrs, e->xattrslen);
+	while (ss_rd_left(&rd) > 0) {
+		size_t nl, vl;
+		const uint8_t *n = ss_rd_str16(&rd, &nl);
+		const uint8_t *v = ss_rd_str32(&rd, SS_XATTR_MAX, &vl);
+		int rr;
+
+		if (rd.err || nl == 0 || nl >= sizeof(name) ||
+		    memchr(n, '\0', nl))
+			return ss_err(SS_ECORRUPT, "bad extended attribute list");
+		memcpy(name, n, nl);
+		name[nl] = '\0';
+		rr = fd >= 0 ? fsetxattr(fd, name, v, vl, 0) :
+		    lsetxattr(path, name, v, vl, 0);
+		if (rr == 0)
+			continue;
+		if (errno == EPERM || errno == ENOTSUP || errno == EACCES) {
+			char *m = ss_asprintf("cannot set extended attribute"
+			    " %s", name);
+			rwarn(rc, m ? m : "cannot set extended attribute", path);
+			free(m);
+			continue;
+		}
+		return ss_err_errno(SS_EIO, "cannot set extended attribute %s",
+		    name);
+	}
+	return 0;
+}
+
+/*
+ * apply_meta(rc, fd, dirfd, name, path, e): owner, mode, xattrs, times, in
+ * that order (chown clears setuid bits; an ACL must follow chmod).  Uses
+ * ${fd} when >= 0, else (dirfd, name) without following symlinks.
+ */
+static int
+apply_meta(struct rctx *rc, int fd, int dirfd, const char *name,
+    const char *path, const struct ss_ent *e)
+{
+	struct timespec ts[2];
+	int rr, r;
+
+	rr = fd >= 0 ? fchown(fd, e->uid, e->gid) :
+	    fchownat(dirfd, name, e->uid, e->gid, AT_SYMLINK_NOFOLLOW);
+	if (rr != 0 && !(errno == EPERM && rc->t->euid != 0))
+		return ss_err_errno(SS_EIO, "cannot set owner");
+	if (e->type != SS_FT_LNK) {
+		rr = fd >= 0 ? fchmod(fd, e->mode) :
+		    fchmodat(dirfd, name, e->mode, 0);
+		if (rr != 0)
+			return ss_err_errno(SS_EIO, "cannot set mode");
+	}
+	if ((r = set_xattrs(rc, fd, path, e)) != 0)
+		return r;
+	ts[0].tv_sec = ts[1].tv_sec = e->mtime_sec;
+	ts[0].tv_nsec = ts[1].tv_nsec = e->mtime_nsec;
+	rr = fd >= 0 ? futimens(fd, ts) :
+	    utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW);
+	if (rr != 0)
+		return ss_err_errno(SS_EIO, "cannot set times");
+	return 0;
+}
+
+/* ---------- file contents ---------- */
+
+static int
+write_chunk(struct rctx *rc, int fd, const struct ss_id *id, uint64_t off,
+    uint64_t len)
+{
+	int r;
+
+	if ((r = ss_tree_load(rc->t, id, SS_OT_CHUNK, &rc->chunk)) != 0)
+		return r;
+	if (rc->chunk.len != len)
+		return ss_err(SS_ECORRUPT, "chunk length does not match");
+	if ((r = ss_pwrite_all(fd, rc->chunk.p, rc->chunk.len, off)) != 0)
+		return r;
+	rc->t->bytes_read += len;
+	return 0;
+}
+
+static int
+write_filemap(struct rctx *rc, int fd, const struct ss_ent *e)
+{
+	struct ss_buf map = SS_BUF_INIT;
+	struct ss_rd rd;
+	uint64_t end = 0;
+	uint32_t n;
+	int r;
+
+	if ((r = ss_tree_load(rc->t, &e->cid, SS_OT_FILE, &map)) != 0)
+		return r;
+	ss_rd_init(&rd, map.p, map.len);
+	if (ss_rd_u8(&rd) != SS_FILE_VERSION || ss_rd_u64(&rd) != e->size) {
+		r = ss_err(SS_ECORRUPT, "file map does not match its entry");
+		goto out;
+	}
+	n = ss_rd_u32(&rd);
+	if (rd.err || (uint64_t)n * (12 + SS_ID_LEN) != ss_rd_left(&rd)) {
+		r = ss_err(SS_ECORRUPT, "file map length is wrong");
+		goto out;
+	}
+	for (uint32_t i = 0; i < n && r == 0; i++) {
+		uint64_t off = ss_rd_u64(&rd);
+		uint32_t len = ss_rd_u32(&rd);
+		struct ss_id id;
+
+		memcpy(id.b, ss_rd_bytes(&rd, SS_ID_LEN), SS_ID_LEN);
+		if (off < end || len == 0 || off + len > e->size) {
+			r = ss_err(SS_ECORRUPT, "file map extents overlap or"
+			    " exceed the file size");
+			break;
+		}
+		end = off + len;
+		r = write_chunk(rc, fd, &id, off, len);
+	}
+out:
+	ss_buf_wipe(&map);
+	return r;
+}
+
+static int
+write_content(struct rctx *rc, int fd, const struct ss_ent *e)
+{
+	int r = 0;
+
+	if (e->ckind == SS_CK_CHUNK)
+		r = write_chunk(rc, fd, &e->cid, 0, e->size);
+	else if (e->ckind == SS_CK_FILE)
+		r = write_filemap(rc, fd, e);
+	else if (e->size != 0)
+		r = ss_err(SS_ECORRUPT, "file has a size but no content");
+	if (r == 0 && ftruncate(fd, (off_t)e->size) != 0)
+		r = ss_err_errno(ss_errno_code(errno), "cannot set size");
+	return r;
+}
+
+/* ---------- placing entries ---------- */
+
+/*
+ * place(rc, dirfd, tmp, name): move a finished temporary entry to its name.
+ * In SYNC mode an existing entry is replaced (a directory in the way is
+ * removed first); otherwise an existing name is an error.
+ */
+static int
+place(struct rctx *rc, int dirfd, const char *tmp, const char *name,
+    const char *path)
+{
+	struct stat st;
+
+	if (rc->sync) {
+		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISDIR(st.st_mode) && ss_rm_rf(path) != 0)
+			return ss_err_errno(SS_EIO, "cannot remove directory");
+		if (renameat(dirfd, tmp, dirfd, name) != 0)
+			return ss_err_errno(ss_errno_code(errno), "cannot rename");
+		return 0;
+	}
+	if (renameat2(dirfd, tmp, dirfd, name, RENAME_NOREPLACE) != 0)
+		return errno == EEXIST ? ss_err(SS_EEXIST, "already exists") :
+		    ss_err_errno(ss_errno_code(errno), "cannot rename");
+	return 0;
+}
+
+static const struct hlink *
+hl_find(const struct rctx *rc, uint64_t group)
+{
+	for (size_t i = 0; i < rc->nhl; i++)
+		if (rc->hl[i].group == group)
+			return &rc->hl[i];
+	return NULL;
+}
+
+static int
+hl_add(struct rctx *rc, uint64_t group, const char *path)
+{
+	struct hlink *v = ss_realloc(rc->hl, (rc->nhl + 1) * sizeof(*v));
+
+	if (v == NULL)
+		return SS_ENOMEM;
+	rc->hl = v;
+	if ((v[rc->nhl].path = ss_strdup(path)) == NULL)
+		return SS_ENOMEM;
+	v[rc->nhl++].group = group;
+	return 0;
+}
+
+/* untouched(st, e): the live file is still the one the snapshot saw. */
+static int
+untouched(const struct stat *st, const struct ss_ent *e)
+{
+	return S_ISREG(st->st_mode) && e->type == SS_FT_REG &&
+	    st->st_ino == e->ino && (uint64_t)st->st_size == e->size &&
+	    st->st_ctim.tv_sec == e->ctime_sec &&
+	    (uint32_t)st->st_ctim.tv_nsec == e->ctime_nsec &&
+	    st->st_mtim.tv_sec == e->mtime_sec &&
+	    (uint32_t)st->st_mtim.tv_nsec == e->mtime_nsec;
+}
+
+static int
+restore_file(struct rctx *rc, int dirfd, const char *name, const char *path,
+    const struct ss_ent *e)
+{
+	const struct hlink *h = e->hlgroup ? hl_find(rc, e->hlgroup) : NULL;
+	char tmp[32];
+	int fd, r;
+
+	tmpname(tmp);
+	if (h) {
+		if (linkat(AT_FDCWD, h->path, dirfd, tmp, 0) != 0)
+			return ss_err_errno(ss_errno_code(errno), "cannot link"
+			    " to %s", h->path);
+		goto done;
+	}
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+	if (fd < 0)
+		return ss_err_errno(ss_errno_code(errno), "cannot create");
+	r = write_content(rc, fd, e);
+	if (r == 0)
+		r = apply_meta(rc, fd, dirfd, tmp, path, e);
+	if (close(fd) != 0 && r == 0)
+		r = ss_err_errno(ss_errno_code(errno), "cannot close");
+	if (r != 0) {
+		unlinkat(dirfd, tmp, 0);
+		return r;
+	}
+done:
+	if ((r = place(rc, dirfd, tmp, name, path)) != 0) {
+		unlinkat(dirfd, tmp, 0);
+		return r;
+	}
+	if (e->hlgroup && !h)
+		return hl_add(rc, e->hlgroup, path);
+	return 0;
+}
+
+static int
+restore_special(struct rctx *rc, int dirfd, const char *name,
+    const char *path, const struct ss_ent *e)
+{
+	char tmp[32], *target = NULL, *tpath = NULL;
+	int rr, r;
+
+	tmpname(tmp);
+	if (e->type == SS_FT_LNK) {
+		if ((target = ss_malloc(e->targetlen + 1)) == NULL)
+			return SS_ENOMEM;
+		memcpy(target, e->target, e->targetlen);
+		target[e->targetlen] = '\0';
+		rr = symlinkat(target, dirfd, tmp);
+		free(target);
+	} else {
+		mode_t type = e->type == SS_FT_FIFO ? S_IFIFO :
+		    e->type == SS_FT_CHR ? S_IFCHR : S_IFBLK;
+
+		rr = mknodat(dirfd, tmp, type | 0600, (dev_t)e->rdev);
+	}
+	if (rr != 0) {
+		if (errno == EPERM && e->type != SS_FT_LNK &&
+		    e->type != SS_FT_FIFO) {
+			rwarn(rc, "skipping device node (not permitted)", path);
+			return 0;
+		}
+		return ss_err_errno(ss_errno_code(errno), "cannot create");
+	}
+	/* xattrs of a non-regular entry are set through its temporary path */
+	const char *slash = strrchr(path, '/');
+	tpath = ss_asprintf("%.*s/%s", slash ? (int)(slash - path) : 1,
+	    slash ? path : ".", tmp);
+	r = tpath ? apply_meta(rc, -1, dirfd, tmp, tpath, e) : SS_ENOMEM;
+	free(tpath);
+	if (r == 0)
+		r = place(rc, dirfd, tmp, name, path);
+	if (r != 0)
+		unlinkat(dirfd, tmp, 0);
+	return r;
+}
+
+/* ---------- path filters ---------- */
+
+/* Selection of an entry by the PATH arguments. */
+enum { SEL_NONE, SEL_PART, SEL_ALL };
+
+static int
+select_rel(struct rctx *rc, const char *rel)
+{
+	size_t rl = strlen(rel);
+	int sel = SEL_NONE;
+
+	for (size_t i = 0; i < rc->nrel; i++) {
+		const char *f = rc->rel[i];
+		size_t fl = strlen(f);
+
+		if (fl <= rl && !strncmp(f, rel, fl) &&
+		    (rel[fl] == '\0' || rel[fl] == '/')) {
+			rc->matched[i] = 1;
+			return SEL_ALL;
+		}
+		if (fl > rl && !strncmp(f, rel, rl) && f[rl] == '/')
+			sel = SEL_PART;
+	}
+	return sel;
+}
+
+/*
+ * normalise(p): "a//b/./c/" -> "a/b/c"; leading "/" dropped; NULL if the
+ * path has a ".." component or is empty.
+ */
+static char *
+normalise(const char *p)
+{
+	char *out = ss_malloc(strlen(p) + 1), *o = out;
+
+	if (out == NULL)
+		return NULL;
+	while (*p) {
+		const char *s = p;
+		size_t n;
+
+		while (*p && *p != '/')
+			p++;
+		n = (size_t)(p - s);
+		if (*p)
+			p++;
+		if (n == 0 || (n == 1 && s[0] == '.'))
+			continue;
+		if (n == 2 && s[0] == '.' && s[1] == '.') {
+			free(out);
+			return NULL;
+		}
+		if (o != out)
+			*o++ = '/';
+		memcpy(o, s, n);
+		o += n;
+	}
+	*o = '\0';
+	if (o == out) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* ---------- directories ---------- */
+
+static int restore_dir(struct rctx *rc, int fd, const char *path,
+    const char *rel, const struct ss_id *id, int all);
+
+static int
+is_kept(const struct rctx *rc, const char *path)
+{
+	for (size_t i = 0; i < rc->o->nkeep; i++)
+		if (!strcmp(rc->o->keep[i], path))
+			return 1;
+	return 0;
+}
+
+static int
+restore_subdir(struct rctx *rc, int dirfd, const char *name, const char *path,
+    const char *rel, const struct ss_ent *e, int all)
+{
+	struct stat st;
+	int fd, r;
+
+	if (rc->sync && is_kept(rc, path))
+		return 0;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (!S_ISDIR(st.st_mode)) {
+			if (!rc->sync)
+				return ss_err(SS_EEXIST, "already exists");
+			if (unlinkat(dirfd, name, 0) != 0)
+				return ss_err_errno(SS_EIO, "cannot remove");
+		}
+	}
+	if (mkdirat(dirfd, name, 0700) != 0 && errno != EEXIST)
+		return ss_err_errno(ss_errno_code(errno), "cannot create"
+		    " directory");
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd < 0)
+		return ss_err_errno(ss_errno_code(errno), "cannot open"
+		    " directory");
+	r = restore_dir(rc, fd, path, rel, &e->cid, all);
+	if (r == 0 && all) {
+		r = apply_meta(rc, fd, dirfd, name, path, e);
+		if (r != 0)
+			r = path_err(r, path);
+	}
+	close(fd);
+	return r;
+}
+
+static int
+restore_entry(struct rctx *rc, int dirfd, const char *path, const char *rel,
+    const struct ss_ent *e, int all)
+{
+	char name[256];
+	struct stat st;
+	int r;
+
+	memcpy(name, e->name, e->namelen);
+	name[e->namelen] = '\0';
+	if (e->type == SS_FT_DIR)
+		return restore_subdir(rc, dirfd, name, path, rel, e, all);
+	if (rc->sync && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    untouched(&st, e) && !e->hlgroup)
+		return 0;
+	if (rc->o->cb && (rc->o->flags & SS_TR_VERBOSE))
+		rc->o->cb(rc->o->cbarg, path);
+	r = e->type == SS_FT_REG ? restore_file(rc, dirfd, name, path, e) :
+	    restore_special(rc, dirfd, name, path, e);
+	return r ? path_err(r, path) : 0;
+}
+
+/* remove_extras(rc, fd, path, d): SYNC mode, delete what the snapshot lacks. */
+static int
+remove_extras(struct rctx *rc, int fd, const char *path, const struct ss_dir *d)
+{
+	DIR *dir;
+	struct dirent *de;
+	int dfd = dup(fd), r = 0;
+
+	if (dfd < 0 || (dir = fdopendir(dfd)) == NULL) {
+		if (dfd >= 0)
+			close(dfd);
+		return ss_err_errno(SS_EIO, "%s: cannot read directory", path);
+	}
+	while (r == 0 && (de = readdir(dir)) != NULL) {
+		char *full;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    ss_dir_find(d, de->d_name, strlen(de->d_name)))
+			continue;
+		if ((full = ss_path_join(path, de->d_name)) == NULL) {
+			r = SS_ENOMEM;
+			break;
+		}
+		if (!is_kept(rc, full)) {
+			if (rc->o->cb && (rc->o->flags & SS_TR_VERBOSE))
+				rc->o->cb(rc->o->cbarg, full);
+			r = ss_rm_rf(full);
+		}
+		free(full);
+	}
+	closedir(dir);
+	return r;
+}
+
+static int
+restore_dir(struct rctx *rc, int fd, const char *path, const char *rel,
+    const struct ss_id *id, int all)
+{
+	struct ss_dir d;
+	char *cpath = NULL, *crel = NULL;
+	int r;
+
+	if ((r = ss_tree_load_dir(rc->t, id, &d)) != 0)
+		return path_err(r, path);
+	if (rc->sync && all && (r = remove_extras(rc, fd, path, &d)) != 0)
+		goto out;
+	for (size_t i = 0; i < d.n && r == 0; i++) {
+		const struct ss_ent *e = &d.ents[i];
+		int sel = SEL_ALL;
+
+		free(cpath);
+		free(crel);
+		cpath = ss_asprintf("%s/%.*s", path, (int)e->namelen, e->name);
+		crel = ss_asprintf("%s%s%.*s", rel, *rel ? "/" : "",
+		    (int)e->namelen, e->name);
+		if (cpath == NULL || crel == NULL) {
+			r = SS_ENOMEM;
+			break;
+		}
+		if (!all && (sel = select_rel(rc, crel)) == SEL_NONE)
+			continue;
+		if (sel == SEL_PART && e->type != SS_FT_DIR)
+			continue;
+		r = restore_entry(rc, fd, cpath, crel, e, sel == SEL_ALL);
+	}
+out:
+	free(cpath);
+	free(crel);
+	ss_dir_free(&d);
+	return r;
+}
+
+static int
+setup_filters(struct rctx *rc, const struct ss_restore_opts *o)
+{
+	if (o->npaths == 0)
+		return 0;
+	rc->rel = ss_calloc(o->npaths, sizeof(*rc->rel));
+	rc->matched = ss_calloc(o->npaths, sizeof(*rc->matched));
+	if (rc->rel == NULL || rc->matched == NULL)
+		return SS_ENOMEM;
+	for (size_t i = 0; i < o->npaths; i++) {
+		if ((rc->rel[i] = normalise(o->paths[i])) == NULL)
+			return ss_err(SS_EINVAL, "invalid path '%s'", o->paths[i]);
+		rc->nrel++;
+	}
+	return 0;
+}
+
+int
+ss_tree_restore(struct ss_tree *t, const struct ss_id *root,
+    const char *target, const struct ss_restore_opts *o)
+{
+	struct rctx rc;
+	struct ss_dir top = { SS_BUF_INIT, NULL, 0 };
+	const struct ss_ent *e;
+	struct stat st;
+	int fd = -1, r, created = 0;
+
+	memset(&rc, 0, sizeof(rc));
+	rc.t = t;
+	rc.o = o;
+	rc.sync = (o->flags & SS_TR_SYNC) != 0;
+	t->euid = (int)geteuid();
+	if ((r = setup_filters(&rc, o)) != 0)
+		goto out;
+	if ((r = ss_tree_load_dir(t, root, &top)) != 0)
+		goto out;
+	if (top.n != 1 || (e = ss_dir_find(&top, "@", 1)) == NULL ||
+	    e->type != SS_FT_DIR) {
+		r = ss_err(SS_ECORRUPT, "snapshot root object is malformed");
+		goto out;
+	}
+	if (lstat(target, &st) != 0) {
+		if ((r = ss_mkdir_p(target, 0700)) != 0)
+			goto out;
+		created = 1;
+	} else if (!S_ISDIR(st.st_mode)) {
+		r = ss_err(SS_EEXIST, "'%s' exists and is not a directory",
+		    target);
+		goto out;
+	}
+	fd = open(target, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		r = ss_err_errno(ss_errno_code(errno), "cannot open '%s'",
+		    target);
+		goto out;
+	}
+	if ((r = restore_dir(&rc, fd, target, "", &e->cid, rc.nrel == 0)))
+		goto out;
+	for (size_t i = 0; i < rc.nrel; i++)
+		if (!rc.matched[i]) {
+			r = ss_err(SS_ENOENT, "'%s' is not in the snapshot",
+			    o->paths[i]);
+			goto out;
+		}
+	if (rc.nrel == 0 && (created || rc.sync) &&
+	    (r = apply_meta(&rc, fd, -1, NULL, target, e)) != 0)
+		r = path_err(r, target);
+out:
+	if (fd >= 0) {
+		if (r == 0 && fsync(fd) != 0)
+			r = ss_err_errno(SS_EIO, "cannot sync '%s'", target);
+		close(fd);
+	}
+	ss_dir_free(&top);
+	for (size_t i = 0; i < rc.nrel; i++)
+		free(rc.rel[i]);
+	free(rc.rel);
+	free(rc.matched);
+	for (size_t i = 0; i < rc.nhl; i++)
+		free(rc.hl[i].path);
+	free(rc.hl);
+	ss_buf_wipe(&rc.chunk);
+	return r;
+}

@@ -1,0 +1,151 @@
+/*
+ * tree: capturing a directory tree into objects (snapshot) and writing it
+ * back (restore, rollback).
+ *
+ * A directory object holds its entries sorted by name; each entry carries
+ * the file's metadata and, for content, the ID of a chunk (small files), of
+ * a file map (large or sparse files) or of a subdirectory object.  Equal
+ * subtrees give equal objects, so snapshots share them.
+ */
+#ifndef SS_TREE_H
+#define SS_TREE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "catalog/catalog.h"
+#include "chunk/chunk.h"
+#include "store/store.h"
+
+#define SS_DIR_VERSION 1
+#define SS_FILE_VERSION 1
+#define SS_XATTR_MAX (64u * 1024)	/* one value */
+#define SS_XATTRS_MAX (1u << 20)	/* all of one entry */
+
+enum ss_ftype {
+	SS_FT_REG = 1,
+	SS_FT_DIR = 2,
+	SS_FT_LNK = 3,
+	SS_FT_FIFO = 4,
+	SS_FT_CHR = 5,
+	SS_FT_BLK = 6
+};
+
+enum ss_ckind {
+	SS_CK_NONE = 0,		/* empty file, symlink, special */
+	SS_CK_CHUNK = 1,	/* whole content is one chunk */
+	SS_CK_FILE = 2,		/* a file map object */
+	SS_CK_DIR = 3		/* a directory object */
+};
+
+/* One decoded directory entry; pointers borrow from the object buffer. */
+struct ss_ent {
+	const char *name;
+	size_t namelen;
+	uint8_t type;
+	uint8_t ckind;
+	uint32_t mode;		/* st_mode & 07777 */
+	uint32_t uid, gid;
+	int64_t mtime_sec;
+	uint32_t mtime_nsec;
+	int64_t ctime_sec;
+	uint32_t ctime_nsec;
+	uint64_t ino;
+	uint64_t size;
+	uint64_t hlgroup;	/* non-zero: hard-link group within the snapshot */
+	uint64_t rdev;
+	uint64_t subtree;	/* stored bytes of the content (estimate) */
+	struct ss_id cid;
+	const char *target;	/* symlink target */
+	size_t targetlen;
+	const uint8_t *xattrs;	/* encoded xattr list */
+	size_t xattrslen;
+};
+
+/* A decoded directory object. */
+struct ss_dir {
+	struct ss_buf raw;	/* payload; entries point into it */
+	struct ss_ent *ents;
+	size_t n;
+};
+void ss_dir_free(struct ss_dir *d);
+/* ss_dir_decode(p, n, d): untrusted input, takes ownership of nothing. */
+int ss_dir_decode(const uint8_t *p, size_t n, struct ss_dir *d);
+/* ss_dir_find(d, name, len): binary search, NULL if absent. */
+const struct ss_ent *ss_dir_find(const struct ss_dir *d, const char *name,
+    size_t len);
+/* ss_ent_encode(e, out): append one entry. */
+int ss_ent_encode(const struct ss_ent *e, struct ss_buf *out);
+
+/* Everything the tree code needs: set up by the pool layer. */
+struct ss_tree {
+	struct ss_cat *cat;
+	struct ss_objctx *oc;
+	struct ss_chunker *ch;
+	struct ss_packw *pw;	/* writing; NULL for restore */
+	struct ss_packr *pr;
+	void (*warn)(void *arg, const char *msg);
+	void *warnarg;
+	/* snapshot: absolute paths not to descend into (child mountpoints) */
+	char **skip;
+	size_t nskip;
+	/* statistics */
+	uint64_t files, dirs, bytes_read, bytes_new, objects_new, logical;
+	uint64_t reused;
+	/* objects created by this run (so that unreferenced ones are dropped) */
+	struct ss_id *newids;
+	size_t nnew, capnew;
+	/* scratch */
+	struct ss_buf obj, pt, io;
+	dev_t rootdev;
+	int euid;
+};
+
+void ss_tree_init(struct ss_tree *t);
+void ss_tree_release(struct ss_tree *t);	/* frees scratch, not handles */
+
+/*
+ * ss_tree_load(t, id, type, out): read, authenticate and decode one object,
+ * which must be of ${type}.  SS_ECORRUPT if missing or damaged.
+ */
+int ss_tree_load(struct ss_tree *t, const struct ss_id *id, uint8_t type,
+    struct ss_buf *out);
+int ss_tree_load_dir(struct ss_tree *t, const struct ss_id *id,
+    struct ss_dir *d);
+
+/*
+ * ss_tree_store(t, type, p, n, refs, nrefs, id, stored): store an object
+ * unless it exists; new objects get their children's reference counts
+ * raised.  *${stored} = its stored size.
+ */
+int ss_tree_store(struct ss_tree *t, uint8_t type, const void *p, size_t n,
+    struct ss_id *refs, uint32_t nrefs, struct ss_id *id, uint64_t *stored);
+
+/*
+ * ss_tree_snapshot(t, dir, prev, root, refer): capture ${dir}.  ${prev} is
+ * the root of the dataset's previous snapshot (NULL: none), used to skip
+ * files whose (size, mtime, ctime, inode) did not change.
+ */
+int ss_tree_snapshot(struct ss_tree *t, const char *dir,
+    const struct ss_id *prev, struct ss_id *root, uint64_t *refer);
+
+/* Restore flags (same values as pool.h). */
+#define SS_TR_VERBOSE 1
+#define SS_TR_SYNC 2		/* rollback: delete extras, replace changed */
+
+struct ss_restore_opts {
+	int flags;
+	const char *const *paths;	/* NULL: everything */
+	size_t npaths;
+	char **keep;		/* absolute paths never deleted (SYNC) */
+	size_t nkeep;
+	void (*cb)(void *arg, const char *path);
+	void *cbarg;
+};
+
+/* ss_tree_restore(t, root, target, opts): see pool.h ss_restore. */
+int ss_tree_restore(struct ss_tree *t, const struct ss_id *root,
+    const char *target, const struct ss_restore_opts *o);
+
+#endif /* SS_TREE_H */

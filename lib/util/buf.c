@@ -1,0 +1,225 @@
+/*
+ * util/buf.c: growable byte buffers and the bounded reader for untrusted
+ * bytes.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/util.h"
+
+#define SS_BUF_MINCAP 64
+
+int
+ss_buf_reserve(struct ss_buf *b, size_t n)
+{
+	size_t need, cap;
+	uint8_t *p;
+
+	if (n > SIZE_MAX - b->len)
+		return ss_err(SS_ENOMEM, "buffer size overflow");
+	need = b->len + n;
+	if (need <= b->cap && b->p != NULL)
+		return 0;
+	cap = b->cap < SS_BUF_MINCAP ? SS_BUF_MINCAP : b->cap;
+	while (cap < need)
+		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+	if ((p = realloc(b->p, cap)) == NULL)
+		return ss_err(SS_ENOMEM, "cannot grow buffer to %zu bytes",
+		    cap);
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+int
+ss_buf_put(struct ss_buf *b, const void *p, size_t n)
+{
+	int r;
+
+	if ((r = ss_buf_reserve(b, n)) != 0)
+		return r;
+	if (n > 0)
+		memcpy(b->p + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
+int
+ss_buf_put_u8(struct ss_buf *b, uint8_t v)
+{
+	return ss_buf_put(b, &v, 1);
+}
+
+int
+ss_buf_put_u16(struct ss_buf *b, uint16_t v)
+{
+	uint8_t e[2];
+
+	ss_le16enc(e, v);
+	return ss_buf_put(b, e, sizeof(e));
+}
+
+int
+ss_buf_put_u32(struct ss_buf *b, uint32_t v)
+{
+	uint8_t e[4];
+
+	ss_le32enc(e, v);
+	return ss_buf_put(b, e, sizeof(e));
+}
+
+int
+ss_buf_put_u64(struct ss_buf *b, uint64_t v)
+{
+	uint8_t e[8];
+
+	ss_le64enc(e, v);
+	return ss_buf_put(b, e, sizeof(e));
+}
+
+int
+ss_buf_put_str16(struct ss_buf *b, const void *s, size_t n)
+{
+	int r;
+
+	if (n > UINT16_MAX)
+		return ss_err(SS_ERANGE, "string of %zu bytes exceeds 65535",
+		    n);
+	if ((r = ss_buf_reserve(b, 2 + n)) != 0)
+		return r;
+	ss_buf_put_u16(b, (uint16_t)n);
+	return ss_buf_put(b, s, n);
+}
+
+int
+ss_buf_put_str32(struct ss_buf *b, const void *s, size_t n)
+{
+	int r;
+
+	if (n > UINT32_MAX)
+		return ss_err(SS_ERANGE, "string of %zu bytes exceeds 2^32-1",
+		    n);
+	if ((r = ss_buf_reserve(b, 4 + n)) != 0)
+		return r;
+	ss_buf_put_u32(b, (uint32_t)n);
+	return ss_buf_put(b, s, n);
+}
+
+void
+ss_buf_reset(struct ss_buf *b)
+{
+	b->len = 0;
+}
+
+void
+ss_buf_free(struct ss_buf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}
+
+void
+ss_buf_wipe(struct ss_buf *b)
+{
+	if (b->p != NULL)
+		explicit_bzero(b->p, b->cap);
+	ss_buf_free(b);
+}
+
+/* ---------- bounded reader ---------- */
+
+void
+ss_rd_init(struct ss_rd *r, const void *p, size_t len)
+{
+	r->p = p;
+	r->len = p != NULL ? len : 0;
+	r->off = 0;
+	r->err = 0;
+}
+
+/*
+ * ss_rd_take(r, n): pointer to the next ${n} bytes and advance, or NULL
+ * (and r->err = SS_ECORRUPT, sticky) if fewer than ${n} remain.
+ */
+static const uint8_t *
+ss_rd_take(struct ss_rd *r, size_t n)
+{
+	static const uint8_t empty[1];
+	const uint8_t *p;
+
+	if (r->err != 0)
+		return NULL;
+	if (n > r->len - r->off) {
+		r->err = SS_ECORRUPT;
+		return NULL;
+	}
+	p = r->p != NULL ? r->p + r->off : empty;
+	r->off += n;
+	return p;
+}
+
+uint8_t
+ss_rd_u8(struct ss_rd *r)
+{
+	const uint8_t *p = ss_rd_take(r, 1);
+
+	return p != NULL ? p[0] : 0;
+}
+
+uint16_t
+ss_rd_u16(struct ss_rd *r)
+{
+	const uint8_t *p = ss_rd_take(r, 2);
+
+	return p != NULL ? ss_le16dec(p) : 0;
+}
+
+uint32_t
+ss_rd_u32(struct ss_rd *r)
+{
+	const uint8_t *p = ss_rd_take(r, 4);
+
+	return p != NULL ? ss_le32dec(p) : 0;
+}
+
+uint64_t
+ss_rd_u64(struct ss_rd *r)
+{
+	const uint8_t *p = ss_rd_take(r, 8);
+
+	return p != NULL ? ss_le64dec(p) : 0;
+}
+
+const uint8_t *
+ss_rd_bytes(struct ss_rd *r, size_t n)
+{
+	return ss_rd_take(r, n);
+}
+
+const uint8_t *
+ss_rd_str16(struct ss_rd *r, size_t *n)
+{
+	size_t len = ss_rd_u16(r);
+	const uint8_t *p = ss_rd_take(r, len);
+
+	*n = p != NULL ? len : 0;
+	return p;
+}
+
+const uint8_t *
+ss_rd_str32(struct ss_rd *r, size_t max, size_t *n)
+{
+	size_t len = ss_rd_u32(r);
+	const uint8_t *p;
+
+	*n = 0;
+	if (r->err == 0 && len > max) {
+		r->err = SS_ECORRUPT;
+		return NULL;
+	}
+	if ((p = ss_rd_take(r, len)) != NULL)
+		*n = len;
+	return p;
+}
