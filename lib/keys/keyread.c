@@ -9,6 +9,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -167,6 +169,12 @@ static const int tty_signals[] = { SIGINT, SIGQUIT, SIGTERM, SIGHUP };
 #define NTTY_SIGNALS (sizeof(tty_signals) / sizeof(tty_signals[0]))
 static volatile sig_atomic_t tty_caught;
 
+/* What tty_ask changes besides the terminal, to put back. */
+struct tty_saved {
+	struct sigaction act[NTTY_SIGNALS];
+	sigset_t mask;
+};
+
 static void
 tty_onsignal(int sig)
 {
@@ -174,59 +182,91 @@ tty_onsignal(int sig)
 }
 
 /*
- * tty_signals_set(old): while echo is off, catch the signals that would
- * kill us, so the terminal is restored first (then the signal is raised
- * again by tty_signals_restore).  No SA_RESTART: read() returns EINTR.
+ * tty_signals_set(sv): while echo is off, the signals that would kill us
+ * are caught, so the terminal is restored first; tty_signals_restore
+ * raises a caught one again.  They are also blocked, and unblocked only
+ * inside ppoll() (tty_line): a signal can then never arrive just before a
+ * read() and leave it waiting.
  */
 static void
-tty_signals_set(struct sigaction old[NTTY_SIGNALS])
+tty_signals_set(struct tty_saved *sv)
 {
 	struct sigaction sa;
+	sigset_t block;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = tty_onsignal;
 	sigemptyset(&sa.sa_mask);
+	sigemptyset(&block);
 	tty_caught = 0;
-	for (size_t i = 0; i < NTTY_SIGNALS; i++)
-		(void)sigaction(tty_signals[i], &sa, &old[i]);
+	for (size_t i = 0; i < NTTY_SIGNALS; i++) {
+		(void)sigaction(tty_signals[i], &sa, &sv->act[i]);
+		sigaddset(&block, tty_signals[i]);
+	}
+	(void)pthread_sigmask(SIG_BLOCK, &block, &sv->mask);
 }
 
+/* Handlers first, then the mask: a pending signal meets the old handler. */
 static void
-tty_signals_restore(const struct sigaction old[NTTY_SIGNALS])
+tty_signals_restore(const struct tty_saved *sv)
 {
 	for (size_t i = 0; i < NTTY_SIGNALS; i++)
-		(void)sigaction(tty_signals[i], &old[i], NULL);
+		(void)sigaction(tty_signals[i], &sv->act[i], NULL);
+	(void)pthread_sigmask(SIG_SETMASK, &sv->mask, NULL);
 	if (tty_caught != 0)
 		(void)raise(tty_caught);
 }
 
-/* tty_line(fd, s, toolong): one line without its '\n'; echo is off. */
+/*
+ * tty_wait(fd, mask): 1 when ${fd} is readable, 0 when a signal was
+ * caught, -1 on error.  The timeout only re-checks the flag, in case a
+ * signal went to another thread.
+ */
 static int
-tty_line(int fd, struct ss_secret *s, int *toolong)
+tty_wait(int fd, const sigset_t *mask)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	const struct timespec tick = { 1, 0 };
+	int n;
+
+	for (;;) {
+		if (tty_caught != 0)
+			return 0;
+		n = ppoll(&pfd, 1, &tick, mask);
+		if (n > 0)
+			return 1;
+		if (n < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
+/*
+ * tty_line(fd, mask, s, toolong): one line without its '\n'; echo is off
+ * and the signals are blocked but for ${mask} while waiting.
+ */
+static int
+tty_line(int fd, const sigset_t *mask, struct ss_secret *s, int *toolong)
 {
 	uint8_t c = 0;
-	int r = 0;
+	ssize_t n = 0;
+	int r = 0, w;
 
 	s->len = 0;
 	*toolong = 0;
-	for (;;) {
-		ssize_t n = read(fd, &c, 1);
-
-		if (n < 0 && errno == EINTR && tty_caught == 0)
+	while ((w = tty_wait(fd, mask)) > 0) {
+		if ((n = read(fd, &c, 1)) < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
-			r = tty_caught ?
-			    ss_err(SS_EIO, "key entry interrupted") :
-			    ss_err_errno(SS_EIO, "cannot read the terminal");
-			break;
-		}
-		if (n == 0 || c == '\n')
+		if (n <= 0 || c == '\n')
 			break;
 		if (s->len < sizeof(s->b))
 			s->b[s->len++] = c;
 		else
 			*toolong = 1;
 	}
+	if (w == 0)
+		r = ss_err(SS_EIO, "key entry interrupted");
+	else if (w < 0 || n < 0)
+		r = ss_err_errno(SS_EIO, "cannot read the terminal");
 	ss_cleanse(&c, sizeof(c));
 	return r;
 }
@@ -234,12 +274,12 @@ tty_line(int fd, struct ss_secret *s, int *toolong)
 /*
  * tty_ask(fd, prompt, s, toolong): turn echo off, then write ${prompt} (so
  * nothing typed after the prompt is echoed), read a line, restore the
- * terminal and the signal handlers on every path.
+ * terminal, then the signal handlers and mask, on every path.
  */
 static int
 tty_ask(int fd, const char *prompt, struct ss_secret *s, int *toolong)
 {
-	struct sigaction old[NTTY_SIGNALS];
+	struct tty_saved sv;
 	struct termios saved, noecho;
 	int r;
 
@@ -247,18 +287,18 @@ tty_ask(int fd, const char *prompt, struct ss_secret *s, int *toolong)
 		return ss_err_errno(SS_EIO, "cannot get terminal attributes");
 	noecho = saved;
 	noecho.c_lflag &= ~(tcflag_t)(ECHO | ECHOE | ECHOK | ECHONL);
-	tty_signals_set(old);
+	tty_signals_set(&sv);
 	if (tcsetattr(fd, TCSAFLUSH, &noecho) != 0) {
 		r = ss_err_errno(SS_EIO, "cannot turn terminal echo off");
 		goto out;
 	}
 	if ((r = ss_write_all(fd, prompt, strlen(prompt))) != 0)
 		goto out;
-	r = tty_line(fd, s, toolong);
+	r = tty_line(fd, &sv.mask, s, toolong);
 	(void)ss_write_all(fd, "\n", 1);
 out:
 	(void)tcsetattr(fd, TCSANOW, &saved);
-	tty_signals_restore(old);
+	tty_signals_restore(&sv);
 	return r;
 }
 

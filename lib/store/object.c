@@ -45,7 +45,8 @@ oerr(int code, const struct ss_id *id, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return ss_err(code, "object %s: %s", hex, msg);
+	(void)ss_err(code, "object %s: %s", hex, msg);
+	return code;
 }
 
 /* ---------- context ---------- */
@@ -333,7 +334,8 @@ ss_obj_parse(const struct ss_id *id, const void *stored, size_t n,
 	if ((r = parse_fields(id, h, reserved, ss_rd_left(&rd))) != 0)
 		return r;
 	ss_sum128(id->b, SS_ID_LEN, stored, n - SS_SUM_LEN, sum);
-	if (memcmp(sum, (const uint8_t *)stored + n - SS_SUM_LEN, SS_SUM_LEN))
+	if (memcmp(sum, (const uint8_t *)stored + n - SS_SUM_LEN,
+	    SS_SUM_LEN) != 0)
 		return oerr(SS_ECORRUPT, id, "checksum mismatch");
 	h->refs = (const uint8_t *)stored + OBJ_FIXHDR;
 	for (i = 1; i < h->nrefs; i++) {

@@ -45,8 +45,9 @@ perr(int code, uint64_t pack, uint64_t off, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return ss_err(code, "pack %016llx offset %llu: %s",
+	(void)ss_err(code, "pack %016llx offset %llu: %s",
 	    (unsigned long long)pack, (unsigned long long)off, msg);
+	return code;
 }
 
 char *

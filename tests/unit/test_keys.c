@@ -625,6 +625,26 @@ pty_child(const char *slave, int kf, int flags, int want_r,
 	_exit(bad);
 }
 
+/*
+ * wait_child(pid, st): waitpid with a 30 s limit, so that a bug makes the
+ * test fail instead of hang: the child is then killed and -1 returned.
+ */
+static int
+wait_child(pid_t pid, int *st)
+{
+	const struct timespec ms10 = { 0, 10000000 };
+
+	for (int i = 0; i < 3000; i++) {
+		if (waitpid(pid, st, WNOHANG) == pid)
+			return 0;
+		nanosleep(&ms10, NULL);
+	}
+	printf("# child %d did not finish: killed\n", (int)pid);
+	kill(pid, SIGKILL);
+	waitpid(pid, st, 0);
+	return -1;
+}
+
 /* pty_wait(m, acc, n, want): read the master until ${want} shows. */
 static int
 pty_wait(int m, char *acc, size_t cap, size_t *n, const char *want)
@@ -677,7 +697,8 @@ pty_run(const struct pty_case *c)
 			fail = 1;
 	}
 	(void)pty_wait(m, acc, sizeof(acc), &n, NULL);
-	waitpid(pid, &st, 0);
+	if (wait_child(pid, &st) != 0)
+		fail = 1;
 	close(m);
 	if (strstr(acc, "horse") != NULL)	/* typed text was echoed */
 		fail = 1;
@@ -712,8 +733,8 @@ test_tty_interrupt(void)
 	}
 	waited = pty_wait(m, acc, sizeof(acc), &n, "Enter passphrase");
 	kill(pid, SIGINT);
-	waitpid(pid, &st, 0);
-	ok(waited == 0 && tcgetattr(m, &tio) == 0 && (tio.c_lflag & ECHO) &&
+	ok(wait_child(pid, &st) == 0 && waited == 0 &&
+	    tcgetattr(m, &tio) == 0 && (tio.c_lflag & ECHO) &&
 	    WIFSIGNALED(st) && WTERMSIG(st) == SIGINT,
 	    "terminal: SIGINT restores echo, then kills");
 	close(m);
@@ -784,8 +805,7 @@ test_keyring_other_process(const char *desc, const uint8_t mk[32])
 	if ((pid = fork()) == 0)
 		_exit(ss_keyring_get(desc, got) == 0 &&
 		    memcmp(got, mk, 32) == 0 ? 0 : 1);
-	waitpid(pid, &st, 0);
-	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	ok(wait_child(pid, &st) == 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
 	    "keyring: another process of the same uid gets the key");
 }
 
