@@ -112,29 +112,26 @@ test_expect_success 'encrypted datasets: several snapshots, a change, more snaps
 	snapseal create -o encryption=on -o keyformat=raw \
 		-o keylocation="file://$PWD/key" -o compression=lz4 \
 		-o mountpoint="$PWD/live/lz4" vault/lz4 &&
-	snapseal snapshot -r vault@s1 &&
-	snapseal snapshot -r vault@s2 &&
+	snapseal snapshot -r vault/off@s1 vault/zstd@s1 vault/lz4@s1 &&
+	snapseal snapshot -r vault/off@s2 vault/zstd@s2 vault/lz4@s2 &&
 	modify live/off && modify live/zstd && modify live/lz4 &&
 	printf "%s again\n" "$M_CHILD" >>live/off/kid/kidfile &&
-	snapseal snapshot -r vault@s3 &&
+	snapseal snapshot -r vault/off@s3 vault/zstd@s3 vault/lz4@s3 &&
 	snapseal snapshot vault/off@s4 &&
-	snapseal destroy vault/zstd@s2 &&
 	snapseal list -H -o name -t snapshot -r vault >actual &&
 	cat >expect <<-EOF &&
-	vault@s1
-	vault@s2
-	vault@s3
 	vault/lz4@s1
 	vault/lz4@s2
 	vault/lz4@s3
+	vault/off/kid@s1
+	vault/off/kid@s2
+	vault/off/kid@s3
 	vault/off@s1
 	vault/off@s2
 	vault/off@s3
 	vault/off@s4
-	vault/off/kid@s1
-	vault/off/kid@s2
-	vault/off/kid@s3
 	vault/zstd@s1
+	vault/zstd@s2
 	vault/zstd@s3
 	EOF
 	sort actual >actual.sorted &&
@@ -159,7 +156,11 @@ test_expect_success 'the snapshots hold the markers (restore shows them)' '
 '
 
 test_expect_success 'no marker in any byte of the encrypted pool' '
-	ls "$SNAPSEAL_HOME/vault/catalog.db" &&
+	snapseal list -t snapshot vault/off@s3 vault/off/kid@s3 vault/zstd@s3 \
+		vault/lz4@s3 &&
+	du -sk "$SNAPSEAL_HOME/vault/packs" >du.out &&
+	read -r kb rest <du.out &&
+	test "$kb" -gt 2000 &&
 	none_in vault $MARKERS
 '
 
@@ -223,9 +224,9 @@ test_expect_success 'positive control: the markers are found in a plain dataset'
 	snapseal pool create open &&
 	snapseal create -o compression=off -o mountpoint="$PWD/clear" open/plain &&
 	snapseal create -o mountpoint="$PWD/clear/kid" open/plain/kid &&
-	snapseal snapshot -r open@s1 &&
+	snapseal snapshot -r open/plain@s1 &&
 	modify clear &&
-	snapseal snapshot -r open@s2 &&
+	snapseal snapshot -r open/plain@s2 &&
 	all_in open $MARKERS
 '
 
@@ -244,8 +245,11 @@ test_expect_success 'no marker after change-key and after destroying snapshots' 
 	tr -d " \n" <key.od >hexkey &&
 	snapseal change-key -o keyformat=hex \
 		-o keylocation="file://$PWD/hexkey" vault/off &&
-	snapseal destroy vault/off@s1 &&
-	snapseal destroy -r vault@s2 &&
+	snapseal destroy vault/off@s1%s2 &&
+	snapseal destroy vault/lz4@s1%s2 &&
+	snapseal list -H -o name -t snapshot vault/off vault/lz4 >actual &&
+	printf "%s\n" vault/off@s3 vault/off@s4 vault/off@s5 vault/lz4@s3 >expect &&
+	test_cmp expect actual &&
 	none_in vault $MARKERS "$M_FNAME-wal" &&
 	if test_have_prereq XATTR; then none_in vault $XMARKERS; fi
 '

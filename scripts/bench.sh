@@ -1,0 +1,460 @@
+#!/usr/bin/env bash
+# snapseal against restic (and borg) on the same corpus, in the same run.
+#
+#   scripts/bench.sh [BUILDDIR]        (make bench: BUILDDIR=build/release)
+#
+# Environment: BENCH_SCALE (1: a corpus of about 1.5 GB), BENCH_RUNS (3),
+# BENCH_DIR (/tmp/snapseal-bench: corpus, repositories, logs), BENCH_OUT
+# (build/bench-results.md), BENCH_BORG (1; 0 skips borg).  See
+# docs/benchmarks.md for what every figure means.
+#
+# For each run and each tool, on a fresh repository: a first snapshot, a
+# second with no change, the small change (scripts/bench-corpus.sh) and a
+# third snapshot, a full restore of the third, verified with `sstool digest`
+# against the changed corpus; then the corpus is changed back.  Each timed
+# step is run by a tiny wait4() wrapper (built here with cc) that records its
+# wall time and peak RSS; the page cache is dropped before each when we may.
+# The table holds medians over the runs.  Exit status 1 if any step failed
+# or any restore differed from the corpus.
+set -eu
+
+die() { echo "bench: $*" >&2; exit 1; }
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-build/release}
+[ -d "$build" ] || die "no build directory '$build' (run make all first)"
+build=$(cd "$build" && pwd)
+SS=$build/snapseal
+SSTOOL=$build/sstool
+[ -x "$SS" ] && [ -x "$SSTOOL" ] || die "$build has no snapseal or sstool"
+
+BD=${BENCH_DIR:-/tmp/snapseal-bench}
+mkdir -p "$BD"
+BD=$(cd "$BD" && pwd)
+export BENCH_DIR=$BD
+RUNS=${BENCH_RUNS:-3}
+case $RUNS in '' | *[!0-9]* | 0) die "BENCH_RUNS must be a positive integer" ;; esac
+OUT=${BENCH_OUT:-build/bench-results.md}
+command -v restic >/dev/null ||
+	die "restic is not installed: run 'make bench' as root (scripts/deps.sh bench installs it) or apt-get install restic"
+tools="snapseal restic"
+borg_note=
+if [ "${BENCH_BORG:-1}" = 0 ]; then
+	borg_note="borg: skipped (BENCH_BORG=0)"
+elif command -v borg >/dev/null; then
+	tools="$tools borg"
+else
+	borg_note="borg: not installed, skipped (apt-get install borgbackup)"
+fi
+
+corpus_sh() { "$root/scripts/bench-corpus.sh" "$SSTOOL" "$@"; }
+CORPUS=$BD/corpus
+WORK=$BD/work
+LOGS=$BD/logs
+RESULTS=$BD/results.tsv	# TOOL RUN KEY VALUE, one measure a line
+
+# ---------- the wait4() wrapper: wall time and peak RSS of one command -------
+
+runm=$BD/bin/runm
+build_runm() {
+	mkdir -p "$BD/bin"
+	cat >"$BD/bin/runm.c.new" <<'EOF'
+/* runm OUT CMD [ARG]...: run CMD; write "SECONDS MAXRSS_KIB" to OUT; exit
+ * with CMD's status (128 + signal if killed). */
+#include <errno.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+int
+main(int argc, char **argv)
+{
+	struct timespec a, b;
+	struct rusage ru;
+	int st;
+	pid_t pid;
+	FILE *f;
+
+	if (argc < 3) {
+		fputs("usage: runm OUT CMD [ARG]...\n", stderr);
+		return 2;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	pid = fork();
+	if (pid < 0) {
+		perror("runm: fork");
+		return 2;
+	}
+	if (pid == 0) {
+		execvp(argv[2], argv + 2);
+		perror(argv[2]);
+		_exit(127);
+	}
+	while (wait4(pid, &st, 0, &ru) < 0)
+		if (errno != EINTR) {
+			perror("runm: wait4");
+			return 2;
+		}
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	f = fopen(argv[1], "w");
+	if (f == NULL || fprintf(f, "%.3f %ld\n", (double)(b.tv_sec - a.tv_sec)
+	    + (b.tv_nsec - a.tv_nsec) / 1e9, ru.ru_maxrss) < 0 ||
+	    fclose(f) != 0) {
+		perror(argv[1]);
+		return 2;
+	}
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+EOF
+	if [ -x "$runm" ] && cmp -s "$BD/bin/runm.c.new" "$BD/bin/runm.c"; then
+		rm -f "$BD/bin/runm.c.new"
+		return 0
+	fi
+	mv "$BD/bin/runm.c.new" "$BD/bin/runm.c"
+	${CC:-cc} -O2 -o "$runm" "$BD/bin/runm.c" ||
+		die "cannot compile $BD/bin/runm.c"
+}
+
+# ---------- page cache ----------
+
+drop_caches=0
+if [ "$(id -u)" -eq 0 ] && sync &&
+    { echo 3 >/proc/sys/vm/drop_caches; } 2>/dev/null; then
+	drop_caches=1
+fi
+cold() {
+	sync
+	if [ "$drop_caches" = 1 ]; then
+		{ echo 3 >/proc/sys/vm/drop_caches; } 2>/dev/null || true
+	fi
+}
+
+# ---------- the tools: commands in the array cmd ----------
+
+export SNAPSEAL_HOME=$WORK/snapseal-home
+export RESTIC_CACHE_DIR=$WORK/restic-cache
+export RESTIC_PASSWORD=snapseal-bench-password
+export BORG_BASE_DIR=$WORK/borg-base
+export BORG_PASSPHRASE=snapseal-bench-password
+export BORG_RELOCATED_REPO_ACCESS_IS_OK=yes BORG_DISPLAY_PASSPHRASE=no
+unset RESTIC_REPOSITORY RESTIC_REPOSITORY_FILE RESTIC_PASSWORD_FILE \
+    RESTIC_PASSWORD_COMMAND BORG_REPO BORG_PASSCOMMAND BORG_PASSPHRASE_FD
+DS=bench/ds
+KEY=$WORK/snapseal.key
+
+repo_of() {
+	case $1 in
+	snapseal) echo "$SNAPSEAL_HOME/bench" ;;
+	*) echo "$WORK/$1-repo" ;;
+	esac
+}
+
+# init_cmd TOOL, backup_cmd TOOL SNAP, restore_cmd TOOL SNAP DIR
+init_cmd() {
+	case $1 in
+	snapseal) cmd=(sh -c '"$1" pool create -m "$2" bench &&
+		"$1" create -o encryption=on -o keyformat=raw \
+		    -o keylocation="file://$3" -o mountpoint="$4" "$5"' \
+		sh "$SS" "$WORK/mnt" "$KEY" "$CORPUS" "$DS") ;;
+	restic) cmd=(restic init -q -r "$(repo_of restic)") ;;
+	borg) cmd=(borg init -e repokey "$(repo_of borg)") ;;
+	esac
+}
+backup_cmd() {
+	case $1 in
+	snapseal) cmd=("$SS" snapshot "$DS@$2") ;;
+	restic) cmd=(restic -q -r "$(repo_of restic)" backup "$CORPUS") ;;
+	borg) cmd=(borg create --compression lz4 "$(repo_of borg)::$2" \
+		"$CORPUS") ;;
+	esac
+}
+restore_cmd() {
+	case $1 in
+	snapseal) cmd=("$SS" restore "$DS@$2" "$3") ;;
+	restic) cmd=(restic -q -r "$(repo_of restic)" restore latest \
+		--target "$3") ;;
+	borg) cmd=(sh -c 'mkdir -p "$1" && cd "$1" && exec borg extract "$2"' \
+		sh "$3" "$(repo_of borg)::$2") ;;
+	esac
+}
+# restored_root TOOL DIR: where the corpus is inside a restore into DIR
+restored_root() {
+	case $1 in
+	snapseal) echo "$2" ;;
+	*) echo "$2$CORPUS" ;;	# restic and borg keep the absolute path
+	esac
+}
+
+forget_tool() {
+	if [ "$1" = snapseal ] && [ -d "$SNAPSEAL_HOME/bench" ]; then
+		"$SS" unload-key "$DS" >/dev/null 2>&1 || true
+	fi
+	rm -rf "$WORK"
+}
+
+# ---------- one run of one tool ----------
+
+record() { printf '%s\t%s\t%s\t%s\n' "$@" >>"$RESULTS"; }
+
+# step TOOL RUN PHASE CMD...: CMD on a cold cache, timed; records
+# PHASE.s and PHASE.rss (KiB)
+step() {
+	local t=$1 r=$2 p=$3 secs kib log=$LOGS/$1-run$2-$3.log
+	shift 3
+	cold
+	if ! "$runm" "$BD/step.out" "$@" >"$log" 2>&1; then
+		echo "bench: $t run $r: $p failed: $*" >&2
+		tail -n 5 "$log" | sed 's/^/  | /' >&2
+		record "$t" "$r" error "$p failed (log: $log)"
+		return 1
+	fi
+	read -r secs kib <"$BD/step.out"
+	record "$t" "$r" "$p.s" "$secs"
+	record "$t" "$r" "$p.rss" "$kib"
+}
+
+bench_tool() {
+	local t=$1 r=$2 got restored
+	forget_tool "$t"
+	mkdir -p "$WORK" || return 1
+	head -c 32 /dev/urandom >"$KEY" || return 1
+	init_cmd "$t"
+	if ! "${cmd[@]}" >"$LOGS/$t-run$r-init.log" 2>&1; then
+		echo "bench: $t run $r: init failed" >&2
+		tail -n 5 "$LOGS/$t-run$r-init.log" | sed 's/^/  | /' >&2
+		record "$t" "$r" error "init failed (log: $LOGS/$t-run$r-init.log)"
+		return 1
+	fi
+	backup_cmd "$t" s1
+	step "$t" "$r" first "${cmd[@]}" || return 1
+	backup_cmd "$t" s2
+	step "$t" "$r" nochange "${cmd[@]}" || return 1
+	corpus_sh change || return 1
+	backup_cmd "$t" s3
+	step "$t" "$r" change "${cmd[@]}" || return 1
+	restore_cmd "$t" s3 "$WORK/restore"
+	step "$t" "$r" restore "${cmd[@]}" || return 1
+	record "$t" "$r" size "$(du -sb "$(repo_of "$t")" | cut -f1)"
+	restored=$(restored_root "$t" "$WORK/restore")
+	got=$LOGS/$t-run$r-restore.digest
+	"$SSTOOL" digest "$restored" >"$got" 2>&1 || true
+	if cmp -s "$got" "$BD/state/digest.changed"; then
+		record "$t" "$r" verify OK
+		rm -f "$got"
+	else
+		echo "bench: $t run $r: FAIL: the restore differs from the" \
+		    "corpus (diff $BD/state/digest.changed $got)" >&2
+		record "$t" "$r" verify FAIL
+	fi
+}
+
+# ---------- the table ----------
+
+# median TOOL KEY: median over the runs, empty if none
+median() {
+	awk -F'\t' -v t="$1" -v k="$2" '$1 == t && $3 == k { print $4 }' \
+	    "$RESULTS" | sort -g | awk '{ v[NR] = $1 }
+	    END { if (NR == 0) exit
+		  if (NR % 2) print v[(NR + 1) / 2]
+		  else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# value TOOL FIGURE: one cell (a number, or empty)
+value() {
+	local m
+	case $2 in
+	first.mbs | restore.mbs)
+		m=$(median "$1" "${2%.mbs}.s")
+		[ -n "$m" ] || return 0
+		awk -v b="${2%%.*}" -v s="$m" -v bo="$bytes" -v bc="$bytes_changed" \
+		    'BEGIN { printf "%.0f", (b == "first" ? bo : bc) / 1e6 / s }' ;;
+	first.tar)
+		m=$(median "$1" first.s)
+		[ -n "$m" ] && [ -n "$tar_s" ] || return 0
+		awk -v s="$m" -v ts="$tar_s" 'BEGIN { printf "%.0f%%", 100 * ts / s }' ;;
+	*.s)
+		m=$(median "$1" "$2")
+		[ -n "$m" ] && printf '%.2f' "$m" ;;
+	*.rss)
+		m=$(median "$1" "$2")
+		[ -n "$m" ] && awk -v k="$m" 'BEGIN { printf "%.0f", k * 1024 / 1e6 }' ;;
+	size)
+		m=$(median "$1" size)
+		[ -n "$m" ] && awk -v b="$m" 'BEGIN { printf "%.0f", b / 1e6 }' ;;
+	verify)
+		awk -F'\t' -v t="$1" -v runs="$RUNS" '
+		    $1 == t && $3 == "verify" && $4 == "OK" { ok++ }
+		    END { printf "%s %d/%d\n", ok == runs ? "OK" : "FAIL", ok, runs }' \
+		    "$RESULTS" ;;
+	esac
+	return 0
+}
+
+# ratio FIGURE A B: how many times snapseal (A) is better than B
+ratio() {
+	[ -n "$2" ] && [ -n "$3" ] || { echo "-"; return 0; }
+	case $1 in
+	verify) echo "-" ;;
+	*.mbs | first.tar) awk -v a="${2%\%}" -v b="${3%\%}" \
+		'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }' ;;
+	*) awk -v a="$2" -v b="$3" \
+		'BEGIN { if (a > 0) printf "%.2f", b / a; else print "-" }' ;;
+	esac
+}
+
+figures="first.s|first snapshot, s
+first.mbs|first snapshot, MB/s
+first.tar|first snapshot, % of tar read rate
+nochange.s|snapshot with no change, s
+change.s|snapshot after the small change, s
+restore.s|full restore, s
+restore.mbs|full restore, MB/s
+first.rss|peak RSS, first snapshot, MB
+nochange.rss|peak RSS, no-change snapshot, MB
+change.rss|peak RSS, small-change snapshot, MB
+restore.rss|peak RSS, restore, MB
+size|repository size after 3 snapshots, MB
+verify|restore equals the corpus"
+
+# table: the table as tab-separated lines, header first
+table() {
+	local f label t line c s
+	line="figure"
+	for t in $tools; do line="$line	$t"; done
+	for t in $tools; do
+		[ "$t" = snapseal ] || line="$line	vs $t"
+	done
+	echo "$line"
+	while IFS='|' read -r f label; do
+		line=$label
+		s=$(value snapseal "$f")
+		for t in $tools; do
+			c=$(value "$t" "$f")
+			line="$line	${c:--}"
+		done
+		for t in $tools; do
+			[ "$t" = snapseal ] && continue
+			line="$line	$(ratio "$f" "$s" "$(value "$t" "$f")")"
+		done
+		echo "$line"
+	done <<<"$figures"
+}
+
+# align: tab-separated lines as columns, numbers on the right
+align() {
+	awk -F'\t' '{ for (i = 1; i <= NF; i++) { c[NR, i] = $i
+			if (length($i) > w[i]) w[i] = length($i) }
+		if (NF > nf) nf = NF }
+	    END { for (r = 1; r <= NR; r++) { s = ""
+			for (i = 1; i <= nf; i++)
+				s = s sprintf(i == 1 ? "%-*s" : "  %*s", w[i], c[r, i])
+			print s } }'
+}
+
+# raw: every measure of every run, for the record
+raw() {
+	awk -F'\t' '$3 != "error" { printf "%s\t%s\t%s\t%s\n", $1, $2, $3, $4 }' \
+	    "$RESULTS"
+}
+
+finish() {
+	local rc=$?
+	set +e
+	[ -e "$BD/corpus.dirty" ] && corpus_sh revert
+	forget_tool snapseal
+	exit "$rc"
+}
+
+# ---------- main ----------
+
+build_runm
+trap finish EXIT
+trap 'exit 130' INT TERM
+corpus_sh prepare
+eval "$(corpus_sh describe)"
+rm -rf "$LOGS" "$RESULTS"
+mkdir -p "$LOGS"
+: >"$RESULTS"
+
+rev=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
+[ -n "$(git -C "$root" status --porcelain 2>/dev/null)" ] && rev="$rev+changes"
+when=$(date -u '+%Y-%m-%d %H:%M UTC')
+cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+info="date: $when
+machine: $(nproc) cores ($cpu), $mem RAM, Linux $(uname -r), $BD on $(stat -f -c %T "$BD")
+versions: snapseal $rev, $(restic version | cut -d' ' -f1-2)$(
+	case " $tools " in *" borg "*) echo ", $(borg --version)" ;; esac)
+corpus: scale ${BENCH_SCALE:-1}, $files files, $bytes bytes ($nsmall small source-like files, ${text_mib} MiB text, ${rand_mib} MiB random)
+small change: $nchanged small files get a line appended, ${range_mib} MiB rewritten in big/random.bin
+settings: snapseal encryption=on keyformat=raw compression default; restic repository v2 (compression auto); borg repokey, lz4
+runs: $RUNS on fresh repositories, medians; page cache $(
+	[ "$drop_caches" = 1 ] && echo "dropped before every timed step" ||
+	echo "NOT dropped (not root or not permitted): later steps read warm data")${borg_note:+
+$borg_note}"
+echo "$info" | sed 's/^/bench: /' >&2
+
+tar_s=
+for r in $(seq 1 "$RUNS"); do
+	cold
+	"$runm" "$BD/step.out" sh -c 'tar cf - -C "$1" . | cat >/dev/null' \
+	    sh "$CORPUS" >"$LOGS/tar-run$r.log" 2>&1 ||
+		die "tar could not read $CORPUS (see $LOGS/tar-run$r.log)"
+	read -r secs kib <"$BD/step.out"
+	record tar "$r" read.s "$secs"
+	for t in $tools; do
+		echo "bench: run $r/$RUNS: $t" >&2
+		bench_tool "$t" "$r" || true
+		[ -e "$BD/corpus.dirty" ] && corpus_sh revert
+		forget_tool "$t"
+	done
+done
+corpus_sh check
+tar_s=$(median tar read.s)
+tar_line="tar cf - | cat reads the corpus at $(awk -v b="$bytes" -v s="$tar_s" \
+    'BEGIN { printf "%.0f", b / 1e6 / s }') MB/s (median, cold cache)"
+
+tab=$(table)
+{
+	echo
+	echo "$info"
+	echo "$tar_line"
+	echo "MB = 10^6 bytes; vs X: how many times snapseal is better than X" \
+	    "(X's time / snapseal's, snapseal's rate / X's, X's MB / snapseal's)"
+	echo
+	echo "$tab" | align
+	echo
+} >&2
+mkdir -p "$(dirname "$OUT")"
+{
+	echo "# snapseal benchmark"
+	echo
+	echo "$info" | sed 's/^/- /'
+	echo "- $tar_line"
+	echo
+	echo "MB = 10^6 bytes. \"vs X\": how many times snapseal is better than X"
+	echo "(X's time ÷ snapseal's, snapseal's rate ÷ X's, X's MB ÷ snapseal's);"
+	echo "above 1 means snapseal is ahead."
+	echo
+	echo "$tab" | awk -F'\t' '{ s = "|"; for (i = 1; i <= NF; i++) s = s " " $i " |"
+		print s
+		if (NR == 1) { s = "|---"; for (i = 2; i <= NF; i++) s = s "|---:"
+			print s "|" } }'
+	echo
+	echo "Every run (seconds, RSS in KiB, sizes in bytes):"
+	echo
+	echo '```'
+	raw
+	echo '```'
+} >"$OUT"
+echo "bench: table written to $OUT" >&2
+if grep -q FAIL <<<"$tab" ||
+    awk -F'\t' '$3 == "error" { f = 1 } END { exit !f }' "$RESULTS"; then
+	awk -F'\t' '$3 == "error" { print "bench: FAIL: " $1 " run " $2 ": " $4 }' \
+	    "$RESULTS" >&2
+	echo "bench: FAIL" >&2
+	exit 1
+fi
+echo "bench: all restores verified" >&2
