@@ -67,7 +67,11 @@ destroy_cb(void *arg, const char *name)
 {
 	const struct dcb *d = arg;
 
-	if (d->verbose)
+	if (!d->verbose)
+		return;
+	if (d->exact)
+		printf("destroy\t%s\n", name);
+	else
 		printf("%s %s\n", d->dry ? "would destroy" : "will destroy",
 		    name);
 }
@@ -108,52 +112,67 @@ cmd_destroy(int argc, char **argv)
 	ss_pool_close(p);
 	if (r != 0)
 		return fail("destroy", name, r);
-	if (d.verbose || d.dry) {
-		if (d.exact)
-			snprintf(buf, sizeof(buf), "%llu",
-			    (unsigned long long)freed);
-		else
-			nicebytes(freed, buf, sizeof(buf));
+	if (d.verbose && d.exact)
+		printf("reclaim\t%llu\n", (unsigned long long)freed);
+	else if (d.verbose) {
+		nicebytes(freed, buf, sizeof(buf));
 		printf("%s %s\n", d.dry ? "would reclaim" : "will reclaim", buf);
 	}
 	return 0;
+}
+
+/*
+ * set_all(p, name, kv, n): every property of one dataset in one
+ * transaction, so that a bad value sets none of them.
+ */
+static int
+set_all(struct ss_pool *p, const char *name, const struct ss_kv *kv,
+    size_t n)
+{
+	struct ss_ds ds;
+	int r;
+
+	if ((r = ss_cat_begin(p->cat)) != 0)
+		return r;
+	if ((r = ss_cat_ds_get(p->cat, name, &ds)) == SS_ENOENT)
+		r = ss_err(SS_ENOENT, "dataset does not exist");
+	for (size_t k = 0; r == 0 && k < n; k++)
+		r = ss_prop_set(p, &ds, kv[k].name, kv[k].value);
+	if (r == 0)
+		r = ss_cat_commit(p->cat);
+	if (r != 0)
+		ss_cat_rollback(p->cat);
+	ss_ds_clear(&ds);
+	return r;
 }
 
 int
 cmd_set(int argc, char **argv)
 {
 	struct ss_pool *p = NULL;
-	struct ss_kv kv;
-	struct ss_ds ds;
+	struct ss_kv *kv;
 	int first_ds, r = 0;
 
-	if (argc < 3)
-		return usage("set");
 	for (first_ds = 1; first_ds < argc && strchr(argv[first_ds], '=');)
 		first_ds++;
 	if (first_ds == 1 || first_ds == argc)
 		return usage("set");
+	if ((kv = ss_calloc((size_t)first_ds, sizeof(*kv))) == NULL)
+		return fail("set", NULL, SS_ENOMEM);
+	for (int k = 1; k < first_ds; k++)
+		if (parse_kv(argv[k], &kv[k - 1]) != 0) {
+			free(kv);
+			return usage("set");
+		}
 	for (int i = first_ds; i < argc && r == 0; i++) {
 		if ((r = open_pool_for("set property for", argv[i], 1, &p)))
 			break;
-		if ((r = ss_cat_ds_get(p->cat, argv[i], &ds)) != 0) {
-			ss_err(r, "dataset does not exist");
+		if ((r = set_all(p, argv[i], kv, (size_t)first_ds - 1)) != 0)
 			r = fail("set property for", argv[i], r);
-		}
-		for (int k = 1; r == 0 && k < first_ds; k++) {
-			char *s = ss_strdup(argv[k]);
-
-			if (s == NULL || parse_kv(s, &kv) != 0)
-				r = EXIT_USAGE;
-			else if ((r = ss_prop_set(p, &ds, kv.name, kv.value)))
-				r = fail("set property for", argv[i], r);
-			free(s);
-		}
-		if (r == 0 || r == 1)
-			ss_ds_clear(&ds);
 		ss_pool_close(p);
 		p = NULL;
 	}
+	free(kv);
 	return r;
 }
 

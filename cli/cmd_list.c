@@ -509,27 +509,32 @@ parse_sources(char *s, int *mask)
 	return 0;
 }
 
-/* props_of(it, req, nreq, &v, &n): property names to print for one item. */
+/*
+ * props_of(x, req, nreq, &v, &n, &user, &nu): property names to print for
+ * one item; for "all", the applicable native ones then the user ones
+ * (${user} owns those strings; free with ss_strv_free).
+ */
 static int
-props_of(struct item *x, char **req, size_t nreq, char ***out, size_t *n)
+props_of(struct item *x, char **req, size_t nreq, char ***out, size_t *n,
+    char ***user, size_t *nu)
 {
 	const struct ss_propdef *tab;
-	char **user = NULL, **v;
-	size_t nt, nu = 0, k = 0;
+	char **v;
+	size_t nt, k = 0;
 	int all = nreq == 1 && !strcmp(req[0], "all");
 
+	*user = NULL;
+	*nu = 0;
 	if (!all) {
 		*out = req;
 		*n = nreq;
 		return 0;
 	}
 	tab = ss_prop_table(&nt);
-	if (ss_prop_user_names(x->pool, &x->ref, &user, &nu) != 0)
+	if (ss_prop_user_names(x->pool, &x->ref, user, nu) != 0)
 		return SS_ENOMEM;
-	if ((v = ss_calloc(nt + nu + 1, sizeof(*v))) == NULL) {
-		ss_strv_free(user, nu);
+	if ((v = ss_calloc(nt + *nu + 1, sizeof(*v))) == NULL)
 		return SS_ENOMEM;
-	}
 	for (size_t i = 0; i < nt; i++) {
 		struct ss_propval pv;
 
@@ -540,9 +545,8 @@ props_of(struct item *x, char **req, size_t nreq, char ***out, size_t *n)
 			continue;
 		v[k++] = (char *)tab[i].name;
 	}
-	for (size_t i = 0; i < nu; i++)
-		v[k++] = user[i];
-	free(user);	/* strings now owned by v (leaked until exit) */
+	for (size_t i = 0; i < *nu; i++)
+		v[k++] = (*user)[i];
 	*out = v;
 	*n = k;
 	return 0;
@@ -552,18 +556,22 @@ static int
 get_rows(struct item *x, char **req, size_t nreq, int exact, int smask,
     char **fields, size_t nf, struct table *t)
 {
-	char **props, srcbuf[600];
-	size_t np;
+	char **props = NULL, **user = NULL, srcbuf[600];
+	size_t np, nu = 0;
 	int r;
 
-	if ((r = props_of(x, req, nreq, &props, &np)) != 0)
+	if ((r = props_of(x, req, nreq, &props, &np, &user, &nu)) != 0) {
+		ss_strv_free(user, nu);
 		return fail("get", x->name, r);
+	}
 	for (size_t i = 0; i < np; i++) {
 		struct ss_propval v;
 		const char *cells[5];
 
-		if ((r = ss_prop_get(x->pool, &x->ref, props[i], &v)) != 0)
-			return fail("get", x->name, r);
+		if ((r = ss_prop_get(x->pool, &x->ref, props[i], &v)) != 0) {
+			r = fail("get", x->name, r);
+			break;
+		}
 		if (!source_wanted(smask, v.source))
 			continue;
 		for (size_t f = 0; f < nf; f++) {
@@ -579,6 +587,31 @@ get_rows(struct item *x, char **req, size_t nreq, int exact, int smask,
 	}
 	if (props != req)
 		free(props);
+	ss_strv_free(user, nu);
+	return r;
+}
+
+static int
+check_fields(char **f, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(f[i], "name") && strcmp(f[i], "property") &&
+		    strcmp(f[i], "value") && strcmp(f[i], "source") &&
+		    strcmp(f[i], "received")) {
+			fprintf(stderr, "invalid column name '%s'\n", f[i]);
+			return -1;
+		}
+	return 0;
+}
+
+static int
+check_req(char **req, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		req[i] = (char *)canon(req[i]);
+		if (strcmp(req[i], "all") && check_col(req[i]) != 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -614,15 +647,11 @@ cmd_get(int argc, char **argv)
 		return usage("get");
 	if (split_list(fl ? fl : dflt, &fields, &nf) != 0 || nf > 5 ||
 	    split_list(argv[optind], &req, &nreq) != 0 ||
-	    (sl && parse_sources(sl, &smask) != 0)) {
+	    (sl && parse_sources(sl, &smask) != 0) ||
+	    check_fields(fields, nf) != 0 || check_req(req, nreq) != 0) {
 		free(fields);
 		free(req);
 		return usage("get");
-	}
-	for (size_t i = 0; i < nreq; i++) {
-		req[i] = (char *)canon(req[i]);
-		if (strcmp(req[i], "all") && check_col(req[i]) != 0)
-			return usage("get");
 	}
 	r = gather("open", argv + optind + 1, argc - optind - 1, depth,
 	    types, &ps, &it);

@@ -90,7 +90,7 @@ pool_list(int argc, char **argv)
 	struct table *t;
 	char **names = NULL;
 	size_t n = 0;
-	int c, scripted = 0, exact = 0, r;
+	int c, scripted = 0, exact = 0, bad = 0, r;
 
 	while ((c = getopt(argc, argv, "Hp")) != -1) {
 		if (c == 'H')
@@ -107,8 +107,18 @@ pool_list(int argc, char **argv)
 	for (size_t i = 0; i < 7; i++)
 		table_header(t, i, hdr[i], i >= 1 && i <= 4);
 	if (optind < argc)
-		for (int i = optind; i < argc; i++)
+		for (int i = optind; i < argc; i++) {
+			struct ss_pool *p = NULL;
+
+			if ((r = ss_pool_open(argv[i], 0, &p)) == SS_ENOENT ||
+			    r == SS_EINVAL) {
+				ss_err(r, "no such pool");
+				bad = fail("open", argv[i], r);
+				continue;
+			}
+			ss_pool_close(p);
 			pool_row(t, argv[i], exact);
+		}
 	else
 		for (size_t i = 0; i < n; i++)
 			pool_row(t, names[i], exact);
@@ -118,7 +128,7 @@ pool_list(int argc, char **argv)
 		table_print(t);
 	table_free(t);
 	ss_strv_free(names, n);
-	return 0;
+	return bad;
 }
 
 static int

@@ -33,12 +33,14 @@ cmd_snapshot(int argc, char **argv)
 {
 	struct ss_pool *p = NULL;
 	struct ss_snap_stats st;
-	int c, recursive = 0, r;
+	int c, recursive = 0, load = 0, r;
 
 	memset(&st, 0, sizeof(st));
-	while ((c = getopt(argc, argv, "ro:")) != -1) {
+	while ((c = getopt(argc, argv, "rl")) != -1) {
 		if (c == 'r')
 			recursive = 1;
+		else if (c == 'l')
+			load = 1;
 		else
 			return usage("snapshot");
 	}
@@ -57,6 +59,19 @@ cmd_snapshot(int argc, char **argv)
 	}
 	if ((r = open_pool_for("create snapshot", argv[optind], 1, &p)) != 0)
 		return r;
+	for (int i = optind; load && i < argc; i++) {
+		char *at = strchr(argv[i], '@');
+
+		if (at == NULL)
+			continue;
+		*at = '\0';
+		r = load_if_needed(p, argv[i]);
+		*at = '@';
+		if (r != 0) {
+			ss_pool_close(p);
+			return fail("create snapshot", argv[i], r);
+		}
+	}
 	r = ss_snapshot(p, (const char *const *)argv + optind,
 	    (size_t)(argc - optind), recursive, &st);
 	ss_pool_close(p);

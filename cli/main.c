@@ -20,8 +20,8 @@ static const struct cmd cmds[] = {
 	    "destroy [-nprRv] FILESYSTEM\n"
 	    "\tdestroy [-nrRv] FILESYSTEM@SNAP[%SNAP][,SNAP[%SNAP]]..." },
 	{ "snapshot", cmd_snapshot,
-	    "snapshot [-r] FILESYSTEM@SNAPNAME..." },
-	{ "rollback", cmd_rollback, "rollback [-r] SNAPSHOT" },
+	    "snapshot [-rl] FILESYSTEM@SNAPNAME..." },
+	{ "rollback", cmd_rollback, "rollback [-rl] SNAPSHOT" },
 	{ "restore", cmd_restore,
 	    "restore [-v] [-l] SNAPSHOT TARGET_DIR [PATH]..." },
 	{ "list", cmd_list,

@@ -159,6 +159,8 @@ print_row(const struct table *t, char *const *cells)
 void
 table_print(struct table *t)
 {
+	if (t->nrows == 0)
+		return;
 	if (!t->scripted)
 		print_row(t, t->hdr);
 	for (size_t i = 0; i < t->nrows; i++)

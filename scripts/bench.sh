@@ -231,7 +231,10 @@ bench_tool() {
 	step "$t" "$r" first "${cmd[@]}" || return 1
 	backup_cmd "$t" s2
 	step "$t" "$r" nochange "${cmd[@]}" || return 1
-	corpus_sh change || return 1
+	if ! corpus_sh change; then
+		record "$t" "$r" error "could not change the corpus"
+		return 1
+	fi
 	backup_cmd "$t" s3
 	step "$t" "$r" change "${cmd[@]}" || return 1
 	restore_cmd "$t" s3 "$WORK/restore"
@@ -261,46 +264,51 @@ median() {
 		  else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-# value TOOL FIGURE: one cell (a number, or empty)
+# value TOOL FIGURE: the median of FIGURE for TOOL, unrounded (empty if
+# no run measured it); for verify, "OK n/RUNS" or "FAIL n/RUNS"
 value() {
 	local m
 	case $2 in
-	first.mbs | restore.mbs)
-		m=$(median "$1" "${2%.mbs}.s")
-		[ -n "$m" ] || return 0
-		awk -v b="${2%%.*}" -v s="$m" -v bo="$bytes" -v bc="$bytes_changed" \
-		    'BEGIN { printf "%.0f", (b == "first" ? bo : bc) / 1e6 / s }' ;;
-	first.tar)
-		m=$(median "$1" first.s)
-		[ -n "$m" ] && [ -n "$tar_s" ] || return 0
-		awk -v s="$m" -v ts="$tar_s" 'BEGIN { printf "%.0f%%", 100 * ts / s }' ;;
-	*.s)
-		m=$(median "$1" "$2")
-		[ -n "$m" ] && printf '%.2f' "$m" ;;
-	*.rss)
-		m=$(median "$1" "$2")
-		[ -n "$m" ] && awk -v k="$m" 'BEGIN { printf "%.0f", k * 1024 / 1e6 }' ;;
-	size)
-		m=$(median "$1" size)
-		[ -n "$m" ] && awk -v b="$m" 'BEGIN { printf "%.0f", b / 1e6 }' ;;
 	verify)
 		awk -F'\t' -v t="$1" -v runs="$RUNS" '
 		    $1 == t && $3 == "verify" && $4 == "OK" { ok++ }
 		    END { printf "%s %d/%d\n", ok == runs ? "OK" : "FAIL", ok, runs }' \
 		    "$RESULTS" ;;
+	first.mbs) m=$(median "$1" first.s)
+		[ -z "$m" ] || awk -v b="$bytes" -v s="$m" 'BEGIN { print b / 1e6 / s }' ;;
+	restore.mbs) m=$(median "$1" restore.s)
+		[ -z "$m" ] || awk -v b="$bytes_changed" -v s="$m" \
+		    'BEGIN { print b / 1e6 / s }' ;;
+	first.tar) m=$(median "$1" first.s)
+		[ -z "$m" ] || awk -v s="$m" -v t="$tar_s" 'BEGIN { print 100 * t / s }' ;;
+	*.rss) m=$(median "$1" "$2")
+		[ -z "$m" ] || awk -v k="$m" 'BEGIN { print k * 1024 / 1e6 }' ;;
+	size) m=$(median "$1" size)
+		[ -z "$m" ] || awk -v b="$m" 'BEGIN { print b / 1e6 }' ;;
+	*) median "$1" "$2" ;;
 	esac
-	return 0
 }
 
-# ratio FIGURE A B: how many times snapseal (A) is better than B
-ratio() {
-	[ -n "$2" ] && [ -n "$3" ] || { echo "-"; return 0; }
+# cell FIGURE VALUE: VALUE as printed in the table
+cell() {
+	[ -n "$2" ] || { echo "-"; return 0; }
 	case $1 in
-	verify) echo "-" ;;
-	*.mbs | first.tar) awk -v a="${2%\%}" -v b="${3%\%}" \
-		'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }' ;;
+	verify) echo "$2" ;;
+	*.s) awk -v v="$2" 'BEGIN { printf "%.2f\n", v }' ;;
+	first.tar) awk -v v="$2" 'BEGIN { printf "%.0f%%\n", v }' ;;
+	*) awk -v v="$2" 'BEGIN { printf (v < 10 ? "%.1f\n" : "%.0f\n"), v }' ;;
+	esac
+}
+
+# ratio FIGURE A B: how many times snapseal (value A) is better than B
+ratio() {
+	[ -n "$2" ] && [ -n "$3" ] && [ "$1" != verify ] ||
+		{ echo "-"; return 0; }
+	case $1 in
+	*.mbs | first.tar) awk -v a="$2" -v b="$3" \
+		'BEGIN { if (b > 0) printf "%.2f\n", a / b; else print "-" }' ;;
 	*) awk -v a="$2" -v b="$3" \
-		'BEGIN { if (a > 0) printf "%.2f", b / a; else print "-" }' ;;
+		'BEGIN { if (a > 0) printf "%.2f\n", b / a; else print "-" }' ;;
 	esac
 }
 
@@ -320,7 +328,7 @@ verify|restore equals the corpus"
 
 # table: the table as tab-separated lines, header first
 table() {
-	local f label t line c s
+	local f label t line s
 	line="figure"
 	for t in $tools; do line="$line	$t"; done
 	for t in $tools; do
@@ -331,8 +339,7 @@ table() {
 		line=$label
 		s=$(value snapseal "$f")
 		for t in $tools; do
-			c=$(value "$t" "$f")
-			line="$line	${c:--}"
+			line="$line	$(cell "$f" "$(value "$t" "$f")")"
 		done
 		for t in $tools; do
 			[ "$t" = snapseal ] && continue
@@ -373,7 +380,9 @@ build_runm
 trap finish EXIT
 trap 'exit 130' INT TERM
 corpus_sh prepare
-eval "$(corpus_sh describe)"
+files='' bytes='' bytes_changed='' nsmall='' text_mib='' rand_mib=''
+range_mib='' nchanged=''
+eval "$(corpus_sh describe)"	# sets the variables above
 rm -rf "$LOGS" "$RESULTS"
 mkdir -p "$LOGS"
 : >"$RESULTS"
@@ -397,6 +406,7 @@ $borg_note}"
 echo "$info" | sed 's/^/bench: /' >&2
 
 tar_s=
+start=$(date +%s)
 for r in $(seq 1 "$RUNS"); do
 	cold
 	"$runm" "$BD/step.out" sh -c 'tar cf - -C "$1" . | cat >/dev/null' \
@@ -404,8 +414,12 @@ for r in $(seq 1 "$RUNS"); do
 		die "tar could not read $CORPUS (see $LOGS/tar-run$r.log)"
 	read -r secs kib <"$BD/step.out"
 	record tar "$r" read.s "$secs"
-	for t in $tools; do
-		echo "bench: run $r/$RUNS: $t" >&2
+	# rotate the order from run to run, so that no tool always goes first
+	# shellcheck disable=SC2086
+	order=$(echo $tools | awk -v r="$r" '{ for (i = 0; i < NF; i++)
+		printf "%s ", $((i + r - 1) % NF + 1) }')
+	for t in $order; do
+		echo "bench: run $r/$RUNS: $t ($(date -u +%T))" >&2
 		bench_tool "$t" "$r" || true
 		[ -e "$BD/corpus.dirty" ] && corpus_sh revert
 		forget_tool "$t"
@@ -446,13 +460,16 @@ mkdir -p "$(dirname "$OUT")"
 	echo "Every run (seconds, RSS in KiB, sizes in bytes):"
 	echo
 	echo '```'
-	raw
+	raw | align
 	echo '```'
 } >"$OUT"
-echo "bench: table written to $OUT" >&2
+echo "bench: table written to $OUT; the runs took" \
+    "$((($(date +%s) - start + 30) / 60)) min" >&2
 if grep -q FAIL <<<"$tab" ||
     awk -F'\t' '$3 == "error" { f = 1 } END { exit !f }' "$RESULTS"; then
-	awk -F'\t' '$3 == "error" { print "bench: FAIL: " $1 " run " $2 ": " $4 }' \
+	awk -F'\t' '$3 == "error" { print "bench: FAIL: " $1 " run " $2 ": " $4 }
+	    $3 == "verify" && $4 != "OK" {
+		print "bench: FAIL: " $1 " run " $2 ": restore differs" }' \
 	    "$RESULTS" >&2
 	echo "bench: FAIL" >&2
 	exit 1

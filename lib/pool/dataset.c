@@ -567,6 +567,10 @@ ss_ds_create(struct ss_pool *p, const char *name, const struct ss_kv *props,
 	memset(&parent, 0, sizeof(parent));
 	if ((r = ss_name_check(name, SS_NAME_DS)) != 0)
 		return r;
+	if (parents && ss_cat_ds_get(p->cat, name, &parent) == 0) {
+		ss_ds_clear(&parent);
+		return 0;	/* create -p of an existing dataset: nothing to do */
+	}
 	if (slash == NULL)
 		return ss_err(SS_EEXIST, "dataset already exists (the pool's"
 		    " root dataset)");

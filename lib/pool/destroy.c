@@ -86,18 +86,26 @@ drop_snap(struct ss_pool *p, const struct ss_snap *s, struct ss_freelist *f)
 	return s->kind == SS_SNAP ? ss_release(p, &s->root, f) : 0;
 }
 
-/* drop_all(p, ds, f): every snapshot and bookmark of one dataset. */
+/* drop_all(p, ds, f, cb, arg): every snapshot and bookmark of a dataset. */
 static int
-drop_all(struct ss_pool *p, const struct ss_ds *ds, struct ss_freelist *f)
+drop_all(struct ss_pool *p, const struct ss_ds *ds, struct ss_freelist *f,
+    ss_destroy_cb cb, void *arg)
 {
 	struct ss_snap *v = NULL;
 	size_t n = 0;
+	char *full;
 	int r;
 
 	if ((r = ss_cat_snap_list(p->cat, ds->id, 0, &v, &n)) != 0)
 		return r;
-	for (size_t i = n; i > 0 && r == 0; i--)
+	for (size_t i = n; i > 0 && r == 0; i--) {
+		if (cb && (full = ss_asprintf("%s%c%s", ds->name,
+		    v[i - 1].kind == SS_SNAP ? '@' : '#', v[i - 1].name))) {
+			cb(arg, full);
+			free(full);
+		}
 		r = drop_snap(p, &v[i - 1], f);
+	}
 	ss_snap_list_free(v, n);
 	return r;
 }
@@ -196,15 +204,29 @@ ss_snap_destroy(struct ss_pool *p, const char *dsname, const char *spec,
 
 /* ---------- datasets ---------- */
 
+/*
+ * children_list(p, v, n, out, len, &count): the names a non-recursive
+ * destroy of v[0] refuses to take along: its snapshots and descendants.
+ */
 static int
-children_list(const struct ss_ds *v, size_t n, char *out, size_t len)
+children_list(struct ss_pool *p, const struct ss_ds *v, size_t n, char *out,
+    size_t len, size_t *count)
 {
-	size_t o = 0;
+	struct ss_snap *s = NULL;
+	size_t ns = 0, o = 0;
+	int r;
 
 	out[0] = '\0';
-	for (size_t i = 1; i < n && o + 4 < len; i++)
-		o += (size_t)snprintf(out + o, len - o, "%s%s", i > 1 ? ", " :
-		    "", v[i].name);
+	*count = 0;
+	if ((r = ss_cat_snap_list(p->cat, v[0].id, 0, &s, &ns)) != 0)
+		return r;
+	for (size_t i = 0; i < ns + n - 1; i++, (*count)++)
+		if (o + 4 < len)
+			o += (size_t)snprintf(out + o, len - o, "%s%s%s%s",
+			    *count ? ", " : "", i < ns ? v[0].name : "",
+			    i < ns ? (s[i].kind == SS_SNAP ? "@" : "#") : "",
+			    i < ns ? s[i].name : v[i - ns + 1].name);
+	ss_snap_list_free(s, ns);
 	return 0;
 }
 
@@ -232,18 +254,23 @@ ss_ds_destroy(struct ss_pool *p, const char *name, int flags,
 		    " 'snapseal pool destroy'");
 		goto out;
 	}
-	if (n > 1 && !(flags & SS_DESTROY_RECURSIVE)) {
-		children_list(v, n, kids, sizeof(kids));
-		r = ss_err(SS_EBUSY, "filesystem has children (%s); use '-r'"
-		    " to destroy them", kids);
-		goto out;
+	if (!(flags & SS_DESTROY_RECURSIVE)) {
+		size_t nkids;
+
+		if ((r = children_list(p, v, n, kids, sizeof(kids), &nkids)))
+			goto out;
+		if (nkids) {
+			r = ss_err(SS_EBUSY, "filesystem has children (%s);"
+			    " use '-r' to destroy them", kids);
+			goto out;
+		}
 	}
 	if ((r = txn_begin(p, dry)) != 0)
 		goto out;
 	for (size_t i = n; i > 0 && r == 0; i--) {
 		if (cb)
 			cb(arg, v[i - 1].name);
-		if ((r = drop_all(p, &v[i - 1], &f)) == 0 && !dry)
+		if ((r = drop_all(p, &v[i - 1], &f, cb, arg)) == 0 && !dry)
 			r = ss_cat_ds_del(p->cat, v[i - 1].id);
 	}
 	r = txn_end(p, dry, r, &f);
@@ -295,7 +322,7 @@ ss_ds_used(struct ss_pool *p, const struct ss_ds *ds, uint64_t *used)
 		return r;
 	if ((r = ss_cat_savepoint(p->cat)) == 0) {
 		for (size_t i = 0; i < n && r == 0; i++)
-			r = drop_all(p, &v[i], &f);
+			r = drop_all(p, &v[i], &f, NULL, NULL);
 		ss_cat_rollback_savepoint(p->cat);
 	}
 	*used = f.bytes;

@@ -119,7 +119,9 @@ static int
 pool_name_ok(const char *name)
 {
 	if (!comp_ok(name, strlen(name)) || strchr(name, ' ') ||
-	    strchr(name, ':') || name[0] == '-' || strlen(name) > 200)
+	    strchr(name, ':') || strlen(name) > 200 ||
+	    !((name[0] >= 'a' && name[0] <= 'z') ||
+	    (name[0] >= 'A' && name[0] <= 'Z')))
 		return ss_err(SS_EINVAL, "invalid pool name '%s'", name);
 	return 0;
 }
@@ -188,7 +190,8 @@ ss_pool_names(char ***names, size_t *n)
 	closedir(d);
 	free(home);
 	ss_errclear();
-	qsort(v, cnt, sizeof(*v), cmp_str);
+	if (cnt > 1)
+		qsort(v, cnt, sizeof(*v), cmp_str);
 	*names = v;
 	*n = cnt;
 	return 0;
@@ -585,9 +588,6 @@ ss_pool_destroy(const char *name, int force)
 			if (ss_cat_snap_list(p->cat, v[i].id, 0, &s, &k) == 0)
 				nsnap += k;
 			ss_snap_list_free(s, k);
-			char desc[64];
-			ss_keyring_desc(p->guid, v[i].guid, desc);
-			ss_keyring_del(desc);
 		}
 		if (nsnap && !force) {
 			r = ss_err(SS_EBUSY, "pool '%s' holds %zu snapshot%s;"
@@ -595,6 +595,13 @@ ss_pool_destroy(const char *name, int force)
 			    nsnap == 1 ? "" : "s");
 			goto out;
 		}
+		for (size_t i = 0; i < n; i++) {
+			char desc[64];
+
+			ss_keyring_desc(p->guid, v[i].guid, desc);
+			ss_keyring_del(desc);
+		}
+		ss_errclear();
 	} else if (r != SS_ECORRUPT && r != SS_ENOTSUP)
 		goto out;
 	else if (!force)

@@ -308,6 +308,7 @@ get_snapstat(struct ss_pool *p, const struct ss_obj_ref *o,
 		if (ratio < 1.0)
 			ratio = 1.0;
 		setv(v, SS_SOURCE_NONE, "%.2fx", ratio);
+		snprintf(v->exact, sizeof(v->exact), "%.2f", ratio);
 	}
 	ss_snap_clear(&s);
 	return 0;

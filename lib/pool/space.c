@@ -142,7 +142,8 @@ ss_reclaim(struct ss_pool *p, struct ss_freelist *f)
 {
 	uint64_t live;
 
-	qsort(f->v, f->n, sizeof(*f->v), cmp_pack);
+	if (f->n > 1)
+		qsort(f->v, f->n, sizeof(*f->v), cmp_pack);
 	for (size_t i = 0; i < f->n; i++) {
 		int last = i + 1 == f->n || f->v[i + 1].pack != f->v[i].pack;
 

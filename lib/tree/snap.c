@@ -107,37 +107,45 @@ static int
 read_region(struct ss_tree *t, int fd, uint64_t off, uint64_t end,
     struct fmap *m)
 {
-	size_t have = 0, cap = 2 * SS_CHUNK_MAX;
+	size_t start = 0, have = 0, cap = 2 * SS_CHUNK_MAX;
 	uint64_t pos = off, cutoff = off;
 	int r;
 
 	if ((r = ss_buf_reserve(&t->io, cap)) != 0)
 		return r;
 	while (pos < end || have > 0) {
-		while (pos < end && have < cap) {
-			size_t want = cap - have;
-			ssize_t got;
+		/* refill when less than one maximal chunk is buffered */
+		if (pos < end && have < SS_CHUNK_MAX) {
+			memmove(t->io.p, t->io.p + start, have);
+			start = 0;
+			while (pos < end && have < cap) {
+				size_t want = cap - have;
+				ssize_t got;
 
-			if (want > READ_BLOCK)
-				want = READ_BLOCK;
-			if (want > end - pos)
-				want = (size_t)(end - pos);
-			got = pread(fd, t->io.p + have, want, (off_t)pos);
-			if (got < 0)
-				return ss_err_errno(ss_errno_code(errno), "read");
-			if (got == 0)
-				return ss_err(SS_ECHANGED, "file shrank while"
-				    " being read");
-			have += (size_t)got;
-			pos += (uint64_t)got;
-			t->bytes_read += (uint64_t)got;
+				if (want > READ_BLOCK)
+					want = READ_BLOCK;
+				if (want > end - pos)
+					want = (size_t)(end - pos);
+				got = pread(fd, t->io.p + have, want, (off_t)pos);
+				if (got < 0)
+					return ss_err_errno(ss_errno_code(errno),
+					    "read");
+				if (got == 0)
+					return ss_err(SS_ECHANGED, "file shrank"
+					    " while being read");
+				have += (size_t)got;
+				pos += (uint64_t)got;
+				t->bytes_read += (uint64_t)got;
+			}
 		}
-		size_t cut = ss_chunker_cut(t->ch, t->io.p, have, pos >= end);
+		size_t cut = ss_chunker_cut(t->ch, t->io.p + start, have,
+		    pos >= end);
 		if (cut == 0)
-			continue;
-		if ((r = store_chunk(t, m, cutoff, t->io.p, cut)) != 0)
+			return ss_err(SS_EIO, "chunker wants more data than"
+			    " fits its buffer");
+		if ((r = store_chunk(t, m, cutoff, t->io.p + start, cut)) != 0)
 			return r;
-		memmove(t->io.p, t->io.p + cut, have - cut);
+		start += cut;
 		have -= cut;
 		cutoff += cut;
 	}
@@ -389,7 +397,8 @@ list_dir(int fd, char ***names, size_t *n)
 		strv_free(v, cnt);
 		return r;
 	}
-	qsort(v, cnt, sizeof(*v), cmp_names);
+	if (cnt > 1)
+		qsort(v, cnt, sizeof(*v), cmp_names);
 	*names = v;
 	*n = cnt;
 	return 0;
