@@ -5,7 +5,8 @@
 #
 # Environment: BENCH_SCALE (1: a corpus of about 1.5 GB), BENCH_RUNS (3),
 # BENCH_DIR (/tmp/snapseal-bench: corpus, repositories, logs), BENCH_OUT
-# (build/bench-results.md), BENCH_BORG (1; 0 skips borg).  See
+# (build/bench-results.md), BENCH_BORG (1; 0 skips borg), BENCH_COMPRESSION
+# (snapseal's compression property; empty: its default).  See
 # docs/benchmarks.md for what every figure means.
 #
 # For each run and each tool, on a fresh repository: a first snapshot, a
@@ -131,6 +132,20 @@ cold() {
 	fi
 }
 
+# ---------- the kernel keyring ----------
+
+# snapseal keeps loaded keys in the user keyring, which every process of this
+# uid shares.  The e2e harness (tests/e2e/lib.sh), when it ends, invalidates
+# the snapseal keys that appeared while it ran, unless some other process
+# holds this lock shared: hold it, so that a `make check` running meanwhile
+# cannot unload our key between two snapshots.
+keys_lock=${TEST_KEYRING_LOCK:-/tmp/snapseal-test-keyring.$(id -u).lock}
+hold_keys_lock() {
+	command -v flock >/dev/null || return 0
+	{ exec {keys_fd}>>"$keys_lock"; } 2>/dev/null || return 0
+	flock -s "$keys_fd"
+}
+
 # ---------- the tools: commands in the array cmd ----------
 
 export SNAPSEAL_HOME=$WORK/snapseal-home
@@ -142,6 +157,7 @@ export BORG_RELOCATED_REPO_ACCESS_IS_OK=yes BORG_DISPLAY_PASSPHRASE=no
 unset RESTIC_REPOSITORY RESTIC_REPOSITORY_FILE RESTIC_PASSWORD_FILE \
     RESTIC_PASSWORD_COMMAND BORG_REPO BORG_PASSCOMMAND BORG_PASSPHRASE_FD
 DS=bench/ds
+COMPRESSION=${BENCH_COMPRESSION:-}	# empty: snapseal's default
 KEY=$WORK/snapseal.key
 
 repo_of() {
@@ -156,8 +172,9 @@ init_cmd() {
 	case $1 in
 	snapseal) cmd=(sh -c '"$1" pool create -m "$2" bench &&
 		"$1" create -o encryption=on -o keyformat=raw \
-		    -o keylocation="file://$3" -o mountpoint="$4" "$5"' \
-		sh "$SS" "$WORK/mnt" "$KEY" "$CORPUS" "$DS") ;;
+		    -o keylocation="file://$3" -o mountpoint="$4" \
+		    ${6:+-o compression="$6"} "$5"' \
+		sh "$SS" "$WORK/mnt" "$KEY" "$CORPUS" "$DS" "$COMPRESSION") ;;
 	restic) cmd=(restic init -q -r "$(repo_of restic)") ;;
 	borg) cmd=(borg init -e repokey "$(repo_of borg)") ;;
 	esac
@@ -377,6 +394,7 @@ finish() {
 # ---------- main ----------
 
 build_runm
+hold_keys_lock
 trap finish EXIT
 trap 'exit 130' INT TERM
 corpus_sh prepare
@@ -398,7 +416,7 @@ versions: snapseal $rev, $(restic version | cut -d' ' -f1-2)$(
 	case " $tools " in *" borg "*) echo ", $(borg --version)" ;; esac)
 corpus: scale ${BENCH_SCALE:-1}, $files files, $bytes bytes ($nsmall small source-like files, ${text_mib} MiB text, ${rand_mib} MiB random)
 small change: $nchanged small files get a line appended, ${range_mib} MiB rewritten in big/random.bin
-settings: snapseal encryption=on keyformat=raw compression default; restic repository v2 (compression auto); borg repokey, lz4
+settings: snapseal encryption=on keyformat=raw compression=${COMPRESSION:-default}; restic repository v2 (compression auto); borg repokey, lz4
 runs: $RUNS on fresh repositories, medians; page cache $(
 	[ "$drop_caches" = 1 ] && echo "dropped before every timed step" ||
 	echo "NOT dropped (not root or not permitted): later steps read warm data")${borg_note:+

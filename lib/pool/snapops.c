@@ -94,9 +94,22 @@ tree_setup(struct ss_pool *p, const struct ss_ds *ds,
 	return 0;
 }
 
+/* sealing_threads(): workers beside the walking thread (SNAPSEAL_THREADS). */
+static int
+sealing_threads(void)
+{
+	const char *e = getenv("SNAPSEAL_THREADS");
+	long n = e ? strtol(e, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 0)
+		n = 0;
+	return (int)(n > 16 ? 16 : n);
+}
+
 static void
 tree_teardown(struct ss_tree *t)
 {
+	ss_pipe_stop(t);
 	ss_objctx_free(t->oc);
 	ss_chunker_free(t->ch);
 	for (size_t i = 0; i < t->nskip; i++)
@@ -221,6 +234,8 @@ capture(struct ss_pool *p, const struct ss_ds *ds, const struct ss_keyset *ks,
 		goto out;
 	}
 	if ((r = mountpoints_except(p, ds, &t.skip, &t.nskip)) != 0)
+		goto out;
+	if ((r = ss_pipe_start(&t, sealing_threads())) != 0)
 		goto out;
 	r = ss_tree_snapshot(&t, real, prev ? &prev->root : NULL, &s->root,
 	    &s->referenced);

@@ -231,33 +231,9 @@ ss_tree_load_dir(struct ss_tree *t, const struct ss_id *id, struct ss_dir *d)
 }
 
 int
-ss_tree_store(struct ss_tree *t, uint8_t type, const void *p, size_t n,
-    struct ss_id *refs, uint32_t nrefs, struct ss_id *id, uint64_t *stored)
+ss_tree_newid(struct ss_tree *t, const struct ss_id *id, uint32_t len,
+    uint64_t *acc)
 {
-	struct ss_objrow row;
-	int r;
-
-	if ((r = ss_obj_id(t->oc, type, p, n, id)) != 0)
-		return r;
-	r = ss_cat_obj_get(t->cat, id, &row);
-	if (r == 0) {
-		*stored = row.loc.len;
-		return 0;
-	}
-	if (r != SS_ENOENT)
-		return r;
-	nrefs = (uint32_t)ss_ids_sort_unique(refs, nrefs);
-	if ((r = ss_obj_seal(t->oc, id, type, p, n, refs, nrefs, &t->obj)) != 0)
-		return r;
-	if ((r = ss_packw_add(t->pw, id, t->obj.p, t->obj.len, &row.loc)) != 0)
-		return r;
-	row.refs = 0;
-	row.nchild = nrefs;
-	if ((r = ss_cat_obj_add(t->cat, id, &row)) != 0)
-		return r;
-	for (uint32_t i = 0; i < nrefs; i++)
-		if ((r = ss_cat_obj_ref(t->cat, &refs[i], 1, NULL)) != 0)
-			return r;
 	if (t->nnew == t->capnew) {
 		size_t cap = t->capnew ? 2 * t->capnew : 256;
 		struct ss_id *v = ss_realloc(t->newids, cap * sizeof(*v));
@@ -269,7 +245,44 @@ ss_tree_store(struct ss_tree *t, uint8_t type, const void *p, size_t n,
 	}
 	t->newids[t->nnew++] = *id;
 	t->objects_new++;
-	t->bytes_new += row.loc.len;
-	*stored = row.loc.len;
+	t->bytes_new += len;
+	if (acc)
+		*acc += len;
 	return 0;
+}
+
+int
+ss_tree_store(struct ss_tree *t, uint8_t type, const void *p, size_t n,
+    struct ss_id *refs, uint32_t nrefs, struct ss_id *id, uint64_t *acc)
+{
+	struct ss_objrow row;
+	int r;
+
+	if ((r = ss_obj_id(t->oc, type, p, n, id)) != 0)
+		return r;
+	if (ss_pipe_pending(t, id) && (r = ss_pipe_drain(t)) != 0)
+		return r;
+	r = ss_cat_obj_get(t->cat, id, &row);
+	if (r == 0) {
+		if (acc)
+			*acc += row.loc.len;
+		return 0;
+	}
+	if (r != SS_ENOENT)
+		return r;
+	nrefs = (uint32_t)ss_ids_sort_unique(refs, nrefs);
+	if (t->pipe)
+		return ss_pipe_submit(t, type, p, n, refs, nrefs, id, acc);
+	if ((r = ss_obj_seal(t->oc, id, type, p, n, refs, nrefs, &t->obj)) != 0)
+		return r;
+	if ((r = ss_packw_add(t->pw, id, t->obj.p, t->obj.len, &row.loc)) != 0)
+		return r;
+	row.refs = 0;
+	row.nchild = nrefs;
+	if ((r = ss_cat_obj_add(t->cat, id, &row)) != 0)
+		return r;
+	for (uint32_t i = 0; i < nrefs; i++)
+		if ((r = ss_cat_obj_ref(t->cat, &refs[i], 1, NULL)) != 0)
+			return r;
+	return ss_tree_newid(t, id, row.loc.len, acc);
 }

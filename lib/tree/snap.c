@@ -36,13 +36,13 @@ struct fext {
 struct fcontent {
 	uint8_t ckind;
 	struct ss_id cid;
-	uint64_t subtree;
 };
 
+/* The extents of one file; stored sizes go to *acc (the entry's subtree). */
 struct fmap {
 	struct fext *v;
 	size_t n, cap;
-	uint64_t stored;
+	uint64_t *acc;
 };
 
 static void
@@ -90,12 +90,10 @@ store_chunk(struct ss_tree *t, struct fmap *m, uint64_t off,
     const uint8_t *p, size_t n)
 {
 	struct ss_id id;
-	uint64_t stored;
 	int r;
 
-	if ((r = ss_tree_store(t, SS_OT_CHUNK, p, n, NULL, 0, &id, &stored)))
+	if ((r = ss_tree_store(t, SS_OT_CHUNK, p, n, NULL, 0, &id, m->acc)))
 		return r;
-	m->stored += stored;
 	return fmap_add(m, off, (uint32_t)n, &id);
 }
 
@@ -187,7 +185,6 @@ fmap_finish(struct ss_tree *t, struct fmap *m, uint64_t size,
 {
 	struct ss_buf b = SS_BUF_INIT;
 	struct ss_id *refs = NULL;
-	uint64_t stored;
 	int r = 0;
 
 	memset(c, 0, sizeof(*c));
@@ -196,7 +193,6 @@ fmap_finish(struct ss_tree *t, struct fmap *m, uint64_t size,
 	if (m->n == 1 && m->v[0].off == 0 && m->v[0].len == size) {
 		c->ckind = SS_CK_CHUNK;
 		c->cid = m->v[0].id;
-		c->subtree = m->stored;
 		return 0;
 	}
 	if (m->n > (SS_OBJ_MAX - 16) / (12 + SS_ID_LEN))
@@ -214,13 +210,11 @@ fmap_finish(struct ss_tree *t, struct fmap *m, uint64_t size,
 	}
 	if (r == 0)
 		r = ss_tree_store(t, SS_OT_FILE, b.p, b.len, refs,
-		    (uint32_t)m->n, &c->cid, &stored);
+		    (uint32_t)m->n, &c->cid, m->acc);
 	else
 		r = SS_ENOMEM;
-	if (r == 0) {
+	if (r == 0)
 		c->ckind = SS_CK_FILE;
-		c->subtree = m->stored + stored;
-	}
 	free(refs);
 	ss_buf_wipe(&b);
 	return r;
@@ -302,14 +296,19 @@ out:
 /* capture_file: read one regular file (retrying while it changes). */
 static int
 capture_file(struct ss_tree *t, int dirfd, const char *name, const char *path,
-    struct stat *st, struct ss_buf *xa, struct fcontent *c)
+    struct stat *st, struct ss_buf *xa, struct fcontent *c, uint64_t *acc)
 {
 	struct stat a, b;
 	struct fmap m;
 	int fd = -1, r = 0;
 
 	for (int attempt = 0; attempt < CHANGE_RETRIES; attempt++) {
+		/* what a failed attempt stored is orphaned, not counted */
+		if (attempt > 0 && (r = ss_pipe_drain(t)) != 0)
+			break;
+		*acc = 0;
 		memset(&m, 0, sizeof(m));
+		m.acc = acc;
 		fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NOATIME |
 		    O_CLOEXEC);
 		if (fd < 0 && errno == EPERM)
@@ -442,23 +441,34 @@ unchanged(const struct ss_ent *p, const struct stat *st)
 }
 
 static int capture_dir(struct ss_tree *t, int fd, const char *path,
-    const struct ss_id *prev, struct ss_id *id, uint64_t *subtree);
+    const struct ss_id *prev, struct ss_id *id, uint64_t *acc);
 
 /*
- * capture_entry(t, dirfd, name, path, prevdir, e, xa, tbuf): fill ${e}
- * for one entry.  Returns 1 if the entry is to be left out (a socket).
+ * One captured entry, owning what its ss_ent points at until the directory
+ * object is encoded (after the pipeline has delivered every subtree size).
+ */
+struct cent {
+	struct ss_ent e;
+	struct ss_buf xa;
+	char *target;
+};
+
+/*
+ * capture_entry(t, dirfd, name, path, prevdir, c): fill ${c} for one
+ * entry.  Returns 1 if the entry is to be left out (a socket).
  */
 static int
 capture_entry(struct ss_tree *t, int dirfd, const char *name,
-    const char *path, const struct ss_dir *prevdir, struct ss_ent *e,
-    struct ss_buf *xa, char *tbuf)
+    const char *path, const struct ss_dir *prevdir, struct cent *c,
+    char *tbuf)
 {
 	const struct ss_ent *p = ss_dir_find(prevdir, name, strlen(name));
+	struct ss_ent *e = &c->e;
+	struct ss_buf *xa = &c->xa;
 	struct stat st;
-	struct fcontent c;
+	struct fcontent fc;
 	int r = 0, fd;
 
-	memset(e, 0, sizeof(*e));
 	e->name = name;
 	e->namelen = strlen(name);
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
@@ -468,22 +478,22 @@ capture_entry(struct ss_tree *t, int dirfd, const char *name,
 	case S_IFREG:
 		e->type = SS_FT_REG;
 		t->files++;
+		t->logical += (uint64_t)st.st_size;
 		if (unchanged(p, &st)) {
 			e->ckind = p->ckind;
 			e->cid = p->cid;
 			e->subtree = p->subtree;
 			t->reused++;
-			t->logical += (uint64_t)st.st_size;
 			if (ss_buf_put(xa, p->xattrs, p->xattrslen))
 				return SS_ENOMEM;
 			break;
 		}
-		if ((r = capture_file(t, dirfd, name, path, &st, xa, &c)) != 0)
+		r = capture_file(t, dirfd, name, path, &st, xa, &fc,
+		    &e->subtree);
+		if (r != 0)
 			return r;
-		e->ckind = c.ckind;
-		e->cid = c.cid;
-		e->subtree = c.subtree;
-		t->logical += (uint64_t)st.st_size;
+		e->ckind = fc.ckind;
+		e->cid = fc.cid;
 		break;
 	case S_IFDIR:
 		e->type = SS_FT_DIR;
@@ -510,8 +520,11 @@ capture_entry(struct ss_tree *t, int dirfd, const char *name,
 		if (n <= 0 || n >= 4096)
 			return path_err(ss_err_errno(SS_EIO, "cannot read"
 			    " symlink"), path);
+		if ((c->target = ss_malloc((size_t)n)) == NULL)
+			return SS_ENOMEM;
+		memcpy(c->target, tbuf, (size_t)n);
 		e->type = SS_FT_LNK;
-		e->target = tbuf;
+		e->target = c->target;
 		e->targetlen = (size_t)n;
 		r = read_xattrs(-1, path, xa);
 		break;
@@ -533,25 +546,66 @@ capture_entry(struct ss_tree *t, int dirfd, const char *name,
 		return r < 0 && strncmp(ss_errmsg(), path, strlen(path)) ?
 		    path_err(r, path) : r;
 	fill_stat(e, &st);
-	e->xattrs = xa->p;
-	e->xattrslen = xa->len;
+	return 0;
+}
+
+static void
+cents_free(struct cent *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		ss_buf_free(&v[i].xa);
+		free(v[i].target);
+	}
+	free(v);
+}
+
+/*
+ * encode_dir(t, v, n, path, b, refs, &nrefs): the directory object of the
+ * captured entries (whose sizes must be final), and its references.
+ */
+static int
+encode_dir(struct cent *v, size_t n, const char *path, struct ss_buf *b,
+    struct ss_id *refs, size_t *nrefs)
+{
+	size_t cnt = 0;
+	int r;
+
+	*nrefs = 0;
+	if ((r = ss_buf_put_u8(b, SS_DIR_VERSION)) != 0 ||
+	    (r = ss_buf_put_u32(b, 0)) != 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].e.type == 0)	/* left out */
+			continue;
+		v[i].e.xattrs = v[i].xa.p;
+		v[i].e.xattrslen = v[i].xa.len;
+		if ((r = ss_ent_encode(&v[i].e, b)) != 0)
+			return r;
+		if (v[i].e.ckind != SS_CK_NONE)
+			refs[(*nrefs)++] = v[i].e.cid;
+		cnt++;
+	}
+	if (b->len > SS_OBJ_MAX)
+		return path_err(ss_err(SS_ERANGE, "directory too large"), path);
+	ss_le32enc(b->p + 1, (uint32_t)cnt);
 	return 0;
 }
 
 /*
- * capture_dir(t, fd, path, prev, id, subtree): store the directory open at
+ * capture_dir(t, fd, path, prev, id, acc): store the directory open at
  * ${fd} (fd < 0: record it as empty, for mount points not descended into).
+ * Its stored size, and that of everything under it, is added to *${acc}.
  */
 static int
 capture_dir(struct ss_tree *t, int fd, const char *path,
-    const struct ss_id *prev, struct ss_id *id, uint64_t *subtree)
+    const struct ss_id *prev, struct ss_id *id, uint64_t *acc)
 {
 	struct ss_dir prevdir = { SS_BUF_INIT, NULL, 0 };
-	struct ss_buf b = SS_BUF_INIT, xa = SS_BUF_INIT;
+	struct ss_buf b = SS_BUF_INIT;
 	struct ss_id *refs = NULL;
+	struct cent *v = NULL;
 	char **names = NULL, *cpath = NULL, *tbuf = NULL;
-	size_t n = 0, nrefs = 0, cnt = 0;
-	uint64_t stored, total = 0;
+	size_t n = 0, nrefs = 0;
 	int r;
 
 	t->dirs++;
@@ -560,45 +614,35 @@ capture_dir(struct ss_tree *t, int fd, const char *path,
 	if (prev && (r = ss_tree_load_dir(t, prev, &prevdir)) != 0)
 		goto out;
 	if ((refs = ss_calloc(n + 1, sizeof(*refs))) == NULL ||
+	    (v = ss_calloc(n + 1, sizeof(*v))) == NULL ||
 	    (tbuf = ss_malloc(4096)) == NULL) {
 		r = SS_ENOMEM;
 		goto out;
 	}
-	if ((r = ss_buf_put_u8(&b, SS_DIR_VERSION)) != 0 ||
-	    (r = ss_buf_put_u32(&b, 0)) != 0)
-		goto out;
 	for (size_t i = 0; i < n; i++) {
-		struct ss_ent e;
-
 		free(cpath);
 		if ((cpath = ss_path_join(path, names[i])) == NULL) {
 			r = SS_ENOMEM;
 			goto out;
 		}
-		ss_buf_reset(&xa);
-		r = capture_entry(t, fd, names[i], cpath, &prevdir, &e, &xa,
-		    tbuf);
+		r = capture_entry(t, fd, names[i], cpath, &prevdir, &v[i], tbuf);
 		if (r == 1)
-			continue;
-		if (r != 0 || (r = ss_ent_encode(&e, &b)) != 0)
+			memset(&v[i].e, 0, sizeof(v[i].e));
+		else if (r != 0)
 			goto out;
-		if (e.ckind != SS_CK_NONE)
-			refs[nrefs++] = e.cid;
-		total += e.subtree;
-		cnt++;
 	}
-	if (cnt > UINT32_MAX || b.len > SS_OBJ_MAX) {
-		r = path_err(ss_err(SS_ERANGE, "directory too large"), path);
+	/* every subtree size is final once the pipeline has drained */
+	if ((r = ss_pipe_drain(t)) != 0 ||
+	    (r = encode_dir(v, n, path, &b, refs, &nrefs)) != 0)
 		goto out;
-	}
-	ss_le32enc(b.p + 1, (uint32_t)cnt);
+	for (size_t i = 0; i < n; i++)
+		*acc += v[i].e.subtree;
 	r = ss_tree_store(t, SS_OT_DIR, b.p, b.len, refs, (uint32_t)nrefs, id,
-	    &stored);
-	*subtree = total + stored;
+	    acc);
 out:
 	ss_dir_free(&prevdir);
 	ss_buf_free(&b);
-	ss_buf_free(&xa);
+	cents_free(v, n);
 	strv_free(names, n);
 	free(refs);
 	free(cpath);
@@ -614,9 +658,9 @@ ss_tree_snapshot(struct ss_tree *t, const char *dir, const struct ss_id *prev,
 	struct ss_buf b = SS_BUF_INIT, xa = SS_BUF_INIT;
 	struct ss_ent e;
 	struct stat st;
-	uint64_t stored;
 	int fd, r;
 
+	*refer = 0;
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return ss_err_errno(ss_errno_code(errno), "cannot open '%s'",
@@ -635,6 +679,8 @@ ss_tree_snapshot(struct ss_tree *t, const char *dir, const struct ss_id *prev,
 	if ((r = capture_dir(t, fd, dir, pe && pe->type == SS_FT_DIR ?
 	    &pe->cid : NULL, &e.cid, &e.subtree)) != 0)
 		goto out;
+	if ((r = ss_pipe_drain(t)) != 0)
+		goto out;
 	e.name = "@";
 	e.namelen = 1;
 	e.type = SS_FT_DIR;
@@ -646,8 +692,10 @@ ss_tree_snapshot(struct ss_tree *t, const char *dir, const struct ss_id *prev,
 	    (r = ss_buf_put_u32(&b, 1)) != 0 ||
 	    (r = ss_ent_encode(&e, &b)) != 0)
 		goto out;
-	r = ss_tree_store(t, SS_OT_DIR, b.p, b.len, &e.cid, 1, root, &stored);
-	*refer = e.subtree + stored;
+	*refer = e.subtree;
+	if ((r = ss_tree_store(t, SS_OT_DIR, b.p, b.len, &e.cid, 1, root,
+	    refer)) == 0)
+		r = ss_pipe_drain(t);
 out:
 	ss_dir_free(&prevroot);
 	ss_buf_free(&b);

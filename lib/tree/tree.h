@@ -96,6 +96,7 @@ struct ss_tree {
 	/* objects created by this run (so that unreferenced ones are dropped) */
 	struct ss_id *newids;
 	size_t nnew, capnew;
+	struct ss_pipe *pipe;	/* sealing threads, NULL: synchronous */
 	/* scratch */
 	struct ss_buf obj, pt, io;
 	dev_t rootdev;
@@ -115,12 +116,31 @@ int ss_tree_load_dir(struct ss_tree *t, const struct ss_id *id,
     struct ss_dir *d);
 
 /*
- * ss_tree_store(t, type, p, n, refs, nrefs, id, stored): store an object
+ * ss_tree_store(t, type, p, n, refs, nrefs, id, acc): store an object
  * unless it exists; new objects get their children's reference counts
- * raised.  *${stored} = its stored size.
+ * raised.  Its stored size is added to *${acc}, at once or, when the
+ * sealing pipeline is running, when the object is drained (so *${acc} is
+ * final only after ss_pipe_drain).  ${refs} is sorted in place.
  */
 int ss_tree_store(struct ss_tree *t, uint8_t type, const void *p, size_t n,
-    struct ss_id *refs, uint32_t nrefs, struct ss_id *id, uint64_t *stored);
+    struct ss_id *refs, uint32_t nrefs, struct ss_id *id, uint64_t *acc);
+
+/* ss_tree_newid(t, id, len, acc): account for a newly stored object. */
+int ss_tree_newid(struct ss_tree *t, const struct ss_id *id, uint32_t len,
+    uint64_t *acc);
+
+/*
+ * The sealing pipeline (pipe.c): ${nthreads} workers compress, seal and
+ * append to t->pw; the caller's thread does all catalog work in
+ * ss_pipe_drain (and when the in-flight bound is reached).
+ */
+int ss_pipe_start(struct ss_tree *t, int nthreads);
+int ss_pipe_submit(struct ss_tree *t, uint8_t type, const void *p, size_t n,
+    const struct ss_id *refs, uint32_t nrefs, const struct ss_id *id,
+    uint64_t *acc);
+int ss_pipe_pending(struct ss_tree *t, const struct ss_id *id);
+int ss_pipe_drain(struct ss_tree *t);
+void ss_pipe_stop(struct ss_tree *t);
 
 /*
  * ss_tree_snapshot(t, dir, prev, root, refer): capture ${dir}.  ${prev} is

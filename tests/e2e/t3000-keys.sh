@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2016,SC2317,SC2034,SC2283 # single-quoted bodies call the helpers and use the variables
 test_description='keys: raw, hex and passphrase keys, load/unload cycles, every
 key error, load-key -n/-L/-r/-a, keystatus, independent pools, the keyring
 payload, change-key round trips and new encryption roots'

@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2016,SC2317,SC2034,SC2283 # single-quoted bodies call the helpers and use the variables
 test_description='no plaintext: marker strings planted in contents, names,
 symlink targets and xattrs of encrypted datasets appear nowhere in the pool
 (packs, catalog, WAL); the same markers in a plain dataset are found'
@@ -181,7 +182,7 @@ test_expect_success 'no marker while the catalog WAL holds uncheckpointed pages'
 	    time.sleep(0.05)
 	db.execute("COMMIT")
 	EOF
-	python3 reader.py "$SNAPSEAL_HOME/vault/catalog.db" reader.started reader.stop &
+	{ python3 reader.py "$SNAPSEAL_HOME/vault/catalog.db" reader.started reader.stop & } &&
 	reader=$! &&
 	test_when_finished "touch reader.stop && wait $reader" &&
 	n=0 &&
