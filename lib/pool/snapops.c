@@ -379,6 +379,7 @@ ss_snapshot(struct ss_pool *p, const char *const *names, size_t n,
 		r = add_targets(p, names[i], recursive, &v, &nv);
 	if (r != 0)
 		goto out;
+	ss_gc_packs(p);		/* what a killed command left behind */
 	if ((r = ss_packw_open(p->dir, &pw)) != 0)
 		goto out;
 	if ((r = ss_cat_begin(p->cat)) != 0)

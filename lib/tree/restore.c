@@ -300,6 +300,9 @@ restore_file(struct rctx *rc, int dirfd, const char *name, const char *path,
 	r = write_content(rc, fd, e);
 	if (r == 0)
 		r = apply_meta(rc, fd, dirfd, tmp, path, e);
+	/* a rollback replaces live files: the new one is durable first */
+	if (r == 0 && rc->sync && fdatasync(fd) != 0)
+		r = ss_err_errno(ss_errno_code(errno), "cannot sync");
 	if (close(fd) != 0 && r == 0)
 		r = ss_err_errno(ss_errno_code(errno), "cannot close");
 	if (r != 0) {
@@ -635,7 +638,8 @@ ss_tree_restore(struct ss_tree *t, const struct ss_id *root,
 		r = path_err(r, target);
 out:
 	if (fd >= 0) {
-		if (r == 0 && fsync(fd) != 0)
+		/* everything restored reaches the disk before we say so */
+		if (r == 0 && syncfs(fd) != 0)
 			r = ss_err_errno(SS_EIO, "cannot sync '%s'", target);
 		close(fd);
 	}

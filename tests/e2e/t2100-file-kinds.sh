@@ -373,13 +373,19 @@ test_expect_success XATTR "$ds: xattrs: text, binary, empty, large, many, on dir
 	test "$(getfattr --only-values -n user.x r-$ds-xattrs/xattrs/text)" = "some text value"
 '
 
-test_expect_success ROOT,XATTR "$ds: trusted.* xattrs (root only)" '
+test_expect_success ROOT,XATTR "$ds: trusted.* and security.* xattrs, also on a symlink (root only)" '
 	new_kind $ds trusted &&
 	echo t >$d/f &&
+	ln -s f $d/link &&
 	setfattr -n trusted.snapseal -v secret $d/f &&
+	setfattr -n security.snapseal -v label $d/f &&
+	setfattr -h -n trusted.onlink -v linkvalue $d/link &&
 	touch -d @1600000020 $d/f $d &&
+	touch -h -d @1600000020 $d/link &&
 	check_kind $ds trusted &&
-	grep "^f .* xattr:trusted.snapseal=" actual-$ds-trusted
+	grep "^f .* xattr:trusted.snapseal=" actual-$ds-trusted &&
+	grep "^f .* xattr:security.snapseal=" actual-$ds-trusted &&
+	grep "^link .* xattr:trusted.onlink=" actual-$ds-trusted
 '
 
 test_expect_success ACL "$ds: POSIX ACLs, access and default" '
@@ -387,16 +393,20 @@ test_expect_success ACL "$ds: POSIX ACLs, access and default" '
 	mkdir -p $d/dir &&
 	echo a >$d/file &&
 	setfacl -m u:1234:rwx,g:5678:r,m::rwx $d/file &&
+	echo "no acl" >$d/dir/before-default &&
+	mkdir $d/dir/subdir-before &&
 	setfacl -d -m u:1234:rx,g::r $d/dir &&
 	echo inherited >$d/dir/child &&
 	setfacl -m u:4321:r $d/dir &&
-	touch -d @1600000021.21 $d/file $d/dir/child $d/dir $d &&
+	touch -d @1600000021.21 $d/file $d/dir/child $d/dir/before-default $d/dir/subdir-before $d/dir $d &&
 	(cd $d && getfacl -R -P -n . >../../../acl-expect-$ds) &&
 	check_kind $ds acls &&
 	(cd r-$ds-acls/acls && getfacl -R -P -n . >../../acl-actual-$ds) &&
 	test_cmp acl-expect-$ds acl-actual-$ds &&
 	grep "^file .* xattr:system.posix_acl_access=" actual-$ds-acls &&
-	grep "^dir .* xattr:system.posix_acl_default=" actual-$ds-acls
+	grep "^dir .* xattr:system.posix_acl_default=" actual-$ds-acls &&
+	! grep "^dir/before-default .*xattr:" actual-$ds-acls &&
+	! grep "^dir/subdir-before .*xattr:" actual-$ds-acls
 '
 
 test_expect_success PYTHON "$ds: a socket is skipped with a warning, the snapshot succeeds" '
