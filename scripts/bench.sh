@@ -13,8 +13,9 @@
 # second with no change, the small change (scripts/bench-corpus.sh) and a
 # third snapshot, a full restore of the third, verified with `sstool digest`
 # against the changed corpus; then the corpus is changed back.  Each timed
-# step is run by a tiny wait4() wrapper (built here with cc) that records its
-# wall time and peak RSS; the page cache is dropped before each when we may.
+# step (the command, then sync) is run by a tiny wait4() wrapper (built here
+# with cc) that records its wall time and peak RSS; the page cache is dropped
+# before each when we may.
 # The table holds medians over the runs.  Exit status 1 if any step failed
 # or any restore differed from the corpus.
 set -eu
@@ -215,13 +216,16 @@ forget_tool() {
 
 record() { printf '%s\t%s\t%s\t%s\n' "$@" >>"$RESULTS"; }
 
-# step TOOL RUN PHASE CMD...: CMD on a cold cache, timed; records
-# PHASE.s and PHASE.rss (KiB)
+# step TOOL RUN PHASE CMD...: CMD then sync, on a cold cache, timed;
+# records PHASE.s and PHASE.rss (KiB).  The sync makes the times comparable:
+# snapseal restore ends with syncfs(), restic and borg fsync nothing they
+# restore (all three fsync their repository writes).
 step() {
 	local t=$1 r=$2 p=$3 secs kib log=$LOGS/$1-run$2-$3.log
 	shift 3
 	cold
-	if ! "$runm" "$BD/step.out" "$@" >"$log" 2>&1; then
+	if ! "$runm" "$BD/step.out" sh -c '"$@" && sync' sh "$@" \
+	    >"$log" 2>&1; then
 		echo "bench: $t run $r: $p failed: $*" >&2
 		tail -n 5 "$log" | sed 's/^/  | /' >&2
 		record "$t" "$r" error "$p failed (log: $log)"

@@ -18,6 +18,7 @@ struct ss_cat {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_NSTMT];
 	int intx;
+	int immutable;		/* opened read-only from a read-only/full fs */
 };
 
 static const char *const schema =
@@ -99,28 +100,82 @@ step_done(struct ss_cat *c, sqlite3_stmt *st)
 	return r;
 }
 
+/*
+ * looks_like_sqlite(path): refuse to let SQLite "repair" a damaged file by
+ * writing a fresh header into it: an existing catalog must start with the
+ * SQLite magic.
+ */
+static int
+looks_like_sqlite(const char *path)
+{
+	static const char magic[16] = "SQLite format 3";
+	char buf[16];
+	FILE *f = fopen(path, "rb");
+	size_t n;
+
+	if (f == NULL)
+		return errno == ENOENT ? ss_err(SS_ENOENT, "catalog is missing")
+		    : ss_err_errno(ss_errno_code(errno), "cannot open catalog");
+	n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	if (n != sizeof(buf) || memcmp(buf, magic, sizeof(buf)) != 0)
+		return ss_err(SS_ECORRUPT, "catalog is not a database (damaged"
+		    " or truncated)");
+	return 0;
+}
+
+/* open_db(c, path, flags, ro): open, falling back to immutable reads. */
+static int
+open_db(struct ss_cat *c, const char *path, int flags, int *immutable)
+{
+	char *uri;
+	int rc = sqlite3_open_v2(path, &c->db, flags, NULL);
+
+	*immutable = 0;
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(c->db, "PRAGMA journal_mode=WAL;", NULL, NULL,
+		    NULL);
+	if (rc == SQLITE_OK || (flags & SQLITE_OPEN_CREATE))
+		return rc;
+	/*
+	 * A read-only or full filesystem cannot hold the WAL index: read the
+	 * catalog as immutable (every write command checkpoints the WAL into
+	 * the database before it exits, so nothing is missed).
+	 */
+	sqlite3_close(c->db);
+	c->db = NULL;
+	if ((uri = ss_asprintf("file:%s?immutable=1", path)) == NULL)
+		return SQLITE_NOMEM;
+	rc = sqlite3_open_v2(uri, &c->db, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
+	free(uri);
+	*immutable = 1;
+	return rc;
+}
+
 int
 ss_cat_open(const char *path, int create, struct ss_cat **out)
 {
 	struct ss_cat *c;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
-	int r, rc;
+	int r, rc, immutable;
 
 	*out = NULL;
+	if (!create && (r = looks_like_sqlite(path)) != 0)
+		return r;
 	if ((c = ss_calloc(1, sizeof(*c))) == NULL)
 		return SS_ENOMEM;
 	if (create)
 		flags |= SQLITE_OPEN_CREATE;
-	rc = sqlite3_open_v2(path, &c->db, flags, NULL);
+	rc = open_db(c, path, flags, &immutable);
 	if (rc != SQLITE_OK) {
-		r = rc == SQLITE_CANTOPEN ? ss_err(SS_ENOENT,
-		    "cannot open catalog '%s'", path) :
-		    dberr(c, rc, "open");
+		r = dberr(c, rc, "open");
 		goto fail;
 	}
+	c->immutable = immutable;
 	sqlite3_busy_timeout(c->db, 60000);
 	sqlite3_extended_result_codes(c->db, 0);
-	if ((r = exec(c, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+	if (!immutable && (r = exec(c, "PRAGMA synchronous=FULL;"
 	    " PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;")) != 0)
 		goto fail;
 	if (create && (r = exec(c, schema)) != 0)
@@ -149,6 +204,10 @@ ss_cat_close(struct ss_cat *c)
 		sqlite3_finalize(c->st[i]);
 	if (c->intx)
 		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	/* leave the WAL empty at rest, so immutable readers see everything */
+	if (!c->immutable && c->db && sqlite3_get_autocommit(c->db))
+		sqlite3_exec(c->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL,
+		    NULL, NULL);
 	sqlite3_close(c->db);
 	free(c);
 }

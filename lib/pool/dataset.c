@@ -146,14 +146,21 @@ put_wrapped(struct ss_pool *p, int64_t root, const struct ss_wrapped *w)
 }
 
 static int
-check_root(const struct ss_ds *ds, const char *verb)
+check_root(struct ss_pool *p, const struct ss_ds *ds, const char *verb)
 {
+	struct ss_ds root;
+	int r;
+
 	if (ds->encroot == 0)
 		return ss_err(SS_EINVAL, "'%s' is not encrypted", ds->name);
-	if (ds->encroot != ds->id)
-		return ss_err(SS_EINVAL, "Keys must be %s for encryption root"
-		    " of '%s'", verb, ds->name);
-	return 0;
+	if (ds->encroot == ds->id)
+		return 0;
+	if ((r = root_of(p, ds, &root)) != 0)
+		return r;
+	r = ss_err(SS_EINVAL, "Keys must be %s for encryption root of '%s'"
+	    " (%s).", verb, ds->name, root.name);
+	ss_ds_clear(&root);
+	return r;
 }
 
 static int
@@ -180,6 +187,9 @@ unwrap_with(struct ss_pool *p, const struct ss_ds *ds, const char *location,
 	memset(&sec, 0, sizeof(sec));
 	if ((r = get_wrapped(p, ds->id, w)) != 0)
 		return r;
+	if (w->root_guid != ds->guid)
+		return ss_err(SS_EAUTH, "the wrapped key stored for '%s' belongs"
+		    " to another dataset: the pool was modified", ds->name);
 	if (location == NULL && (r = keylocation_of(p, ds, &loc)) != 0)
 		return r;
 	if (location == NULL)
@@ -209,7 +219,7 @@ ss_key_load(struct ss_pool *p, const struct ss_ds *ds, const char *location,
 	char desc[64];
 	int r;
 
-	if ((r = check_root(ds, "loaded")) != 0)
+	if ((r = check_root(p, ds, "loaded")) != 0)
 		return r;
 	if (!dryrun && ss_ds_keystatus(p, ds) == 1)
 		return ss_err(SS_EEXIST, "Key already loaded for '%s'.",
@@ -229,7 +239,7 @@ ss_key_unload(struct ss_pool *p, const struct ss_ds *ds)
 	char desc[64];
 	int r;
 
-	if ((r = check_root(ds, "unloaded")) != 0)
+	if ((r = check_root(p, ds, "unloaded")) != 0)
 		return r;
 	desc_of(p, ds->guid, desc);
 	r = ss_keyring_del(desc);

@@ -436,8 +436,14 @@ ss_pool_open(const char *name, int flags, struct ss_pool **out)
 		r = SS_ENOMEM;
 		goto fail;
 	}
-	if ((r = ss_cat_open(catpath, 0, &p->cat)) != 0)
+	if ((r = ss_cat_open(catpath, 0, &p->cat)) != 0) {
+		char *m = ss_strdup(ss_errmsg());
+
+		r = ss_err(r == SS_ENOMEM ? r : SS_ECORRUPT, "pool '%s' is"
+		    " incomplete or damaged: %s", name, m ? m : "");
+		free(m);
 		goto fail;
+	}
 	if ((r = ss_cat_meta_get(p->cat, "guid", &g)) != 0 ||
 	    strtoull(g, NULL, 16) != guid) {
 		r = ss_err(SS_ECORRUPT, "pool '%s': catalog does not match"

@@ -258,6 +258,12 @@ get_used(struct ss_pool *p, const struct ss_obj_ref *o, struct ss_propval *v)
 
 	if (r == 0)
 		setsize(v, n);
+	else if (r != SS_ENOMEM) {
+		/* a read-only catalog cannot run the dry-run destroy */
+		setv(v, SS_SOURCE_NONE, "-");
+		ss_errclear();
+		r = 0;
+	}
 	return r;
 }
 

@@ -103,6 +103,7 @@ struct ss_packw {
 	size_t blen;
 	int newdirs;		/* 1: an XX dir was made, 2: packs/ was made */
 	int err;		/* sticky: a failed write makes the writer unusable */
+	char errmsg[512];	/* ... and its message, repeated to later calls */
 	uint64_t written;
 };
 
@@ -116,6 +117,7 @@ pw_fail(struct ss_packw *w, int r, uint64_t num)
 	w->err = r;
 	errno = e;
 	r = ss_err_errno(r, "write pack '%s'", path != NULL ? path : "?");
+	snprintf(w->errmsg, sizeof(w->errmsg), "%s", ss_errmsg());
 	free(path);
 	return r;
 }
@@ -296,7 +298,8 @@ ss_packw_add(struct ss_packw *w, const struct ss_id *id, const void *obj,
 	int r;
 
 	if (w->err != 0)
-		return ss_err(w->err, "pack writer failed earlier");
+		return ss_err(w->err, "%s", w->errmsg[0] ? w->errmsg :
+		    "pack writer failed earlier");
 	if (n < REC_MIN || n > REC_MAX)
 		return ss_err(SS_EINVAL, "stored object of %zu bytes is out "
 		    "of bounds", n);
@@ -356,7 +359,8 @@ ss_packw_flush(struct ss_packw *w)
 	int r;
 
 	if (w->err != 0)
-		return ss_err(w->err, "pack writer failed earlier");
+		return ss_err(w->err, "%s", w->errmsg[0] ? w->errmsg :
+		    "pack writer failed earlier");
 	if (w->cur && (r = pw_drain(w)) != 0)
 		return r;
 	for (i = 0; i < w->nv; i++) {
@@ -365,6 +369,7 @@ ss_packw_flush(struct ss_packw *w)
 	}
 	if ((r = pw_sync_dirs(w)) != 0) {
 		w->err = r;
+		snprintf(w->errmsg, sizeof(w->errmsg), "%s", ss_errmsg());
 		return r;
 	}
 	if (w->cur) {

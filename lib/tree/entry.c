@@ -18,6 +18,7 @@ void
 ss_tree_release(struct ss_tree *t)
 {
 	ss_buf_free(&t->obj);
+	ss_buf_free(&t->hrefs);
 	free(t->newids);
 	t->newids = NULL;
 	ss_buf_wipe(&t->pt);
@@ -193,6 +194,7 @@ ss_tree_load(struct ss_tree *t, const struct ss_id *id, uint8_t type,
     struct ss_buf *out)
 {
 	struct ss_objrow row;
+	struct ss_objhdr h;
 	char hex[2 * SS_ID_LEN + 1];
 	uint8_t got;
 	int r;
@@ -209,6 +211,11 @@ ss_tree_load(struct ss_tree *t, const struct ss_id *id, uint8_t type,
 		return r == SS_ENOENT ? SS_ECORRUPT : r;
 	if ((r = ss_obj_open(t->oc, id, t->obj.p, t->obj.len, &got, out)) != 0)
 		return r;
+	if ((r = ss_obj_parse(id, t->obj.p, t->obj.len, &h)) != 0)
+		return r;
+	ss_buf_reset(&t->hrefs);
+	if (ss_buf_put(&t->hrefs, h.refs, (size_t)h.nrefs * SS_ID_LEN) != 0)
+		return SS_ENOMEM;
 	if (got != type) {
 		ss_id_hex(id, hex);
 		return ss_err(SS_ECORRUPT, "object %.16s has type %u, expected"
@@ -218,15 +225,45 @@ ss_tree_load(struct ss_tree *t, const struct ss_id *id, uint8_t type,
 }
 
 int
+ss_tree_check_refs(struct ss_tree *t, struct ss_id *ids, size_t n)
+{
+	n = ss_ids_sort_unique(ids, n);
+	if (n * SS_ID_LEN != t->hrefs.len ||
+	    (n && memcmp(ids, t->hrefs.p, t->hrefs.len) != 0))
+		return ss_err(SS_EAUTH, "object references do not match its"
+		    " contents");
+	return 0;
+}
+
+/* check_refs(t, d): the visible references are exactly the entries'. */
+static int
+check_refs(struct ss_tree *t, const struct ss_dir *d)
+{
+	struct ss_id *ids = ss_calloc(d->n + 1, sizeof(*ids));
+	size_t n = 0;
+	int r;
+
+	if (ids == NULL)
+		return SS_ENOMEM;
+	for (size_t i = 0; i < d->n; i++)
+		if (d->ents[i].ckind != SS_CK_NONE)
+			ids[n++] = d->ents[i].cid;
+	r = ss_tree_check_refs(t, ids, n);
+	free(ids);
+	return r;
+}
+
+int
 ss_tree_load_dir(struct ss_tree *t, const struct ss_id *id, struct ss_dir *d)
 {
 	int r;
 
 	memset(d, 0, sizeof(*d));
-	if ((r = ss_tree_load(t, id, SS_OT_DIR, &d->raw)) != 0)
-		return r;
-	if ((r = ss_dir_decode(d->raw.p, d->raw.len, d)) != 0)
-		ss_buf_wipe(&d->raw);
+	if ((r = ss_tree_load(t, id, SS_OT_DIR, &d->raw)) == 0 &&
+	    (r = ss_dir_decode(d->raw.p, d->raw.len, d)) == 0)
+		r = check_refs(t, d);
+	if (r != 0)
+		ss_dir_free(d);
 	return r;
 }
 

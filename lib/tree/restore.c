@@ -152,6 +152,8 @@ write_chunk(struct rctx *rc, int fd, const struct ss_id *id, uint64_t off,
 
 	if ((r = ss_tree_load(rc->t, id, SS_OT_CHUNK, &rc->chunk)) != 0)
 		return r;
+	if (rc->t->hrefs.len != 0)
+		return ss_err(SS_EAUTH, "a file chunk claims references");
 	if (rc->chunk.len != len)
 		return ss_err(SS_ECORRUPT, "chunk length does not match");
 	if ((r = ss_pwrite_all(fd, rc->chunk.p, rc->chunk.len, off)) != 0)
@@ -160,42 +162,78 @@ write_chunk(struct rctx *rc, int fd, const struct ss_id *id, uint64_t off,
 	return 0;
 }
 
+/*
+ * parse_filemap(map, n, e, ext, ids): decode and validate the extents of a
+ * file map (ascending, non-overlapping, inside the file) into ${ext}.
+ */
+struct mext {
+	uint64_t off;
+	uint32_t len;
+	struct ss_id id;
+};
+
+static int
+parse_filemap(const struct ss_buf *map, const struct ss_ent *e,
+    struct mext **out, uint32_t *nout)
+{
+	struct ss_rd rd;
+	struct mext *v;
+	uint64_t end = 0;
+	uint32_t n;
+
+	*out = NULL;
+	*nout = 0;
+	ss_rd_init(&rd, map->p, map->len);
+	if (ss_rd_u8(&rd) != SS_FILE_VERSION || ss_rd_u64(&rd) != e->size)
+		return ss_err(SS_ECORRUPT, "file map does not match its entry");
+	n = ss_rd_u32(&rd);
+	if (rd.err || (uint64_t)n * (12 + SS_ID_LEN) != ss_rd_left(&rd) ||
+	    n == 0)
+		return ss_err(SS_ECORRUPT, "file map length is wrong");
+	if ((v = ss_calloc(n, sizeof(*v))) == NULL)
+		return SS_ENOMEM;
+	for (uint32_t i = 0; i < n; i++) {
+		v[i].off = ss_rd_u64(&rd);
+		v[i].len = ss_rd_u32(&rd);
+		memcpy(v[i].id.b, ss_rd_bytes(&rd, SS_ID_LEN), SS_ID_LEN);
+		if (v[i].off < end || v[i].len == 0 || v[i].off > e->size ||
+		    v[i].len > e->size - v[i].off) {
+			free(v);
+			return ss_err(SS_ECORRUPT, "file map extents overlap or"
+			    " exceed the file size");
+		}
+		end = v[i].off + v[i].len;
+	}
+	*out = v;
+	*nout = n;
+	return 0;
+}
+
 static int
 write_filemap(struct rctx *rc, int fd, const struct ss_ent *e)
 {
 	struct ss_buf map = SS_BUF_INIT;
-	struct ss_rd rd;
-	uint64_t end = 0;
-	uint32_t n;
+	struct mext *v = NULL;
+	struct ss_id *ids = NULL;
+	uint32_t n = 0;
 	int r;
 
-	if ((r = ss_tree_load(rc->t, &e->cid, SS_OT_FILE, &map)) != 0)
-		return r;
-	ss_rd_init(&rd, map.p, map.len);
-	if (ss_rd_u8(&rd) != SS_FILE_VERSION || ss_rd_u64(&rd) != e->size) {
-		r = ss_err(SS_ECORRUPT, "file map does not match its entry");
+	if ((r = ss_tree_load(rc->t, &e->cid, SS_OT_FILE, &map)) != 0 ||
+	    (r = parse_filemap(&map, e, &v, &n)) != 0)
+		goto out;
+	if ((ids = ss_calloc(n, sizeof(*ids))) == NULL) {
+		r = SS_ENOMEM;
 		goto out;
 	}
-	n = ss_rd_u32(&rd);
-	if (rd.err || (uint64_t)n * (12 + SS_ID_LEN) != ss_rd_left(&rd)) {
-		r = ss_err(SS_ECORRUPT, "file map length is wrong");
+	for (uint32_t i = 0; i < n; i++)
+		ids[i] = v[i].id;
+	if ((r = ss_tree_check_refs(rc->t, ids, n)) != 0)
 		goto out;
-	}
-	for (uint32_t i = 0; i < n && r == 0; i++) {
-		uint64_t off = ss_rd_u64(&rd);
-		uint32_t len = ss_rd_u32(&rd);
-		struct ss_id id;
-
-		memcpy(id.b, ss_rd_bytes(&rd, SS_ID_LEN), SS_ID_LEN);
-		if (off < end || len == 0 || off + len > e->size) {
-			r = ss_err(SS_ECORRUPT, "file map extents overlap or"
-			    " exceed the file size");
-			break;
-		}
-		end = off + len;
-		r = write_chunk(rc, fd, &id, off, len);
-	}
+	for (uint32_t i = 0; i < n && r == 0; i++)
+		r = write_chunk(rc, fd, &v[i].id, v[i].off, v[i].len);
 out:
+	free(v);
+	free(ids);
 	ss_buf_wipe(&map);
 	return r;
 }
@@ -209,8 +247,7 @@ write_content(struct rctx *rc, int fd, const struct ss_ent *e)
 		r = write_chunk(rc, fd, &e->cid, 0, e->size);
 	else if (e->ckind == SS_CK_FILE)
 		r = write_filemap(rc, fd, e);
-	else if (e->size != 0)
-		r = ss_err(SS_ECORRUPT, "file has a size but no content");
+	/* no content with a size: the file is one hole */
 	if (r == 0 && ftruncate(fd, (off_t)e->size) != 0)
 		r = ss_err_errno(ss_errno_code(errno), "cannot set size");
 	return r;
@@ -323,10 +360,19 @@ static int
 restore_special(struct rctx *rc, int dirfd, const char *name,
     const char *path, const struct ss_ent *e)
 {
+	const struct hlink *h = e->hlgroup ? hl_find(rc, e->hlgroup) : NULL;
 	char tmp[32], *target = NULL, *tpath = NULL;
 	int rr, r;
 
 	tmpname(tmp);
+	if (h) {
+		if (linkat(AT_FDCWD, h->path, dirfd, tmp, 0) != 0)
+			return ss_err_errno(ss_errno_code(errno), "cannot link"
+			    " to %s", h->path);
+		if ((r = place(rc, dirfd, tmp, name, path)) != 0)
+			unlinkat(dirfd, tmp, 0);
+		return r;
+	}
 	if (e->type == SS_FT_LNK) {
 		if ((target = ss_malloc(e->targetlen + 1)) == NULL)
 			return SS_ENOMEM;
@@ -348,16 +394,16 @@ restore_special(struct rctx *rc, int dirfd, const char *name,
 		}
 		return ss_err_errno(ss_errno_code(errno), "cannot create");
 	}
-	/* xattrs of a non-regular entry are set through its temporary path */
-	const char *slash = strrchr(path, '/');
-	tpath = ss_asprintf("%.*s/%s", slash ? (int)(slash - path) : 1,
-	    slash ? path : ".", tmp);
+	/* xattrs of a non-regular entry are set through /proc (short path) */
+	tpath = ss_asprintf("/proc/self/fd/%d/%s", dirfd, tmp);
 	r = tpath ? apply_meta(rc, -1, dirfd, tmp, tpath, e) : SS_ENOMEM;
 	free(tpath);
 	if (r == 0)
 		r = place(rc, dirfd, tmp, name, path);
 	if (r != 0)
 		unlinkat(dirfd, tmp, 0);
+	else if (e->hlgroup)
+		r = hl_add(rc, e->hlgroup, path);
 	return r;
 }
 
@@ -466,7 +512,7 @@ restore_subdir(struct rctx *rc, int dirfd, const char *name, const char *path,
 		return ss_err_errno(ss_errno_code(errno), "cannot open"
 		    " directory");
 	r = restore_dir(rc, fd, path, rel, &e->cid, all);
-	if (r == 0 && all) {
+	if (r == 0) {
 		r = apply_meta(rc, fd, dirfd, name, path, e);
 		if (r != 0)
 			r = path_err(r, path);
@@ -488,8 +534,12 @@ restore_entry(struct rctx *rc, int dirfd, const char *path, const char *rel,
 	if (e->type == SS_FT_DIR)
 		return restore_subdir(rc, dirfd, name, path, rel, e, all);
 	if (rc->sync && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    untouched(&st, e) && !e->hlgroup)
+	    untouched(&st, e)) {
+		/* kept as is; later members of its link group link to it */
+		if (e->hlgroup && !hl_find(rc, e->hlgroup))
+			return hl_add(rc, e->hlgroup, path);
 		return 0;
+	}
 	if (rc->o->cb && (rc->o->flags & SS_TR_VERBOSE))
 		rc->o->cb(rc->o->cbarg, path);
 	r = e->type == SS_FT_REG ? restore_file(rc, dirfd, name, path, e) :
@@ -569,6 +619,48 @@ out:
 	return r;
 }
 
+/*
+ * path_in(t, dir, rel): 0 if the relative path ${rel} names an entry under
+ * the directory object ${dir}; SS_ENOENT if not.
+ */
+static int
+path_in(struct ss_tree *t, const struct ss_id *dir, const char *rel)
+{
+	struct ss_dir d;
+	const struct ss_ent *e;
+	size_t n = strcspn(rel, "/");
+	int r;
+
+	if ((r = ss_tree_load_dir(t, dir, &d)) != 0)
+		return r;
+	e = ss_dir_find(&d, rel, n);
+	if (e == NULL)
+		r = SS_ENOENT;
+	else if (rel[n] == '/')
+		r = e->type == SS_FT_DIR ? path_in(t, &e->cid, rel + n + 1) :
+		    SS_ENOENT;
+	ss_dir_free(&d);
+	return r;
+}
+
+/* check_paths(rc, dir, o): every PATH exists before anything is written. */
+static int
+check_paths(struct rctx *rc, const struct ss_id *dir,
+    const struct ss_restore_opts *o)
+{
+	int r;
+
+	for (size_t i = 0; i < rc->nrel; i++) {
+		r = path_in(rc->t, dir, rc->rel[i]);
+		if (r == SS_ENOENT)
+			return ss_err(SS_ENOENT, "'%s' is not in the snapshot",
+			    o->paths[i]);
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
 static int
 setup_filters(struct rctx *rc, const struct ss_restore_opts *o)
 {
@@ -610,6 +702,8 @@ ss_tree_restore(struct ss_tree *t, const struct ss_id *root,
 		r = ss_err(SS_ECORRUPT, "snapshot root object is malformed");
 		goto out;
 	}
+	if ((r = check_paths(&rc, &e->cid, o)) != 0)
+		goto out;
 	if (lstat(target, &st) != 0) {
 		if ((r = ss_mkdir_p(target, 0700)) != 0)
 			goto out;

@@ -293,6 +293,24 @@ out:
 	return r;
 }
 
+/*
+ * read_xattrs_at(dirfd, name, out): the xattrs of a symlink, fifo or device
+ * (which cannot be opened), through /proc/self/fd so that the path stays
+ * short however deep the tree is; the last component is not followed.
+ */
+static int
+read_xattrs_at(int dirfd, const char *name, struct ss_buf *out)
+{
+	char *p = ss_asprintf("/proc/self/fd/%d/%s", dirfd, name);
+	int r;
+
+	if (p == NULL)
+		return SS_ENOMEM;
+	r = read_xattrs(-1, p, out);
+	free(p);
+	return r;
+}
+
 /* capture_file: read one regular file (retrying while it changes). */
 static int
 capture_file(struct ss_tree *t, int dirfd, const char *name, const char *path,
@@ -526,17 +544,17 @@ capture_entry(struct ss_tree *t, int dirfd, const char *name,
 		e->type = SS_FT_LNK;
 		e->target = c->target;
 		e->targetlen = (size_t)n;
-		r = read_xattrs(-1, path, xa);
+		r = read_xattrs_at(dirfd, name, xa);
 		break;
 	}
 	case S_IFIFO:
 		e->type = SS_FT_FIFO;
-		r = read_xattrs(-1, path, xa);
+		r = read_xattrs_at(dirfd, name, xa);
 		break;
 	case S_IFCHR:
 	case S_IFBLK:
 		e->type = S_ISCHR(st.st_mode) ? SS_FT_CHR : SS_FT_BLK;
-		r = read_xattrs(-1, path, xa);
+		r = read_xattrs_at(dirfd, name, xa);
 		break;
 	default:
 		twarn(t, "skipping socket", path);

@@ -99,6 +99,7 @@ struct ss_tree {
 	struct ss_pipe *pipe;	/* sealing threads, NULL: synchronous */
 	/* scratch */
 	struct ss_buf obj, pt, io;
+	struct ss_buf hrefs;	/* visible references of the last loaded object */
 	dev_t rootdev;
 	int euid;
 };
@@ -114,6 +115,14 @@ int ss_tree_load(struct ss_tree *t, const struct ss_id *id, uint8_t type,
     struct ss_buf *out);
 int ss_tree_load_dir(struct ss_tree *t, const struct ss_id *id,
     struct ss_dir *d);
+
+/*
+ * ss_tree_check_refs(t, ids, n): the last loaded object's visible reference
+ * list must equal the IDs its contents name (sorted in place).  For
+ * unencrypted objects the list is covered only by a keyless checksum; a
+ * forged list would mislead space reclaim, so readers check it.
+ */
+int ss_tree_check_refs(struct ss_tree *t, struct ss_id *ids, size_t n);
 
 /*
  * ss_tree_store(t, type, p, n, refs, nrefs, id, acc): store an object

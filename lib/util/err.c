@@ -12,7 +12,7 @@
 
 #include "util/util.h"
 
-#define SS_ERRMSG_MAX 1024
+#define SS_ERRMSG_MAX 8192
 
 static _Thread_local char ss_errbuf[SS_ERRMSG_MAX];
 

@@ -42,13 +42,13 @@ snapshot_or_changed() {
 	snap_ok=
 	snapseal snapshot "$1" 2>err
 	local rc=$?
-	if test $rc = 0
+	if test "$rc" = 0
 	then
 		snap_ok=t
 		echo "snapshot succeeded"
 		return 0
 	fi
-	if test $rc -ge 126
+	if test "$rc" -ge 126
 	then
 		echo "snapshot died (exit $rc)"
 		cat err
@@ -57,7 +57,7 @@ snapshot_or_changed() {
 	echo "snapshot refused (exit $rc):"
 	cat err
 	test_grep "changed while being read" err &&
-	test_line_count = 1 err &&
+	test_line_count "=" 1 err &&
 	snapseal list -H -o name -t snapshot "${1%@*}" >snaps &&
 	test_grep ! -F -x "$1" snaps
 }
@@ -87,7 +87,6 @@ for ds in enc plain; do
 
 test_expect_success "$ds: setup: a tree and a first snapshot" '
 	sstool gen mnt/$ds/gen "changing-$ds" 40 &&
-	find mnt/$ds -type d -empty -exec touch {}/.keep ";" &&
 	sstool digest mnt/$ds >base-$ds.digest &&
 	snapseal snapshot tank/$ds@base
 '
@@ -193,7 +192,7 @@ test_expect_success NOCAP "$ds: an unreadable file: one-line error naming it, no
 	chmod 000 mnt/$ds/gen/unreadable-file &&
 	test_when_finished "chmod 644 mnt/$ds/gen/unreadable-file" &&
 	test_must_fail snapseal_nocap snapshot tank/$ds@unreadable 2>err &&
-	test_line_count = 1 err &&
+	test_line_count "=" 1 err &&
 	test_grep "unreadable-file" err &&
 	test_grep -i "permission denied" err &&
 	snapseal list -H -o name -t snapshot tank/$ds >snaps &&
@@ -206,10 +205,27 @@ test_expect_success NOCAP "$ds: an unreadable directory: one-line error naming i
 	chmod 000 mnt/$ds/gen/closed-dir &&
 	test_when_finished "chmod 755 mnt/$ds/gen/closed-dir" &&
 	test_must_fail snapseal_nocap snapshot tank/$ds@closed 2>err &&
-	test_line_count = 1 err &&
+	test_line_count "=" 1 err &&
 	test_grep "closed-dir" err &&
 	snapseal list -H -o name -t snapshot tank/$ds >snaps &&
 	test_grep ! "@closed" snaps
+'
+
+test_expect_success NOCAP "$ds: the error still names the file and the reason when its path is long" '
+	n=$(printf "q%.0s" $(seq 200)) &&
+	p=mnt/$ds/gen/long &&
+	for i in 1 2 3 4 5 6
+	do
+		p=$p/$n$i
+	done &&
+	mkdir -p $p &&
+	echo secret >$p/unreadable-file &&
+	chmod 000 $p/unreadable-file &&
+	test_when_finished "rm -rf mnt/$ds/gen/long" &&
+	test_must_fail snapseal_nocap snapshot tank/$ds@longpath 2>err &&
+	test_line_count "=" 1 err &&
+	test_grep "unreadable-file" err &&
+	test_grep -i "permission denied" err
 '
 
 test_expect_success NOCAP "$ds: after a refused snapshot the pool is fine and readable again" '

@@ -1,0 +1,342 @@
+/*
+ * gen_corpus: write the seed corpora of the fuzz targets, small VALID inputs
+ * made with the library's own encoders, so that the fuzzer starts from
+ * inputs that get past the first checks:
+ *
+ *   gen_corpus OUTDIR   -> OUTDIR/fuzz_dir/, fuzz_object/, fuzz_wrapped/,
+ *                          fuzz_decompress/ (created if missing)
+ *
+ * Sealed objects and wrapped keys use the fixed keys of fuzz.h and random
+ * nonces, so two runs give different bytes; the generated files are
+ * committed and replayed as they are (scripts/fuzz.sh corpus rewrites them).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compress/compress.h"
+#include "keys/keys.h"
+#include "store/store.h"
+#include "tree/tree.h"
+#include "fuzz.h"
+
+static const char *outdir;
+static int failed;
+
+static void
+put_file(const char *target, const char *name, const void *p, size_t n)
+{
+	char *dir = ss_path_join(outdir, target), *path = NULL;
+	FILE *f = NULL;
+
+	if (dir == NULL || ss_mkdir_p(dir, 0755) != 0 ||
+	    (path = ss_path_join(dir, name)) == NULL ||
+	    (f = fopen(path, "wb")) == NULL ||
+	    (n > 0 && fwrite(p, 1, n, f) != n)) {
+		fprintf(stderr, "gen_corpus: cannot write %s/%s\n", target,
+		    name);
+		failed = 1;
+	}
+	if (f != NULL && fclose(f) != 0)
+		failed = 1;
+	free(path);
+	free(dir);
+}
+
+static void
+need(int r, const char *what)
+{
+	if (r != 0) {
+		fprintf(stderr, "gen_corpus: %s: %d %s\n", what, r,
+		    ss_errmsg());
+		exit(1);
+	}
+}
+
+static void
+fill_text(uint8_t *p, size_t n, unsigned seed)
+{
+	static const char *w[] = { "snapshot ", "dataset ", "pool ", "send ",
+	    "receive ", "bookmark ", "encrypted ", "incremental\n" };
+	size_t i = 0;
+
+	while (i < n) {
+		const char *s = w[(seed = seed * 1103515245u + 12345u) >> 29];
+
+		for (; *s != '\0' && i < n; s++)
+			p[i++] = (uint8_t)*s;
+	}
+}
+
+static void
+fill_noise(uint8_t *p, size_t n, uint64_t seed)
+{
+	for (size_t i = 0; i < n; i++) {
+		seed ^= seed << 13;
+		seed ^= seed >> 7;
+		seed ^= seed << 17;
+		p[i] = (uint8_t)seed;
+	}
+}
+
+/* ---------- directory objects ---------- */
+
+static struct ss_ent
+ent(const char *name, uint8_t type, uint8_t ckind, uint8_t idbyte)
+{
+	struct ss_ent e;
+
+	memset(&e, 0, sizeof(e));
+	e.name = name;
+	e.namelen = strlen(name);
+	e.type = type;
+	e.ckind = ckind;
+	e.mode = type == SS_FT_DIR ? 0755 : 0644;
+	e.uid = 1000;
+	e.gid = 1000;
+	e.mtime_sec = 1700000000 + idbyte;
+	e.mtime_nsec = 123456789;
+	e.ctime_sec = 1700000100;
+	e.ctime_nsec = 999999999;
+	e.ino = 4096u + idbyte;
+	if (ckind != SS_CK_NONE) {
+		memset(e.cid.b, idbyte, SS_ID_LEN);
+		e.subtree = 100u * idbyte;
+	}
+	return e;
+}
+
+static void
+dir_encode(const struct ss_ent *v, size_t n, struct ss_buf *out)
+{
+	ss_buf_reset(out);
+	need(ss_buf_put_u8(out, SS_DIR_VERSION), "encode");
+	need(ss_buf_put_u32(out, (uint32_t)n), "encode");
+	for (size_t i = 0; i < n; i++)
+		need(ss_ent_encode(&v[i], out), "encode");
+}
+
+/* dir_all_types(out): one entry of each type and content kind. */
+static size_t
+dir_all_types(struct ss_ent *v)
+{
+	/* Two xattrs: str16 name, str32 value each (docs/format.md 6.1). */
+	static const uint8_t xa[] = {
+		10, 0, 'u', 's', 'e', 'r', '.', 'c', 'o', 'l', 'o', 'r',
+		4, 0, 0, 0, 'b', 'l', 'u', 'e',
+		11, 0, 's', 'e', 'c', 'u', 'r', 'i', 't', 'y', '.', 'x', 'y',
+		0, 0, 0, 0,
+	};
+	size_t n = 0;
+
+	v[n] = ent("bdev", SS_FT_BLK, SS_CK_NONE, 1);
+	v[n++].rdev = 0x0801;
+	v[n] = ent("cdev", SS_FT_CHR, SS_CK_NONE, 2);
+	v[n++].rdev = 0x0103;
+	v[n++] = ent("dir", SS_FT_DIR, SS_CK_DIR, 3);
+	v[n++] = ent("empty", SS_FT_REG, SS_CK_NONE, 4);
+	v[n] = ent("fifo", SS_FT_FIFO, SS_CK_NONE, 5);
+	v[n++].mode = 0600;
+	v[n] = ent("link", SS_FT_LNK, SS_CK_NONE, 6);
+	v[n].target = "../some/target";
+	v[n++].targetlen = 14;
+	v[n] = ent("map", SS_FT_REG, SS_CK_FILE, 7);
+	v[n].size = 5u << 20;
+	v[n++].hlgroup = 4096 + 7;
+	v[n] = ent("small", SS_FT_REG, SS_CK_CHUNK, 8);
+	v[n].size = 1234;
+	v[n].mode = 04755;
+	v[n].xattrs = xa;
+	v[n++].xattrslen = sizeof(xa);
+	return n;
+}
+
+static void
+gen_dirs(struct ss_buf *b)
+{
+	static char longname[256];
+	struct ss_ent v[16];
+	size_t n;
+
+	dir_encode(NULL, 0, b);
+	put_file("fuzz_dir", "dir-empty", b->p, b->len);
+	n = dir_all_types(v);
+	dir_encode(v, n, b);
+	put_file("fuzz_dir", "dir-all-types", b->p, b->len);
+	dir_encode(v + 7, 1, b);
+	put_file("fuzz_dir", "dir-one-file", b->p, b->len);
+
+	memset(longname, 'n', 255);
+	v[0] = ent("a file with spaces", SS_FT_REG, SS_CK_CHUNK, 9);
+	v[1] = ent(longname, SS_FT_REG, SS_CK_NONE, 10);
+	v[2] = ent("\xc3\xa9t\xc3\xa9", SS_FT_DIR, SS_CK_DIR, 11);
+	v[2].mtime_sec = -1;
+	v[3] = ent("\xff", SS_FT_LNK, SS_CK_NONE, 12);
+	v[3].target = "/";
+	v[3].targetlen = 1;
+	dir_encode(v, 4, b);
+	put_file("fuzz_dir", "dir-odd-names", b->p, b->len);
+}
+
+/* ---------- sealed objects ---------- */
+
+static void
+put_object(struct ss_objctx *c, const char *name, uint8_t type,
+    const void *p, size_t n, struct ss_id *refs, uint32_t nrefs,
+    struct ss_buf *out)
+{
+	struct ss_id id;
+
+	if (nrefs > 0)
+		nrefs = (uint32_t)ss_ids_sort_unique(refs, nrefs);
+	need(ss_obj_id(c, type, p, n, &id), "object id");
+	need(ss_obj_seal(c, &id, type, p, n, refs, nrefs, out), "seal");
+	/* The input of fuzz_object: ID || stored object. */
+	need(ss_buf_reserve(out, SS_ID_LEN), "grow");
+	memmove(out->p + SS_ID_LEN, out->p, out->len);
+	memcpy(out->p, id.b, SS_ID_LEN);
+	out->len += SS_ID_LEN;
+	put_file("fuzz_object", name, out->p, out->len);
+}
+
+static void
+gen_objects(struct ss_buf *b)
+{
+	struct ss_objctx *enc, *plain, *plainz;
+	struct ss_ent v[16];
+	struct ss_buf dir = SS_BUF_INIT;
+	struct ss_id refs[8];
+	uint8_t text[3000], noise[200];
+	size_t n, nrefs = 0;
+
+	enc = ss_objctx_new(FUZZ_K_ID, FUZZ_K_OBJ, SS_COMP_ZSTD, 3);
+	plain = ss_objctx_new(NULL, NULL, SS_COMP_LZ4, 0);
+	plainz = ss_objctx_new(NULL, NULL, SS_COMP_ZSTD, 3);
+	if (enc == NULL || plain == NULL || plainz == NULL)
+		need(SS_ENOMEM, "object context");
+	fill_text(text, sizeof(text), 1);
+	fill_noise(noise, sizeof(noise), 2);
+	n = dir_all_types(v);
+	dir_encode(v, n, &dir);
+	for (size_t i = 0; i < n; i++)
+		if (v[i].ckind != SS_CK_NONE)
+			refs[nrefs++] = v[i].cid;
+
+	put_object(plain, "obj-plain-chunk-lz4", SS_OT_CHUNK, text,
+	    sizeof(text), NULL, 0, b);
+	put_object(plainz, "obj-plain-chunk-zstd", SS_OT_CHUNK, text, 1500,
+	    NULL, 0, b);
+	put_object(plain, "obj-plain-chunk-raw", SS_OT_CHUNK, noise,
+	    sizeof(noise), NULL, 0, b);
+	put_object(plain, "obj-plain-empty", SS_OT_CHUNK, NULL, 0, NULL, 0, b);
+	put_object(plain, "obj-plain-dir-refs", SS_OT_DIR, dir.p, dir.len,
+	    refs, (uint32_t)nrefs, b);
+	put_object(enc, "obj-enc-chunk-zstd", SS_OT_CHUNK, text, sizeof(text),
+	    NULL, 0, b);
+	put_object(enc, "obj-enc-chunk-raw", SS_OT_CHUNK, noise, 64, NULL, 0,
+	    b);
+	put_object(enc, "obj-enc-empty", SS_OT_CHUNK, NULL, 0, NULL, 0, b);
+	put_object(enc, "obj-enc-dir-refs", SS_OT_DIR, dir.p, dir.len, refs,
+	    (uint32_t)nrefs, b);
+	for (size_t i = 0; i < 3; i++)
+		memset(refs[i].b, 0x40 + (int)i, SS_ID_LEN);
+	put_object(enc, "obj-enc-filemap-refs", SS_OT_FILE, noise, 120, refs,
+	    3, b);
+	ss_buf_free(&dir);
+	ss_objctx_free(enc);
+	ss_objctx_free(plain);
+	ss_objctx_free(plainz);
+}
+
+/* ---------- wrapped keys ---------- */
+
+static void
+put_wrapped(const char *name, int kf, const uint8_t *wk)
+{
+	struct ss_wrapped w;
+	struct ss_keyset ks;
+	struct ss_buf b = SS_BUF_INIT;
+
+	memset(&w, 0, sizeof(w));
+	w.version = SS_WRAP_VERSION;
+	w.keyformat = (uint8_t)kf;
+	if (kf == SS_KF_PASSPHRASE) {
+		w.iters = SS_PBKDF2_MIN;
+		w.scrypt_logn = SS_SCRYPT_LOGN;
+		memset(w.salt, 0x5a, sizeof(w.salt));
+	}
+	w.root_guid = 0x0123456789abcdefull;
+	need(ss_keyset_derive(FUZZ_MK, &ks), "derive");
+	memcpy(w.keyguid, ks.keyguid, sizeof(w.keyguid));
+	ss_keyset_wipe(&ks);
+	need(ss_key_wrap(wk, FUZZ_MK, &w), "wrap");
+	need(ss_wrapped_encode(&w, &b), "encode wrapped key");
+	put_file("fuzz_wrapped", name, b.p, b.len);
+	ss_buf_free(&b);
+}
+
+static void
+gen_wrapped(void)
+{
+	uint8_t other[SS_KEY_LEN];
+
+	memset(other, 0x99, sizeof(other));
+	put_wrapped("wrapped-raw", SS_KF_RAW, FUZZ_WK);
+	put_wrapped("wrapped-hex", SS_KF_HEX, FUZZ_WK);
+	put_wrapped("wrapped-passphrase", SS_KF_PASSPHRASE, FUZZ_WK);
+	put_wrapped("wrapped-other-key", SS_KF_RAW, other);
+}
+
+/* ---------- compressed frames ---------- */
+
+static void
+put_compressed(const char *name, int algo, int level, const void *p,
+    size_t n)
+{
+	struct ss_buf b = SS_BUF_INIT;
+	int used = SS_COMP_OFF;
+
+	need(ss_buf_put_u32(&b, (uint32_t)n), "grow");
+	if (algo != SS_COMP_OFF) {
+		need(ss_compress(algo, level, p, n, &b, &used), "compress");
+		if (used != algo)
+			need(SS_EINVAL, name);
+	} else
+		need(ss_buf_put(&b, p, n), "grow");
+	put_file("fuzz_decompress", name, b.p, b.len);
+	ss_buf_free(&b);
+}
+
+static void
+gen_compressed(void)
+{
+	static uint8_t zeros[65536];
+	uint8_t text[4000], noise[100];
+
+	fill_text(text, sizeof(text), 3);
+	fill_noise(noise, sizeof(noise), 4);
+	put_compressed("lz4-text", SS_COMP_LZ4, 0, text, sizeof(text));
+	put_compressed("lz4-zeros", SS_COMP_LZ4, 0, zeros, sizeof(zeros));
+	put_compressed("zstd-text", SS_COMP_ZSTD, 3, text, sizeof(text));
+	put_compressed("zstd-zeros", SS_COMP_ZSTD, 19, zeros, sizeof(zeros));
+	put_compressed("off-noise", SS_COMP_OFF, 0, noise, sizeof(noise));
+	put_compressed("off-empty", SS_COMP_OFF, 0, NULL, 0);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct ss_buf b = SS_BUF_INIT;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: gen_corpus OUTDIR\n");
+		return 2;
+	}
+	outdir = argv[1];
+	gen_dirs(&b);
+	gen_objects(&b);
+	gen_wrapped();
+	gen_compressed();
+	ss_buf_free(&b);
+	return failed;
+}
