@@ -315,6 +315,104 @@ untouched(const struct stat *st, const struct ss_ent *e)
 	    (uint32_t)st->st_mtim.tv_nsec == e->mtime_nsec;
 }
 
+/*
+ * live_data_inside(fd, size, v, n): every data region of the live file lies
+ * inside the snapshot's extents (so its holes hold nothing).
+ */
+static int
+live_data_inside(int fd, uint64_t size, const struct mext *v, uint32_t n)
+{
+	uint64_t off = 0;
+	uint32_t k = 0;
+
+	while (off < size) {
+		off_t d = lseek(fd, (off_t)off, SEEK_DATA), h;
+
+		if (d < 0)
+			return errno == ENXIO;
+		if ((h = lseek(fd, d, SEEK_HOLE)) < 0)
+			return 0;
+		while (k < n && v[k].off + v[k].len <= (uint64_t)d)
+			k++;
+		/* [d, h) must be covered by consecutive extents from k */
+		for (uint64_t pos = (uint64_t)d; pos < (uint64_t)h; k++) {
+			if (k >= n || v[k].off > pos)
+				return 0;
+			pos = v[k].off + v[k].len;
+		}
+		off = (uint64_t)h;
+		if (k > 0)
+			k--;
+	}
+	return 1;
+}
+
+/* live_chunks_equal(rc, fd, v, n): each extent's bytes hash to its ID. */
+static int
+live_chunks_equal(struct rctx *rc, int fd, const struct mext *v, uint32_t n)
+{
+	struct ss_id id;
+
+	for (uint32_t i = 0; i < n; i++) {
+		if (ss_buf_reserve(&rc->chunk, v[i].len) != 0 ||
+		    ss_pread_all(fd, rc->chunk.p, v[i].len, v[i].off) != 0 ||
+		    ss_obj_id(rc->t->oc, SS_OT_CHUNK, rc->chunk.p, v[i].len,
+		    &id) != 0 || ss_id_cmp(&id, &v[i].id) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * live_equal(rc, dirfd, name, st, e): SYNC mode.  The live file has the
+ * snapshot's size, mtime, mode and owner but not its inode and ctime (an
+ * earlier rollback rewrote it, or it was copied back): compare contents
+ * and xattrs with the snapshot by reading only, so an equal file is kept.
+ */
+static int
+live_equal(struct rctx *rc, int dirfd, const char *name, const struct stat *st,
+    const struct ss_ent *e)
+{
+	struct ss_buf map = SS_BUF_INIT, xa = SS_BUF_INIT;
+	struct mext one, *v = NULL;
+	uint32_t n = 0;
+	int fd, eq = 0;
+
+	if (!S_ISREG(st->st_mode) || e->type != SS_FT_REG || e->hlgroup ||
+	    (uint64_t)st->st_size != e->size ||
+	    st->st_mtim.tv_sec != e->mtime_sec ||
+	    (uint32_t)st->st_mtim.tv_nsec != e->mtime_nsec ||
+	    (st->st_mode & 07777) != e->mode || st->st_uid != e->uid ||
+	    st->st_gid != e->gid)
+		return 0;
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (ss_tree_read_xattrs(fd, NULL, &xa) != 0 || xa.len != e->xattrslen ||
+	    (xa.len && memcmp(xa.p, e->xattrs, xa.len) != 0))
+		goto out;
+	if (e->ckind == SS_CK_CHUNK) {
+		one.off = 0;
+		one.len = (uint32_t)e->size;
+		one.id = e->cid;
+		v = &one;
+		n = 1;
+	} else if (e->ckind == SS_CK_FILE &&
+	    (ss_tree_load(rc->t, &e->cid, SS_OT_FILE, &map) != 0 ||
+	    parse_filemap(&map, e, &v, &n) != 0))
+		goto out;
+	eq = live_data_inside(fd, e->size, v, n) &&
+	    live_chunks_equal(rc, fd, v, n);
+out:
+	ss_errclear();
+	if (v != &one)
+		free(v);
+	ss_buf_wipe(&map);
+	ss_buf_free(&xa);
+	close(fd);
+	return eq;
+}
+
 static int
 restore_file(struct rctx *rc, int dirfd, const char *name, const char *path,
     const struct ss_ent *e)
@@ -534,7 +632,7 @@ restore_entry(struct rctx *rc, int dirfd, const char *path, const char *rel,
 	if (e->type == SS_FT_DIR)
 		return restore_subdir(rc, dirfd, name, path, rel, e, all);
 	if (rc->sync && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    untouched(&st, e)) {
+	    (untouched(&st, e) || live_equal(rc, dirfd, name, &st, e))) {
 		/* kept as is; later members of its link group link to it */
 		if (e->hlgroup && !hl_find(rc, e->hlgroup))
 			return hl_add(rc, e->hlgroup, path);

@@ -231,11 +231,11 @@ same_stat(const struct stat *a, const struct stat *b)
 }
 
 /*
- * read_xattrs(fd, path, out): encode every extended attribute (sorted by
+ * ss_tree_read_xattrs(fd, path, out): encode every extended attribute (sorted by
  * name) of the open file ${fd}, or of ${path} (not followed) if fd < 0.
  */
-static int
-read_xattrs(int fd, const char *path, struct ss_buf *out)
+int
+ss_tree_read_xattrs(int fd, const char *path, struct ss_buf *out)
 {
 	char *names = NULL, *val = NULL;
 	ssize_t nl;
@@ -306,7 +306,7 @@ read_xattrs_at(int dirfd, const char *name, struct ss_buf *out)
 
 	if (p == NULL)
 		return SS_ENOMEM;
-	r = read_xattrs(-1, p, out);
+	r = ss_tree_read_xattrs(-1, p, out);
 	free(p);
 	return r;
 }
@@ -341,7 +341,7 @@ capture_file(struct ss_tree *t, int dirfd, const char *name, const char *path,
 		}
 		if ((r = read_extents(t, fd, (uint64_t)a.st_size, &m)) != 0)
 			goto next;
-		if ((r = read_xattrs(fd, path, xa)) != 0)
+		if ((r = ss_tree_read_xattrs(fd, path, xa)) != 0)
 			goto next;
 		if (fstat(fd, &b) != 0 || !same_stat(&a, &b)) {
 			r = ss_err(SS_ECHANGED, "file changed while being read");
@@ -523,7 +523,7 @@ capture_entry(struct ss_tree *t, int dirfd, const char *name,
 			    "cannot open directory"), path);
 		if (fstat(fd, &st) != 0)
 			r = ss_err_errno(SS_EIO, "cannot stat directory");
-		else if ((r = read_xattrs(fd, path, xa)) == 0)
+		else if ((r = ss_tree_read_xattrs(fd, path, xa)) == 0)
 			r = capture_dir(t, (st.st_dev != t->rootdev ||
 			    is_skipped(t, path)) ? -1 : fd, path,
 			    p && p->type == SS_FT_DIR ? &p->cid : NULL,
@@ -692,7 +692,7 @@ ss_tree_snapshot(struct ss_tree *t, const char *dir, const struct ss_id *prev,
 		goto out;
 	memset(&e, 0, sizeof(e));
 	const struct ss_ent *pe = ss_dir_find(&prevroot, "@", 1);
-	if ((r = read_xattrs(fd, dir, &xa)) != 0)
+	if ((r = ss_tree_read_xattrs(fd, dir, &xa)) != 0)
 		goto out;
 	if ((r = capture_dir(t, fd, dir, pe && pe->type == SS_FT_DIR ?
 	    &pe->cid : NULL, &e.cid, &e.subtree)) != 0)

@@ -159,6 +159,13 @@ void ss_pipe_stop(struct ss_tree *t);
 int ss_tree_snapshot(struct ss_tree *t, const char *dir,
     const struct ss_id *prev, struct ss_id *root, uint64_t *refer);
 
+/*
+ * ss_tree_read_xattrs(fd, path, out): encode every extended attribute of
+ * the open file ${fd} (or of ${path}, not followed, when fd < 0), sorted by
+ * name, as stored in directory entries.
+ */
+int ss_tree_read_xattrs(int fd, const char *path, struct ss_buf *out);
+
 /* Restore flags (same values as pool.h). */
 #define SS_TR_VERBOSE 1
 #define SS_TR_SYNC 2		/* rollback: delete extras, replace changed */
