@@ -11,23 +11,6 @@ and bad names or properties are refused without creating anything.'
 
 TAB=$(printf '\t')
 
-# test_error FILE VERB NAME DETAIL-ERE: FILE holds exactly one line,
-# "cannot VERB 'NAME': DETAIL", DETAIL matching the extended regex.
-test_error() {
-	local line
-	test_line_count = 1 "$1" || { cat "$1" >&2; return 1; }
-	line=$(cat "$1")
-	case $line in
-	"cannot $2 '$3': "*) ;;
-	*)
-		echo "test_error: wanted \"cannot $2 '$3': ...\", got: $line" >&2
-		return 1
-		;;
-	esac
-	printf '%s\n' "${line#"cannot $2 '$3': "}" | grep -E -q -e "$4" && return 0
-	echo "test_error: detail does not match /$4/: $line" >&2
-	return 1
-}
 
 # all_datasets: every dataset of pool tank, one name a line.
 all_datasets() {
