@@ -416,7 +416,7 @@ cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 info="date: $when
 machine: $(nproc) cores ($cpu), $mem RAM, Linux $(uname -r), $BD on $(stat -f -c %T "$BD")
-versions: snapseal $rev, $(restic version | cut -d' ' -f1-2)$(
+versions: snapseal $build/snapseal (built $(date -u -r "$SS" '+%Y-%m-%d %H:%M UTC'); tree at $rev), $(restic version | cut -d' ' -f1-2)$(
 	case " $tools " in *" borg "*) echo ", $(borg --version)" ;; esac)
 corpus: scale ${BENCH_SCALE:-1}, $files files, $bytes bytes ($nsmall small source-like files, ${text_mib} MiB text, ${rand_mib} MiB random)
 small change: $nchanged small files get a line appended, ${range_mib} MiB rewritten in big/random.bin

@@ -43,16 +43,20 @@ die() {
 }
 
 pkgflags() {
+	# shellcheck disable=SC2086
 	pkg-config "$1" $PKGS 2>/dev/null || die "pkg-config $1 failed ($PKGS)"
 }
 
 # stale OUT IN...: true if OUT is missing or older than an IN or a header.
+# (POSIX sh has no local variables: each function uses its own names.)
 stale() {
-	out=$1
+	st_out=$1
 	shift
-	[ -f "$out" ] || return 0
-	for f in "$@" include/*.h lib/*/*.h tests/fuzz/*.h; do
-		[ "$f" -nt "$out" ] && return 0
+	[ -f "$st_out" ] || return 0
+	for st_f in "$@" include/*.h lib/*/*.h tests/fuzz/*.h; do
+		# -nt is not POSIX, but dash, bash and busybox sh have it.
+		# shellcheck disable=SC3013
+		[ "$st_f" -nt "$st_out" ] && return 0
 	done
 	return 1
 }
@@ -73,7 +77,7 @@ build() {
 	# Flags changed since the last build: start over.
 	flags="$CLANG $CPPFLAGS $CFLAGS"
 	if [ ! -f "$B/flags" ] || [ "$(cat "$B/flags")" != "$flags" ]; then
-		rm -rf "$B/lib" "$B/libsnapseal-fuzz.a"
+		rm -rf "${B:?}/lib" "${B:?}/libsnapseal-fuzz.a"
 		printf '%s\n' "$flags" >"$B/flags"
 	fi
 	srcs=
@@ -98,17 +102,17 @@ build() {
 		ar rcs "$lib" $objs
 	fi
 	libs=$(pkgflags --libs)
-	for t in $TARGETS gen_corpus; do
-		stale "$B/$t" "tests/fuzz/$t.c" "$lib" || continue
-		echo "fuzz: linking $B/$t"
-		case $t in
+	for bt in $TARGETS gen_corpus; do
+		stale "$B/$bt" "tests/fuzz/$bt.c" "$lib" || continue
+		echo "fuzz: linking $B/$bt"
+		case $bt in
 		gen_corpus) fz=-fsanitize=fuzzer-no-link ;;
 		*) fz=-fsanitize=fuzzer ;;
 		esac
-		# shellcheck disable=SC2086
+		# shellcheck disable=SC2046,SC2086
 		$CLANG $CPPFLAGS $CFLAGS $fz $(pkgflags --cflags) \
-		    -o "$B/$t" "tests/fuzz/$t.c" "$lib" $libs ||
-			die "building $t failed"
+		    -o "$B/$bt" "tests/fuzz/$bt.c" "$lib" $libs ||
+			die "building $bt failed"
 	done
 }
 
@@ -137,10 +141,18 @@ run() {
 	    -artifact_prefix="$B/artifacts/$t-" "$@" >"$log" 2>&1
 }
 
-# fail T LOG WHAT: show why T failed.
+# fail T LOG WHAT: show why T failed: the report and its stack.
 fail() {
-	echo "fuzz: $1: FAILED ($3); last lines of $2:" >&2
-	tail -n 40 "$2" >&2
+	echo "fuzz: $1: FAILED ($3); from $2:" >&2
+	pat='ERROR:|runtime error|property violated|deadly signal|Timeout'
+	start=$(grep -n -m 1 -E "$pat|out-of-memory" "$2" | cut -d: -f1)
+	if [ -n "$start" ]; then
+		# The report and its stacks, without the shadow byte dump.
+		sed -n "$start,$((start + 40))p" "$2" |
+		    grep -v '^  0x\|^=>0x' >&2
+	else
+		tail -n 30 "$2" >&2
+	fi
 	artifacts=$(grep -o "Test unit written to .*" "$2" || true)
 	[ -z "$artifacts" ] || echo "fuzz: $1: $artifacts" >&2
 }
@@ -198,7 +210,8 @@ long() {
 			    "in ${secs}s ($(find "$work" -type f | wc -l)" \
 			    "inputs in $work)"
 		else
-			fail "$t" "$log" "crash after $(execs "$log") executions"
+			fail "$t" "$log" \
+			    "crash after $(execs "$log") executions"
 			bad=1
 		fi
 	done
@@ -208,20 +221,25 @@ long() {
 
 minimize() {
 	[ $# -eq 2 ] || die "usage: scripts/fuzz.sh minimize TARGET CRASH"
-	t=$1
-	[ -f "$2" ] || die "$2: no such file"
+	mt=$1
+	mc=$2
+	case " $TARGETS " in
+	*" $mt "*) ;;
+	*) die "minimize: unknown target '$mt' (one of: $TARGETS)" ;;
+	esac
+	[ -f "$mc" ] || die "$mc: no such file"
 	build
-	mkdir -p tests/fuzz/crashes "tests/fuzz/corpus/$t"
-	out=tests/fuzz/crashes/$t-$(sha1sum "$2" | cut -c1-16)
-	log=$B/$t.minimize.log
-	"$B/$t" -minimize_crash=1 -runs=100000 -exact_artifact_path="$out" \
-	    "$2" >"$log" 2>&1 || true
-	[ -f "$out" ] || cp "$2" "$out"
-	cp "$out" "tests/fuzz/corpus/$t/"
-	echo "fuzz: minimised reproducer: $out ($(wc -c <"$out") bytes):"
-	od -An -tx1 -v "$out" | head -n 16
-	"$B/$t" "$out" 2>&1 | sed -n '/ERROR\|runtime error\|#[0-9]* 0x/p' |
-	    head -n 30
+	mkdir -p tests/fuzz/crashes "tests/fuzz/corpus/$mt"
+	mo=tests/fuzz/crashes/$mt-$(sha1sum "$mc" | cut -c1-16)
+	"$B/$mt" -minimize_crash=1 -runs=100000 -exact_artifact_path="$mo" \
+	    "$mc" >"$B/$mt.minimize.log" 2>&1 || true
+	[ -f "$mo" ] || cp "$mc" "$mo"
+	cp "$mo" "tests/fuzz/corpus/$mt/"
+	echo "fuzz: minimised reproducer: $mo ($(wc -c <"$mo") bytes):"
+	od -An -tx1 -v "$mo" | head -n 16
+	"$B/$mt" "$mo" >"$B/$mt.repro.log" 2>&1 &&
+		die "$mo does not crash $mt"
+	fail "$mt" "$B/$mt.repro.log" "reproducer"
 }
 
 case ${1:-} in
@@ -231,14 +249,14 @@ replay) replay ;;
 long) shift; long "${1:-300}" ;;
 corpus)
 	build
-	rm -rf tests/fuzz/corpus.new
-	gen_corpus tests/fuzz/corpus.new
+	rm -rf "${B:?}/corpus.new"
+	gen_corpus "$B/corpus.new"
 	for t in $TARGETS; do
-		# Keep reproducers of past crashes; replace the seeds.
+		# Replace the seeds; keep reproducers of past crashes.
 		mkdir -p "tests/fuzz/corpus/$t"
-		cp tests/fuzz/corpus.new/"$t"/* "tests/fuzz/corpus/$t/"
+		cp "$B/corpus.new/$t"/* "tests/fuzz/corpus/$t/"
 	done
-	rm -rf tests/fuzz/corpus.new
+	rm -rf "${B:?}/corpus.new"
 	;;
 minimize) shift; minimize "$@" ;;
 *)

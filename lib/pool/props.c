@@ -356,7 +356,7 @@ static int
 get_compression(struct ss_pool *p, const struct ss_obj_ref *o,
     struct ss_propval *v)
 {
-	return local_or_inherited(p, &o->ds, "compression", v, "on");
+	return local_or_inherited(p, &o->ds, "compression", v, "zstd");
 }
 
 static int

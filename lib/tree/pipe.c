@@ -16,7 +16,7 @@
 
 #include "tree/tree.h"
 
-#define PIPE_MAXBYTES (48u * 1024 * 1024)
+#define PIPE_MAXBYTES (24u * 1024 * 1024)
 #define PIPE_MAXJOBS 64
 
 struct job {

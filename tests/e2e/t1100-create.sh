@@ -112,7 +112,7 @@ test_expect_success 'create -p -o sets properties on the target only' '
 	snapseal get -H -o name,property,value,source compression,com.example:tag \
 		tank/q1 tank/q1/q2 >actual &&
 	cat >expect <<-EOF &&
-	tank/q1${TAB}compression${TAB}on${TAB}default
+	tank/q1${TAB}compression${TAB}zstd${TAB}default
 	tank/q1${TAB}com.example:tag${TAB}-${TAB}-
 	tank/q1/q2${TAB}compression${TAB}zstd${TAB}local
 	tank/q1/q2${TAB}com.example:tag${TAB}leaf${TAB}local

@@ -79,7 +79,7 @@ test_expect_success 'get: values of a plain dataset' '
 	tank/c${TAB}type${TAB}filesystem${TAB}-
 	tank/c${TAB}compressratio${TAB}1.00x${TAB}-
 	tank/c${TAB}mountpoint${TAB}$PWD/mnt/c${TAB}inherited from tank
-	tank/c${TAB}compression${TAB}on${TAB}default
+	tank/c${TAB}compression${TAB}zstd${TAB}default
 	tank/c${TAB}snapshot_count${TAB}1${TAB}-
 	tank/c${TAB}encryption${TAB}off${TAB}default
 	tank/c${TAB}keylocation${TAB}none${TAB}default
@@ -124,7 +124,7 @@ test_expect_success 'get: a property that does not apply prints -' '
 	tank/c@s1${TAB}compression${TAB}-${TAB}-
 	tank/c@s1${TAB}written${TAB}$(snapseal get -H -o value written tank/c@s1)${TAB}-
 	tank/c${TAB}mountpoint${TAB}$PWD/mnt/c${TAB}inherited from tank
-	tank/c${TAB}compression${TAB}on${TAB}default
+	tank/c${TAB}compression${TAB}zstd${TAB}default
 	tank/c${TAB}written${TAB}-${TAB}-
 	EOF
 	test_cmp expect actual
@@ -146,7 +146,7 @@ test_expect_success 'get: header and aligned columns without -H' '
 
 test_expect_success 'get -o value prints bare values, in the order asked' '
 	snapseal get -H -o value mountpoint,type,compression tank/a >actual &&
-	printf "%s\nfilesystem\non\n" "$PWD/mnt/a" >expect &&
+	printf "%s\nfilesystem\nzstd\n" "$PWD/mnt/a" >expect &&
 	test_cmp expect actual
 '
 
@@ -158,7 +158,7 @@ test_expect_success 'get -o value keeps a VALUE header without -H' '
 
 test_expect_success 'get -o with fields in another order' '
 	snapseal get -H -o source,value,name compression tank/a >actual &&
-	printf "default\ton\ttank/a\n" >expect &&
+	printf "default\tzstd\ttank/a\n" >expect &&
 	test_cmp expect actual
 '
 
@@ -318,13 +318,13 @@ test_expect_success 'get without a property is a usage error' '
 
 # ---------- inheritance: compression ----------
 
-test_expect_success 'compression defaults to on everywhere' '
+test_expect_success 'compression defaults to zstd everywhere' '
 	props_of -r -t filesystem compression tank >actual &&
 	cat >expect <<-EOF &&
-	tank${TAB}compression${TAB}on${TAB}default
-	tank/a${TAB}compression${TAB}on${TAB}default
-	tank/a/b${TAB}compression${TAB}on${TAB}default
-	tank/c${TAB}compression${TAB}on${TAB}default
+	tank${TAB}compression${TAB}zstd${TAB}default
+	tank/a${TAB}compression${TAB}zstd${TAB}default
+	tank/a/b${TAB}compression${TAB}zstd${TAB}default
+	tank/c${TAB}compression${TAB}zstd${TAB}default
 	EOF
 	test_cmp expect actual
 '
@@ -334,10 +334,10 @@ test_expect_success 'set: local on the dataset, inherited by its children' '
 	! test -s out && ! test -s err &&
 	props_of -r -t filesystem compression tank >actual &&
 	cat >expect <<-EOF &&
-	tank${TAB}compression${TAB}on${TAB}default
+	tank${TAB}compression${TAB}zstd${TAB}default
 	tank/a${TAB}compression${TAB}zstd${TAB}local
 	tank/a/b${TAB}compression${TAB}zstd${TAB}inherited from tank/a
-	tank/c${TAB}compression${TAB}on${TAB}default
+	tank/c${TAB}compression${TAB}zstd${TAB}default
 	EOF
 	test_cmp expect actual
 '
@@ -364,8 +364,8 @@ test_expect_success 'inherit on the parent goes back to the default' '
 	snapseal inherit compression tank/a &&
 	props_of compression tank/a tank/a/b >actual &&
 	cat >expect <<-EOF &&
-	tank/a${TAB}compression${TAB}on${TAB}default
-	tank/a/b${TAB}compression${TAB}on${TAB}default
+	tank/a${TAB}compression${TAB}zstd${TAB}default
+	tank/a/b${TAB}compression${TAB}zstd${TAB}default
 	EOF
 	test_cmp expect actual
 '
@@ -390,10 +390,10 @@ test_expect_success 'inherit -r removes local values in the whole subtree' '
 	! test -s actual &&
 	props_of -r -t filesystem compression tank >actual &&
 	cat >expect <<-EOF &&
-	tank${TAB}compression${TAB}on${TAB}default
-	tank/a${TAB}compression${TAB}on${TAB}default
-	tank/a/b${TAB}compression${TAB}on${TAB}default
-	tank/c${TAB}compression${TAB}on${TAB}default
+	tank${TAB}compression${TAB}zstd${TAB}default
+	tank/a${TAB}compression${TAB}zstd${TAB}default
+	tank/a/b${TAB}compression${TAB}zstd${TAB}default
+	tank/c${TAB}compression${TAB}zstd${TAB}default
 	EOF
 	test_cmp expect actual
 '
@@ -404,7 +404,7 @@ test_expect_success 'inherit without -r leaves the children alone' '
 	snapseal inherit compression tank/a &&
 	props_of compression tank/a tank/a/b >actual &&
 	cat >expect <<-EOF &&
-	tank/a${TAB}compression${TAB}on${TAB}default
+	tank/a${TAB}compression${TAB}zstd${TAB}default
 	tank/a/b${TAB}compression${TAB}off${TAB}local
 	EOF
 	test_cmp expect actual &&
@@ -636,7 +636,7 @@ test_expect_success 'set PROP=VALUE on several datasets' '
 	snapseal inherit com.example:multi tank/a tank/c &&
 	props_of compression,com.example:multi tank/a >actual &&
 	cat >expect <<-EOF &&
-	tank/a${TAB}compression${TAB}on${TAB}default
+	tank/a${TAB}compression${TAB}zstd${TAB}default
 	tank/a${TAB}com.example:multi${TAB}-${TAB}-
 	EOF
 	test_cmp expect actual
@@ -666,7 +666,7 @@ test_expect_success 'set usage errors exit 2' '
 	test_expect_code 2 snapseal set compression=off 2>err &&
 	test_expect_code 2 snapseal set tank/a 2>err &&
 	props_of compression tank/a >actual &&
-	printf "tank/a\tcompression\ton\tdefault\n" >expect &&
+	printf "tank/a\tcompression\tzstd\tdefault\n" >expect &&
 	test_cmp expect actual
 '
 
@@ -674,7 +674,7 @@ test_expect_success 'set with an empty property name is a usage error' '
 	test_expect_code 2 snapseal set =off tank/a 2>err &&
 	test_grep "=off" err &&
 	props_of compression tank/a >actual &&
-	printf "tank/a\tcompression\ton\tdefault\n" >expect &&
+	printf "tank/a\tcompression\tzstd\tdefault\n" >expect &&
 	test_cmp expect actual
 '
 

@@ -267,7 +267,7 @@ test_expect_success 'list -o: zfs column headers' '
 	echo "NAME TYPE CREATION USED AVAIL REFER RATIO MOUNTPOINT COMPRESS CREATETXG GUID WRITTEN LREFER SSCOUNT ENCRYPTION KEYLOCATION KEYFORMAT PBKDF2ITERS ENCROOT KEYSTATUS" >expect &&
 	test_cmp expect actual &&
 	snapseal list -H -o name,type,compress,written,encryption,keylocation,keyformat,pbkdf2iters,encroot,keystatus tank/a-b >actual &&
-	printf "tank/a-b\tfilesystem\ton\t-\toff\tnone\tnone\t0\t-\t-\n" >expect &&
+	printf "tank/a-b\tfilesystem\tzstd\t-\toff\tnone\tnone\t0\t-\t-\n" >expect &&
 	test_cmp expect actual
 '
 

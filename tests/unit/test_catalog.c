@@ -16,7 +16,7 @@
 #include "catalog/catalog.h"
 #include "tap.h"
 
-static char tmpdir[] = "/tmp/snapseal-test-catalog.XXXXXX";
+static char tmpdir[4096];
 static char *dbpath;
 
 /* ---------- helpers ---------- */
@@ -199,7 +199,8 @@ test_datasets(struct ss_cat *c)
 	    "list 'tank/a/b': two levels");
 	ok(list_is(c, "tank/x_y", "tank/x_y"),
 	    "list 'tank/x_y': '_' is not a wildcard");
-	ok(list_is(c, "tank/x%", ""), "list 'tank/x%%': '%%' is not a wildcard");
+	ok(list_is(c, "tank/x%", ""),
+	    "list 'tank/x%%': '%%' is not a wildcard");
 	ok(list_is(c, "tank/a/", ""), "list 'tank/a/': no such dataset");
 	ok(list_is(c, "tan", ""), "list 'tan': a name prefix is not a parent");
 	ok(list_is(c, "tank", "tank,tank/a,tank/a-x,tank/a/b,tank/a/b/c,"
@@ -672,7 +673,10 @@ main(void)
 {
 	struct ss_cat *c;
 	int64_t a, b;
+	const char *t = getenv("TMPDIR");
 
+	snprintf(tmpdir, sizeof(tmpdir), "%s/snapseal-test-catalog.XXXXXX",
+	    t != NULL && t[0] != '\0' ? t : "/tmp");
 	if (mkdtemp(tmpdir) == NULL || (dbpath = ss_path_join(tmpdir,
 	    "catalog.db")) == NULL)
 		bail("cannot make a temporary directory");

@@ -300,7 +300,11 @@ static void
 test_reject_names(void)
 {
 	static char n256[257];
-	static const struct { const char *p; size_t n; const char *what; } k[] = {
+	static const struct {
+		const char *p;
+		size_t n;
+		const char *what;
+	} k[] = {
 		{ "", 0, "an empty name" },
 		{ ".", 1, "'.'" },
 		{ "..", 2, "'..'" },
@@ -366,12 +370,14 @@ test_reject_header(void)
 		    "rejects directory version %u (%d)", vers[i], r);
 	}
 	enc_dir_v(SS_DIR_VERSION, 3, v, 2, &b);
-	is_int(decode_rc(b.p, b.len), SS_ECORRUPT, "rejects count one too high");
+	is_int(decode_rc(b.p, b.len), SS_ECORRUPT,
+	    "rejects count one too high");
 	enc_dir_v(SS_DIR_VERSION, 1, v, 2, &b);
 	is_int(decode_rc(b.p, b.len), SS_ECORRUPT,
 	    "rejects count one too low (trailing entry)");
 	enc_dir_v(SS_DIR_VERSION, 0, v, 2, &b);
-	is_int(decode_rc(b.p, b.len), SS_ECORRUPT, "rejects count 0 with entries");
+	is_int(decode_rc(b.p, b.len), SS_ECORRUPT,
+	    "rejects count 0 with entries");
 	enc_dir_v(SS_DIR_VERSION, UINT32_MAX, v, 2, &b);
 	is_int(decode_rc(b.p, b.len), SS_ECORRUPT,
 	    "rejects count 2^32-1 (no huge allocation)");
@@ -431,7 +437,7 @@ test_reject_kinds(void)
 		{ 255, SS_CK_NONE, "type 255" },
 		{ SS_FT_REG, 4, "content kind 4" },
 		{ SS_FT_REG, 255, "content kind 255" },
-		{ SS_FT_REG, SS_CK_DIR, "a regular file with directory content" },
+		{ SS_FT_REG, SS_CK_DIR, "a regular file with dir content" },
 		{ SS_FT_DIR, SS_CK_NONE, "a directory without content" },
 		{ SS_FT_DIR, SS_CK_CHUNK, "a directory with a chunk" },
 		{ SS_FT_DIR, SS_CK_FILE, "a directory with a file map" },
@@ -439,7 +445,7 @@ test_reject_kinds(void)
 		{ SS_FT_LNK, SS_CK_DIR, "a symlink with directory content" },
 		{ SS_FT_FIFO, SS_CK_CHUNK, "a fifo with a chunk" },
 		{ SS_FT_CHR, SS_CK_FILE, "a char device with a file map" },
-		{ SS_FT_BLK, SS_CK_DIR, "a block device with directory content" },
+		{ SS_FT_BLK, SS_CK_DIR, "a block device with dir content" },
 	};
 	struct ss_ent e;
 
