@@ -65,6 +65,7 @@ check-build:
 
 check: check-build
 	@scripts/run-tests.sh build/asan
+	@scripts/fuzz.sh replay
 
 unit: check-build
 	@prove -e '' $(UNIT_SRC:tests/unit/%.c=build/asan/tests/unit/%)
