@@ -64,8 +64,8 @@ check-build:
 	$(MAKE) MODE=asan units
 
 check: check-build
-	@scripts/run-tests.sh build/asan
 	@scripts/fuzz.sh replay
+	@scripts/run-tests.sh build/asan
 
 unit: check-build
 	@prove -e '' $(UNIT_SRC:tests/unit/%.c=build/asan/tests/unit/%)
