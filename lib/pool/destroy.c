@@ -124,12 +124,16 @@ txn_end(struct ss_pool *p, int dry, int r, struct ss_freelist *f)
 		ss_cat_rollback_savepoint(p->cat);
 		return r;
 	}
-	if (r == 0)
+	if (r == 0) {
+		ss_crashpoint("destroy-released");
 		r = ss_cat_commit(p->cat);
+	}
 	if (r != 0)
 		ss_cat_rollback(p->cat);
-	else
+	else {
+		ss_crashpoint("destroy-committed");
 		ss_reclaim(p, f);
+	}
 	return r;
 }
 

@@ -388,10 +388,14 @@ ss_snapshot(struct ss_pool *p, const char *const *names, size_t n,
 		r = snapshot_one(p, &v[i].ds, v[i].snap, pw, st);
 	if (r == 0)
 		r = ss_packw_flush(pw);
-	if (r == 0)
+	if (r == 0) {
+		ss_crashpoint("snapshot-flushed");
 		r = ss_cat_commit(p->cat);
+	}
 	if (r != 0)
 		ss_cat_rollback(p->cat);
+	else
+		ss_crashpoint("snapshot-committed");
 out:
 	ss_packw_free(pw);
 	if (r != 0)

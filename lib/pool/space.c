@@ -147,6 +147,7 @@ ss_reclaim(struct ss_pool *p, struct ss_freelist *f)
 	for (size_t i = 0; i < f->n; i++) {
 		int last = i + 1 == f->n || f->v[i + 1].pack != f->v[i].pack;
 
+		ss_crashpoint("destroy-punch");
 		if (ss_pack_punch(p->dir, f->v[i].pack, f->v[i].off,
 		    f->v[i].len) != 0)
 			ss_pool_warn(p, "cannot release space: %s", ss_errmsg());

@@ -281,6 +281,7 @@ ss_tree_newid(struct ss_tree *t, const struct ss_id *id, uint32_t len,
 		t->capnew = cap;
 	}
 	t->newids[t->nnew++] = *id;
+	ss_crashpoint("snapshot-object");
 	t->objects_new++;
 	t->bytes_new += len;
 	if (acc)

@@ -449,6 +449,7 @@ done:
 		unlinkat(dirfd, tmp, 0);
 		return r;
 	}
+	ss_crashpoint("restore-file");
 	if (e->hlgroup && !h)
 		return hl_add(rc, e->hlgroup, path);
 	return 0;

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -322,4 +323,21 @@ int
 ss_rm_rf(const char *path)
 {
 	return ss_rm_rf_at(AT_FDCWD, path, path);
+}
+
+void
+ss_crashpoint(const char *name)
+{
+	static _Thread_local unsigned long hits;
+	const char *e = getenv("SNAPSEAL_CRASHPOINT");
+	size_t n = strlen(name);
+	unsigned long want = 1;
+
+	if (e == NULL || strncmp(e, name, n) != 0 ||
+	    (e[n] != '\0' && e[n] != ':'))
+		return;
+	if (e[n] == ':')
+		want = strtoul(e + n + 1, NULL, 10);
+	if (++hits >= want)
+		raise(SIGKILL);
 }

@@ -184,6 +184,14 @@ int ss_write_all(int fd, const void *p, size_t n);
 int ss_pwrite_all(int fd, const void *p, size_t n, uint64_t off);
 int ss_pread_all(int fd, void *p, size_t n, uint64_t off);
 
+/*
+ * ss_crashpoint(name): for crash tests.  When SNAPSEAL_CRASHPOINT is
+ * "NAME" or "NAME:N", the process kills itself with SIGKILL the first (or
+ * Nth) time it passes the point called NAME, exactly as a power cut or
+ * kill -9 would stop it there.  Costs one getenv when unset.
+ */
+void ss_crashpoint(const char *name);
+
 /* ss_now_ns(): wall-clock time in nanoseconds since the epoch. */
 int64_t ss_now_ns(void);
 
