@@ -7,7 +7,7 @@ what=${1:-build}
 pkgs="build-essential pkg-config clang libssl-dev libzstd-dev liblz4-dev \
 libxxhash-dev libsqlite3-dev libkeyutils-dev keyutils libfuse3-dev \
 openssh-client openssh-server perl attr acl xxd"
-[ "$what" = bench ] && pkgs="$pkgs restic borgbackup hyperfine"
+[ "$what" = bench ] && pkgs="$pkgs restic borgbackup"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
