@@ -88,7 +88,7 @@ cmd_destroy(int argc, char **argv)
 	while ((c = getopt(argc, argv, "nprRvf")) != -1) {
 		switch (c) {
 		case 'n': flags |= SS_DESTROY_DRYRUN; d.dry = 1; break;
-		case 'p': d.exact = 1; break;
+		case 'p': d.exact = 1; d.verbose = 1; break;
 		case 'r': case 'R': flags |= SS_DESTROY_RECURSIVE; break;
 		case 'v': d.verbose = 1; break;
 		case 'f': break;

@@ -234,9 +234,12 @@ same_stat(const struct stat *a, const struct stat *b)
  * ss_tree_read_xattrs(fd, path, out): encode every extended attribute (sorted by
  * name) of the open file ${fd}, or of ${path} (not followed) if fd < 0.
  */
+static int cmp_names(const void *a, const void *b);
+
 int
 ss_tree_read_xattrs(int fd, const char *path, struct ss_buf *out)
 {
+	const char **v = NULL;
 	char *names = NULL, *val = NULL;
 	ssize_t nl;
 	int r = 0;
@@ -258,18 +261,20 @@ ss_tree_read_xattrs(int fd, const char *path, struct ss_buf *out)
 		goto out;
 	}
 	names[nl] = '\0';
-	/* Linux returns names in a stable order per inode; sort for equality. */
+	/* sorted by name, so that equal attribute sets encode equally */
 	size_t cnt = 0;
-	const char *v[1024];
 	for (char *p = names; p < names + nl; p += strlen(p) + 1)
-		if (*p && cnt < 1024)
+		cnt++;
+	if ((v = ss_calloc(cnt + 1, sizeof(*v))) == NULL) {
+		r = SS_ENOMEM;
+		goto out;
+	}
+	cnt = 0;
+	for (char *p = names; p < names + nl; p += strlen(p) + 1)
+		if (*p)
 			v[cnt++] = p;
-	for (size_t i = 1; i < cnt; i++)
-		for (size_t j = i; j > 0 && strcmp(v[j - 1], v[j]) > 0; j--) {
-			const char *tmp = v[j];
-			v[j] = v[j - 1];
-			v[j - 1] = tmp;
-		}
+	if (cnt > 1)
+		qsort(v, cnt, sizeof(*v), cmp_names);
 	for (size_t i = 0; i < cnt && r == 0; i++) {
 		ssize_t vl = fd >= 0 ? fgetxattr(fd, v[i], val, SS_XATTR_MAX) :
 		    lgetxattr(path, v[i], val, SS_XATTR_MAX);
@@ -288,6 +293,7 @@ ss_tree_read_xattrs(int fd, const char *path, struct ss_buf *out)
 	if (r == 0 && out->len > SS_XATTRS_MAX)
 		r = ss_err(SS_ERANGE, "extended attributes too large");
 out:
+	free(v);
 	free(names);
 	free(val);
 	return r;
