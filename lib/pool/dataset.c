@@ -47,6 +47,26 @@ ss_resolve(struct ss_pool *p, const char *name, struct ss_obj_ref *ref)
 }
 
 int
+ss_ds_latest(struct ss_pool *p, const struct ss_ds *ds, struct ss_snap *s)
+{
+	struct ss_snap *v = NULL;
+	size_t n = 0;
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	if ((r = ss_cat_snap_list(p->cat, ds->id, SS_SNAP, &v, &n)) != 0)
+		return r;
+	if (n == 0)
+		r = SS_ENOENT;
+	else {
+		*s = v[n - 1];
+		v[n - 1].name = NULL;
+	}
+	ss_snap_list_free(v, n);
+	return r;
+}
+
+int
 ss_ds_mountpoint(struct ss_pool *p, const struct ss_ds *ds, char **path)
 {
 	struct ss_obj_ref o;

@@ -187,6 +187,9 @@ typedef void (*ss_destroy_cb)(void *arg, const char *name);
 int ss_ds_destroy(struct ss_pool *p, const char *name, int flags,
     uint64_t *freed, ss_destroy_cb cb, void *arg);
 
+/* ss_ds_latest(p, ds, s): the newest snapshot; SS_ENOENT if none. */
+int ss_ds_latest(struct ss_pool *p, const struct ss_ds *ds, struct ss_snap *s);
+
 /* ss_ds_mountpoint(p, ds, &path): the resolved mountpoint, allocated. */
 int ss_ds_mountpoint(struct ss_pool *p, const struct ss_ds *ds, char **path);
 

@@ -125,26 +125,6 @@ setsize(struct ss_propval *v, uint64_t n)
 	v->applies = 1;
 }
 
-/* latest(p, ds, s): the newest snapshot of a dataset; SS_ENOENT if none. */
-static int
-latest(struct ss_pool *p, const struct ss_ds *ds, struct ss_snap *s)
-{
-	struct ss_snap *v = NULL;
-	size_t n = 0;
-	int r;
-
-	memset(s, 0, sizeof(*s));
-	if ((r = ss_cat_snap_list(p->cat, ds->id, SS_SNAP, &v, &n)) != 0)
-		return r;
-	if (n == 0) {
-		free(v);
-		return SS_ENOENT;
-	}
-	*s = v[n - 1];
-	v[n - 1].name = NULL;
-	ss_snap_list_free(v, n);
-	return 0;
-}
 
 static int
 wrapped_of(struct ss_pool *p, const struct ss_ds *ds, struct ss_wrapped *w)
@@ -287,7 +267,7 @@ snap_of(struct ss_pool *p, const struct ss_obj_ref *o, struct ss_snap *s)
 		s->name = NULL;
 		return 0;
 	}
-	return latest(p, &o->ds, s);
+	return ss_ds_latest(p, &o->ds, s);
 }
 
 static int

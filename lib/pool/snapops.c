@@ -169,25 +169,6 @@ mountpoints_except(struct ss_pool *p, const struct ss_ds *ds, char ***out,
 	return r;
 }
 
-static int
-latest_snap(struct ss_pool *p, const struct ss_ds *ds, struct ss_snap *s)
-{
-	struct ss_snap *v = NULL;
-	size_t n = 0;
-	int r;
-
-	memset(s, 0, sizeof(*s));
-	if ((r = ss_cat_snap_list(p->cat, ds->id, SS_SNAP, &v, &n)) != 0)
-		return r;
-	if (n == 0)
-		r = SS_ENOENT;
-	else {
-		*s = v[n - 1];
-		v[n - 1].name = NULL;
-	}
-	ss_snap_list_free(v, n);
-	return r;
-}
 
 /*
  * drop_orphans(p, t, root): objects this run stored that nothing ended up
@@ -278,7 +259,7 @@ snapshot_one(struct ss_pool *p, const struct ss_ds *ds, const char *name,
 	}
 	if ((r = keys_for(p, ds, &ks, &kp)) != 0)
 		return r;
-	r = latest_snap(p, ds, &prev);
+	r = ss_ds_latest(p, ds, &prev);
 	haveprev = r == 0;
 	if (r != 0 && r != SS_ENOENT)
 		goto out;

@@ -8,6 +8,16 @@
 
 #include "tree/tree.h"
 
+int
+ss_tree_path_err(int r, const char *path)
+{
+	char *m = ss_strdup(ss_errmsg());
+
+	r = ss_err(r, "%s: %s", path, m && *m ? m : ss_strerror(r));
+	free(m);
+	return r;
+}
+
 void
 ss_tree_init(struct ss_tree *t)
 {

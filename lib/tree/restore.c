@@ -45,15 +45,6 @@ struct rctx {
 	int sync;
 };
 
-static int
-path_err(int r, const char *path)
-{
-	char *m = ss_strdup(ss_errmsg());
-
-	r = ss_err(r, "%s: %s", path, m && *m ? m : ss_strerror(r));
-	free(m);
-	return r;
-}
 
 static void
 rwarn(struct rctx *rc, const char *what, const char *path)
@@ -614,7 +605,7 @@ restore_subdir(struct rctx *rc, int dirfd, const char *name, const char *path,
 	if (r == 0) {
 		r = apply_meta(rc, fd, dirfd, name, path, e);
 		if (r != 0)
-			r = path_err(r, path);
+			r = ss_tree_path_err(r, path);
 	}
 	close(fd);
 	return r;
@@ -643,7 +634,7 @@ restore_entry(struct rctx *rc, int dirfd, const char *path, const char *rel,
 		rc->o->cb(rc->o->cbarg, path);
 	r = e->type == SS_FT_REG ? restore_file(rc, dirfd, name, path, e) :
 	    restore_special(rc, dirfd, name, path, e);
-	return r ? path_err(r, path) : 0;
+	return r ? ss_tree_path_err(r, path) : 0;
 }
 
 /* remove_extras(rc, fd, path, d): SYNC mode, delete what the snapshot lacks. */
@@ -689,7 +680,7 @@ restore_dir(struct rctx *rc, int fd, const char *path, const char *rel,
 	int r;
 
 	if ((r = ss_tree_load_dir(rc->t, id, &d)) != 0)
-		return path_err(r, path);
+		return ss_tree_path_err(r, path);
 	if (rc->sync && all && (r = remove_extras(rc, fd, path, &d)) != 0)
 		goto out;
 	for (size_t i = 0; i < d.n && r == 0; i++) {
@@ -828,7 +819,7 @@ ss_tree_restore(struct ss_tree *t, const struct ss_id *root,
 		}
 	if (rc.nrel == 0 && (created || rc.sync) &&
 	    (r = apply_meta(&rc, fd, -1, NULL, target, e)) != 0)
-		r = path_err(r, target);
+		r = ss_tree_path_err(r, target);
 out:
 	if (fd >= 0) {
 		/* everything restored reaches the disk before we say so */

@@ -55,16 +55,6 @@ twarn(struct ss_tree *t, const char *what, const char *path)
 	free(m);
 }
 
-/* path_err(r, path): prefix the current error detail with ${path}. */
-static int
-path_err(int r, const char *path)
-{
-	char *m = ss_strdup(ss_errmsg());
-
-	r = ss_err(r, "%s: %s", path, m && *m ? m : ss_strerror(r));
-	free(m);
-	return r;
-}
 
 static int
 fmap_add(struct fmap *m, uint64_t off, uint32_t len, const struct ss_id *id)
@@ -339,7 +329,7 @@ capture_file(struct ss_tree *t, int dirfd, const char *name, const char *path,
 			fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW |
 			    O_CLOEXEC);
 		if (fd < 0)
-			return path_err(ss_err_errno(ss_errno_code(errno),
+			return ss_tree_path_err(ss_err_errno(ss_errno_code(errno),
 			    "cannot open"), path);
 		if (fstat(fd, &a) != 0 || !S_ISREG(a.st_mode)) {
 			r = ss_err(SS_ECHANGED, "replaced while being read");
@@ -361,7 +351,7 @@ next:
 		if (r != SS_ECHANGED)
 			break;
 	}
-	return r ? path_err(r, path) : 0;
+	return r ? ss_tree_path_err(r, path) : 0;
 }
 
 static void
@@ -496,7 +486,7 @@ capture_entry(struct ss_tree *t, int dirfd, const char *name,
 	e->name = name;
 	e->namelen = strlen(name);
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-		return path_err(ss_err_errno(ss_errno_code(errno),
+		return ss_tree_path_err(ss_err_errno(ss_errno_code(errno),
 		    "cannot stat"), path);
 	switch (st.st_mode & S_IFMT) {
 	case S_IFREG:
@@ -525,7 +515,7 @@ capture_entry(struct ss_tree *t, int dirfd, const char *name,
 		fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 		    O_CLOEXEC);
 		if (fd < 0)
-			return path_err(ss_err_errno(ss_errno_code(errno),
+			return ss_tree_path_err(ss_err_errno(ss_errno_code(errno),
 			    "cannot open directory"), path);
 		if (fstat(fd, &st) != 0)
 			r = ss_err_errno(SS_EIO, "cannot stat directory");
@@ -542,7 +532,7 @@ capture_entry(struct ss_tree *t, int dirfd, const char *name,
 		ssize_t n = readlinkat(dirfd, name, tbuf, 4096);
 
 		if (n <= 0 || n >= 4096)
-			return path_err(ss_err_errno(SS_EIO, "cannot read"
+			return ss_tree_path_err(ss_err_errno(SS_EIO, "cannot read"
 			    " symlink"), path);
 		if ((c->target = ss_malloc((size_t)n)) == NULL)
 			return SS_ENOMEM;
@@ -568,7 +558,7 @@ capture_entry(struct ss_tree *t, int dirfd, const char *name,
 	}
 	if (r != 0)
 		return r < 0 && strncmp(ss_errmsg(), path, strlen(path)) ?
-		    path_err(r, path) : r;
+		    ss_tree_path_err(r, path) : r;
 	fill_stat(e, &st);
 	return 0;
 }
@@ -610,7 +600,7 @@ encode_dir(struct cent *v, size_t n, const char *path, struct ss_buf *b,
 		cnt++;
 	}
 	if (b->len > SS_OBJ_MAX)
-		return path_err(ss_err(SS_ERANGE, "directory too large"), path);
+		return ss_tree_path_err(ss_err(SS_ERANGE, "directory too large"), path);
 	ss_le32enc(b->p + 1, (uint32_t)cnt);
 	return 0;
 }
@@ -634,7 +624,7 @@ capture_dir(struct ss_tree *t, int fd, const char *path,
 
 	t->dirs++;
 	if (fd >= 0 && (r = list_dir(fd, &names, &n)) != 0)
-		return path_err(r, path);
+		return ss_tree_path_err(r, path);
 	if (prev && (r = ss_tree_load_dir(t, prev, &prevdir)) != 0)
 		goto out;
 	if ((refs = ss_calloc(n + 1, sizeof(*refs))) == NULL ||

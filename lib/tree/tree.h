@@ -105,6 +105,9 @@ struct ss_tree {
 };
 
 void ss_tree_init(struct ss_tree *t);
+
+/* ss_tree_path_err(r, path): prefix the current error detail with ${path}. */
+int ss_tree_path_err(int r, const char *path);
 void ss_tree_release(struct ss_tree *t);	/* frees scratch, not handles */
 
 /*
