@@ -31,6 +31,8 @@ int cmd_rollback(int argc, char **argv);
 int cmd_load_key(int argc, char **argv);
 int cmd_unload_key(int argc, char **argv);
 int cmd_change_key(int argc, char **argv);
+int cmd_send(int argc, char **argv);
+int cmd_receive(int argc, char **argv);
 
 /* usage(cmd): print the usage of ${cmd} on stderr, return EXIT_USAGE. */
 int usage(const char *cmd);

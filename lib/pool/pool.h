@@ -268,6 +268,38 @@ int ss_rollback(struct ss_pool *p, const char *name, int recursive,
 int ss_snap_destroy(struct ss_pool *p, const char *dsname, const char *spec,
     int flags, uint64_t *freed, ss_destroy_cb cb, void *arg);
 
+/* ---------- send and receive (docs/stream-format.md) ---------- */
+
+#define SS_SEND_RAW 1
+
+struct ss_send_stats {
+	uint64_t objects, objbytes, bytes;
+};
+
+struct ss_recv_stats {
+	uint64_t objects, skipped, bytes;
+};
+
+/*
+ * ss_send(p, name, from, flags, fd, stats): write a stream of snapshot
+ * ${name} to ${fd}; with ${from} ("@snap" or "ds@snap"), only what is not
+ * reachable from that earlier snapshot.  Objects travel as stored: raw for
+ * encrypted datasets (SS_SEND_RAW required for them), as is for plain ones.
+ */
+int ss_send(struct ss_pool *p, const char *name, const char *from, int flags,
+    int fd, struct ss_send_stats *stats);
+int ss_send_base(struct ss_pool *p, const struct ss_obj_ref *o,
+    const char *from, struct ss_obj_ref *base);
+
+/*
+ * ss_receive(p, target, fd, stats): read a stream into dataset ${target}
+ * (created for a full stream; for an incremental its newest snapshot must
+ * be the stream's base).  Nothing becomes visible unless the whole stream
+ * checks out.  Needs no key.
+ */
+int ss_receive(struct ss_pool *p, const char *target, int fd,
+    struct ss_recv_stats *stats);
+
 /* Space accounting (stored bytes). */
 int ss_snap_used(struct ss_pool *p, const struct ss_snap *s, uint64_t *used);
 int ss_ds_used(struct ss_pool *p, const struct ss_ds *ds, uint64_t *used);

@@ -1,0 +1,699 @@
+/*
+ * sendrecv.c: send and receive of one dataset's snapshots as a stream
+ * (docs/stream-format.md).
+ *
+ * This first part covers streams whose objects travel exactly as stored:
+ * raw streams of encrypted datasets (no key needed on either side) and
+ * streams of unencrypted datasets, full or incremental from an earlier
+ * snapshot.  The receiver checks every object's checksum and identifier
+ * and that everything a snapshot references is present before the one
+ * transaction that makes it visible commits.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pool/space.h"
+#include "stream/stream.h"
+
+#define KEYOWNER "$keyowner"	/* internal: guid a received wrapped key binds */
+
+/* ---------- payload helpers ---------- */
+
+static int
+put_snaprec(struct ss_buf *b, const struct ss_snap *s, uint64_t from)
+{
+	int r = 0;
+
+	r |= ss_buf_put_str16(b, "", 0);
+	r |= ss_buf_put_u8(b, (uint8_t)s->kind);
+	r |= ss_buf_put_u64(b, s->guid);
+	r |= ss_buf_put_str16(b, s->name, strlen(s->name));
+	r |= ss_buf_put_u64(b, (uint64_t)s->creation_ns);
+	r |= ss_buf_put(b, s->root.b, SS_ID_LEN);
+	r |= ss_buf_put_u64(b, s->prev_guid);
+	r |= ss_buf_put(b, s->mac, SS_HASH_LEN);
+	r |= ss_buf_put_u64(b, from);
+	r |= ss_buf_put_u64(b, s->referenced);
+	r |= ss_buf_put_u64(b, s->logical);
+	r |= ss_buf_put_u64(b, s->nfiles);
+	return r ? SS_ENOMEM : 0;
+}
+
+/* ---------- send ---------- */
+
+struct sender {
+	struct ss_pool *p;
+	struct ss_packr *pr;
+	struct ss_swriter *w;
+	struct ss_idset *base;	/* reachable from the base snapshot */
+	struct ss_idset *sent;
+	struct ss_buf obj, rec;
+	uint64_t objects, bytes;
+};
+
+/* read_refs(s, id, row, refs, &n): an object's stored bytes and refs. */
+static int
+read_obj(struct sender *s, const struct ss_id *id, struct ss_objhdr *h)
+{
+	struct ss_objrow row;
+	int r;
+
+	if ((r = ss_cat_obj_get(s->p->cat, id, &row)) == SS_ENOENT)
+		return ss_err(SS_ECORRUPT, "an object of the snapshot is missing"
+		    " from the pool");
+	if (r != 0 || (r = ss_packr_read(s->pr, id, &row.loc, &s->obj)) != 0)
+		return r;
+	return ss_obj_parse(id, s->obj.p, s->obj.len, h);
+}
+
+/* A frame of the post-order walk: an object and its references. */
+struct frame {
+	struct ss_id id;
+	uint8_t *refs;
+	uint32_t n, next;
+};
+
+static int
+push_frame(struct sender *s, struct frame **st, size_t *n, size_t *cap,
+    const struct ss_id *id)
+{
+	struct ss_objhdr h;
+	struct frame *f;
+	int r;
+
+	if (*n >= 1000000)
+		return ss_err(SS_ECORRUPT, "object references nest too deeply"
+		    " (a cycle?)");
+	if (*n == *cap) {
+		size_t c = *cap ? 2 * *cap : 64;
+		struct frame *v = ss_realloc(*st, c * sizeof(*v));
+
+		if (v == NULL)
+			return SS_ENOMEM;
+		*st = v;
+		*cap = c;
+	}
+	if ((r = read_obj(s, id, &h)) != 0)
+		return r;
+	f = &(*st)[(*n)++];
+	memset(f, 0, sizeof(*f));
+	f->id = *id;
+	f->n = h.nrefs;
+	if (h.nrefs && (f->refs = ss_malloc((size_t)h.nrefs * SS_ID_LEN)) == NULL)
+		return SS_ENOMEM;
+	if (h.nrefs)
+		memcpy(f->refs, h.refs, (size_t)h.nrefs * SS_ID_LEN);
+	return 0;
+}
+
+/* emit(s, id): one OBJECT record with the stored bytes of ${id}. */
+static int
+emit(struct sender *s, const struct ss_id *id)
+{
+	struct ss_objhdr h;
+	int r;
+
+	if ((r = read_obj(s, id, &h)) != 0)
+		return r;
+	ss_buf_reset(&s->rec);
+	if (ss_buf_put(&s->rec, id->b, SS_ID_LEN) ||
+	    ss_buf_put_u32(&s->rec, (uint32_t)s->obj.len) ||
+	    ss_buf_put(&s->rec, s->obj.p, s->obj.len))
+		return SS_ENOMEM;
+	s->objects++;
+	s->bytes += s->obj.len;
+	return ss_sw_record(s->w, SS_REC_OBJECT, s->rec.p, s->rec.len);
+}
+
+/*
+ * visit(s, id, mark_only, st, n, cap): a leaf (no references, known from
+ * the index without reading it) is marked or emitted at once; an interior
+ * object is pushed so that its children come first.
+ */
+static int
+visit(struct sender *s, const struct ss_id *id, int mark_only,
+    struct frame **st, size_t *n, size_t *cap)
+{
+	struct ss_idset *seen = mark_only ? s->base : s->sent;
+	struct ss_objrow row;
+	int r;
+
+	if ((!mark_only && ss_idset_has(s->base, id->b)) ||
+	    ss_idset_has(seen, id->b))
+		return 0;
+	if ((r = ss_cat_obj_get(s->p->cat, id, &row)) == SS_ENOENT)
+		return ss_err(SS_ECORRUPT, "an object of the snapshot is missing"
+		    " from the pool");
+	if (r != 0)
+		return r;
+	if (row.nchild > 0)
+		return push_frame(s, st, n, cap, id);
+	if ((r = ss_idset_add(seen, id->b)) < 0)
+		return r;
+	return mark_only ? 0 : emit(s, id);
+}
+
+/*
+ * walk(s, root, mark_only): post-order over the objects under ${root} that
+ * are neither in s->base nor sent yet; with ${mark_only}, only collect
+ * them into s->base (the base snapshot of an incremental).
+ */
+static int
+walk(struct sender *s, const struct ss_id *root, int mark_only)
+{
+	struct ss_idset *seen = mark_only ? s->base : s->sent;
+	struct frame *st = NULL;
+	size_t n = 0, cap = 0;
+	int r;
+
+	r = visit(s, root, mark_only, &st, &n, &cap);
+	while (r == 0 && n > 0) {
+		struct frame *f = &st[n - 1];
+
+		if (f->next < f->n) {
+			struct ss_id c;
+
+			memcpy(c.b, f->refs + (size_t)f->next++ * SS_ID_LEN,
+			    SS_ID_LEN);
+			r = visit(s, &c, mark_only, &st, &n, &cap);
+			continue;
+		}
+		/* all children are out: now the object itself */
+		struct ss_id id = f->id;
+
+		free(f->refs);
+		n--;
+		if ((r = ss_idset_add(seen, id.b)) > 0)
+			r = mark_only ? 0 : emit(s, &id);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(st[i].refs);
+	free(st);
+	return r < 0 ? r : 0;
+}
+
+static int
+dataset_record(struct ss_pool *p, const struct ss_ds *ds, struct ss_buf *b)
+{
+	struct ss_buf key = SS_BUF_INIT;
+	struct ss_ds root;
+	int r = 0;
+
+	memset(&root, 0, sizeof(root));
+	if (ds->encroot && (r = ss_cat_ds_get_id(p->cat, ds->encroot, &root)))
+		return r;
+	if (ds->encroot && (r = ss_cat_key_get(p->cat, ds->encroot, &key)))
+		goto out;
+	r |= ss_buf_put_str16(b, "", 0);
+	r |= ss_buf_put_u64(b, ds->guid);
+	r |= ss_buf_put_u64(b, ds->encroot ? root.guid : 0);
+	r |= ss_buf_put_u8(b, ds->encroot ? 1 : 0);
+	if (ds->encroot)
+		r |= ss_buf_put(b, key.p, key.len);
+	r |= ss_buf_put_u32(b, 0);	/* no properties without -p/-R */
+	if (r != 0)
+		r = SS_ENOMEM;
+out:
+	ss_buf_free(&key);
+	ss_ds_clear(&root);
+	return r;
+}
+
+int
+ss_send(struct ss_pool *p, const char *name, const char *from, int flags,
+    int fd, struct ss_send_stats *stats)
+{
+	struct ss_obj_ref o, base;
+	struct sender s;
+	struct ss_begin b;
+	int r;
+
+	memset(&s, 0, sizeof(s));
+	memset(&base, 0, sizeof(base));
+	s.p = p;
+	if ((r = ss_resolve(p, name, &o)) != 0)
+		return r;
+	if (o.kind != SS_SNAP) {
+		r = ss_err(SS_EINVAL, "'%s' is not a snapshot", name);
+		goto out;
+	}
+	if (o.ds.encroot && !(flags & SS_SEND_RAW)) {
+		r = ss_err(SS_ENOTSUP, "sending an encrypted dataset without -w"
+		    " (decrypted) is not implemented yet; use -w");
+		goto out;
+	}
+	if (from && (r = ss_send_base(p, &o, from, &base)) != 0)
+		goto out;
+	s.pr = ss_pool_packr(p);
+	s.base = ss_idset_new();
+	s.sent = ss_idset_new();
+	if (s.pr == NULL || s.base == NULL || s.sent == NULL) {
+		r = SS_ENOMEM;
+		goto out;
+	}
+	memset(&b, 0, sizeof(b));
+	b.version = SS_STREAM_VERSION;
+	b.flags = (flags & SS_SEND_RAW ? SS_STREAMF_RAW : 0) |
+	    (from ? SS_STREAMF_INCREMENTAL : 0);
+	b.guid = ss_random_u64();
+	snprintf(b.name, sizeof(b.name), "%s", o.ds.name);
+	if (from && (r = walk(&s, &base.snap.root, 1)) != 0)
+		goto out;
+	if ((r = ss_sw_open(fd, &b, &s.w)) != 0)
+		goto out;
+	if ((r = dataset_record(p, &o.ds, &s.rec)) != 0 ||
+	    (r = ss_sw_record(s.w, SS_REC_DATASET, s.rec.p, s.rec.len)) != 0)
+		goto out;
+	if ((r = walk(&s, &o.snap.root, 0)) != 0)
+		goto out;
+	ss_buf_reset(&s.rec);
+	if ((r = put_snaprec(&s.rec, &o.snap, from ? base.snap.guid : 0)) ||
+	    (r = ss_sw_record(s.w, SS_REC_SNAPSHOT, s.rec.p, s.rec.len)))
+		goto out;
+	r = ss_sw_end(s.w);
+	if (stats) {
+		stats->objects = s.objects;
+		stats->objbytes = s.bytes;
+		stats->bytes = ss_sw_bytes(s.w);
+	}
+out:
+	ss_sw_free(s.w);
+	ss_idset_free(s.base);
+	ss_idset_free(s.sent);
+	ss_buf_free(&s.obj);
+	ss_buf_free(&s.rec);
+	ss_obj_ref_clear(&o);
+	ss_obj_ref_clear(&base);
+	return r;
+}
+
+/* ss_send_base(p, o, from, base): the -i snapshot ("@s" or "ds@s"). */
+int
+ss_send_base(struct ss_pool *p, const struct ss_obj_ref *o, const char *from,
+    struct ss_obj_ref *base)
+{
+	char *full;
+	int r;
+
+	if (from[0] == '@')
+		full = ss_asprintf("%s%s", o->ds.name, from);
+	else
+		full = ss_strdup(from);
+	if (full == NULL)
+		return SS_ENOMEM;
+	r = ss_resolve(p, full, base);
+	if (r == 0 && (base->kind != SS_SNAP || base->ds.id != o->ds.id))
+		r = ss_err(SS_EINVAL, "incremental source '%s' must be an"
+		    " earlier snapshot of '%s'", from, o->ds.name);
+	else if (r == 0 && base->snap.createtxg >= o->snap.createtxg)
+		r = ss_err(SS_EINVAL, "incremental source '%s' is not earlier"
+		    " than '%s@%s'", from, o->ds.name, o->snap.name);
+	free(full);
+	return r;
+}
+
+/* ---------- receive ---------- */
+
+struct receiver {
+	struct ss_pool *p;
+	struct ss_sreader *rd;
+	struct ss_packw *pw;
+	const char *target;
+	struct ss_ds ds;	/* the destination, once known */
+	int have_ds, created, raw;
+	uint64_t objects, bytes, skipped;
+	struct ss_freelist fl;
+};
+
+struct dsrec {
+	uint64_t guid, rootguid;
+	int haskey;
+	const uint8_t *key;
+	size_t keylen;
+};
+
+static int
+parse_dataset(const uint8_t *p, size_t n, struct dsrec *d)
+{
+	struct ss_rd rd;
+	size_t nl;
+
+	memset(d, 0, sizeof(*d));
+	ss_rd_init(&rd, p, n);
+	(void)ss_rd_str16(&rd, &nl);
+	if (nl != 0)
+		return ss_err(SS_ENOTSUP, "replication streams (-R) are not"
+		    " supported yet");
+	d->guid = ss_rd_u64(&rd);
+	d->rootguid = ss_rd_u64(&rd);
+	d->haskey = ss_rd_u8(&rd);
+	if (d->haskey) {
+		d->keylen = 108;
+		d->key = ss_rd_bytes(&rd, d->keylen);
+	}
+	if (ss_rd_u32(&rd) != 0 || rd.err || ss_rd_left(&rd) != 0 ||
+	    d->haskey > 1 || (d->haskey != 0) != (d->rootguid != 0))
+		return ss_err(SS_ECORRUPT, "invalid dataset record in stream");
+	return 0;
+}
+
+/* new_dataset(rc, d): create the received dataset (full stream). */
+static int
+new_dataset(struct receiver *rc, const struct dsrec *d)
+{
+	struct ss_pool *p = rc->p;
+	struct ss_ds parent;
+	struct ss_wrapped w;
+	char *pname, hex[32];
+	const char *slash = strrchr(rc->target, '/');
+	uint64_t txg;
+	int r;
+
+	if (slash == NULL)
+		return ss_err(SS_EEXIST, "destination '%s' exists",
+		    rc->target);
+	if ((pname = ss_asprintf("%.*s", (int)(slash - rc->target),
+	    rc->target)) == NULL)
+		return SS_ENOMEM;
+	r = ss_cat_ds_get(p->cat, pname, &parent);
+	free(pname);
+	if (r == SS_ENOENT)
+		return ss_err(SS_ENOENT, "parent of '%s' does not exist",
+		    rc->target);
+	if (r != 0)
+		return r;
+	memset(&rc->ds, 0, sizeof(rc->ds));
+	if ((r = ss_cat_next_txg(p->cat, &txg)) != 0)
+		goto out;
+	rc->ds.name = ss_strdup(rc->target);
+	rc->ds.parent = parent.id;
+	rc->ds.guid = d->guid;
+	rc->ds.creation = ss_now_ns() / 1000000000;
+	rc->ds.createtxg = txg;
+	rc->ds.kind = SS_DS_RECEIVED;
+	if (rc->ds.name == NULL) {
+		r = SS_ENOMEM;
+		goto out;
+	}
+	if ((r = ss_cat_ds_add(p->cat, &rc->ds)) != 0)
+		goto out;
+	rc->have_ds = rc->created = 1;
+	if (!d->haskey)
+		goto out;
+	/* the top of a raw stream becomes its own encryption root */
+	if ((r = ss_wrapped_decode(d->key, d->keylen, &w)) != 0 ||
+	    (r = ss_cat_ds_set_encroot(p->cat, rc->ds.id, rc->ds.id)) != 0 ||
+	    (r = ss_cat_key_set(p->cat, rc->ds.id, d->key, d->keylen)) != 0)
+		goto out;
+	rc->ds.encroot = rc->ds.id;
+	snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)w.root_guid);
+	if ((r = ss_cat_prop_set(p->cat, rc->ds.id, KEYOWNER,
+	    SS_SRC_RECEIVED, hex)) != 0)
+		goto out;
+	r = ss_cat_prop_set(p->cat, rc->ds.id, "keylocation", SS_SRC_LOCAL,
+	    "prompt");
+out:
+	ss_ds_clear(&parent);
+	return r;
+}
+
+/*
+ * update_key(rc, d): a raw incremental carries the source's current
+ * wrapped key.  The same master key (same keyguid) rewrapped by change-key
+ * replaces ours, so the new user key works here too; another master key is
+ * refused, as zfs does.
+ */
+static int
+update_key(struct receiver *rc, const struct dsrec *d)
+{
+	struct ss_wrapped in, cur;
+	struct ss_buf b = SS_BUF_INIT;
+	char hex[32];
+	int r;
+
+	if (rc->ds.encroot != rc->ds.id)
+		return ss_err(SS_EINVAL, "raw incremental into '%s', which is"
+		    " not an encryption root", rc->target);
+	if ((r = ss_wrapped_decode(d->key, d->keylen, &in)) != 0 ||
+	    (r = ss_cat_key_get(rc->p->cat, rc->ds.id, &b)) != 0 ||
+	    (r = ss_wrapped_decode(b.p, b.len, &cur)) != 0)
+		goto out;
+	if (!ss_ct_eq(in.keyguid, cur.keyguid, sizeof(in.keyguid))) {
+		r = ss_err(SS_EAUTH, "encryption key does not match existing"
+		    " key");
+		goto out;
+	}
+	if (b.len == d->keylen && memcmp(b.p, d->key, b.len) == 0)
+		goto out;
+	snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)in.root_guid);
+	if ((r = ss_cat_key_set(rc->p->cat, rc->ds.id, d->key,
+	    d->keylen)) == 0)
+		r = ss_cat_prop_set(rc->p->cat, rc->ds.id, KEYOWNER,
+		    SS_SRC_RECEIVED, hex);
+out:
+	ss_buf_free(&b);
+	return r;
+}
+
+static int
+on_dataset(struct receiver *rc, const uint8_t *p, size_t n)
+{
+	struct dsrec d;
+	int r;
+
+	if (rc->have_ds)
+		return ss_err(SS_ECORRUPT, "second dataset record in stream");
+	if ((r = parse_dataset(p, n, &d)) != 0)
+		return r;
+	if (d.haskey != rc->raw)
+		return ss_err(SS_ECORRUPT, "dataset record does not match the"
+		    " stream's raw flag");
+	r = ss_cat_ds_get(rc->p->cat, rc->target, &rc->ds);
+	if (r == 0) {
+		rc->have_ds = 1;
+		if ((rc->ds.encroot != 0) != (d.haskey != 0))
+			return ss_err(SS_EINVAL, "cannot perform raw receive on"
+			    " top of an existing unencrypted dataset, or the"
+			    " reverse");
+		if (rc->ds.guid != d.guid)
+			return ss_err(SS_EINVAL, "destination '%s' is another"
+			    " dataset than the stream's", rc->target);
+		/* incremental: the base is checked at the snapshot record */
+		return d.haskey ? update_key(rc, &d) : 0;
+	}
+	if (r != SS_ENOENT)
+		return r;
+	return new_dataset(rc, &d);
+}
+
+/* on_object(rc, p, n): store one object after keyless checks. */
+static int
+on_object(struct receiver *rc, const uint8_t *p, size_t n)
+{
+	struct ss_objhdr h;
+	struct ss_objrow row;
+	struct ss_rd rd;
+	struct ss_id id;
+	const uint8_t *obj;
+	uint32_t len;
+	int r;
+
+	if (!rc->have_ds)
+		return ss_err(SS_ECORRUPT, "object before the dataset record");
+	ss_rd_init(&rd, p, n);
+	if ((obj = ss_rd_bytes(&rd, SS_ID_LEN)) != NULL)
+		memcpy(id.b, obj, SS_ID_LEN);
+	len = ss_rd_u32(&rd);
+	obj = ss_rd_bytes(&rd, len);
+	if (rd.err || ss_rd_left(&rd) != 0 || obj == NULL)
+		return ss_err(SS_ECORRUPT, "invalid object record in stream");
+	if ((r = ss_obj_parse(&id, obj, len, &h)) != 0)
+		return r;
+	if (((h.flags & SS_OBJF_ENCRYPTED) != 0) != (rc->ds.encroot != 0))
+		return ss_err(SS_ECORRUPT, "stream object's encryption does"
+		    " not match the dataset");
+	rc->objects++;
+	rc->bytes += len;
+	if (ss_cat_obj_get(rc->p->cat, &id, NULL) == 0) {
+		rc->skipped++;
+		return 0;
+	}
+	for (uint32_t i = 0; i < h.nrefs; i++) {
+		struct ss_id c;
+
+		memcpy(c.b, h.refs + (size_t)i * SS_ID_LEN, SS_ID_LEN);
+		if (ss_cat_obj_get(rc->p->cat, &c, NULL) != 0)
+			return ss_err(SS_ECORRUPT, "stream references an object"
+			    " it does not carry");
+	}
+	if ((r = ss_packw_add(rc->pw, &id, obj, len, &row.loc)) != 0)
+		return r;
+	row.refs = 0;
+	row.nchild = h.nrefs;
+	if ((r = ss_cat_obj_add(rc->p->cat, &id, &row)) != 0)
+		return r;
+	for (uint32_t i = 0; i < h.nrefs && r == 0; i++) {
+		struct ss_id c;
+
+		memcpy(c.b, h.refs + (size_t)i * SS_ID_LEN, SS_ID_LEN);
+		r = ss_cat_obj_ref(rc->p->cat, &c, 1, NULL);
+	}
+	return r;
+}
+
+static int
+on_snapshot(struct receiver *rc, const uint8_t *p, size_t n)
+{
+	struct ss_snap s, newest, same;
+	struct ss_rd rd;
+	size_t nl, dl;
+	const uint8_t *name;
+	uint64_t from;
+	int r, have_newest;
+
+	if (!rc->have_ds)
+		return ss_err(SS_ECORRUPT, "snapshot before the dataset record");
+	memset(&s, 0, sizeof(s));
+	ss_rd_init(&rd, p, n);
+	(void)ss_rd_str16(&rd, &dl);
+	s.kind = ss_rd_u8(&rd);
+	s.guid = ss_rd_u64(&rd);
+	name = ss_rd_str16(&rd, &nl);
+	s.creation_ns = (int64_t)ss_rd_u64(&rd);
+	if (ss_rd_bytes(&rd, SS_ID_LEN))
+		memcpy(s.root.b, rd.p + rd.off - SS_ID_LEN, SS_ID_LEN);
+	s.prev_guid = ss_rd_u64(&rd);
+	if (ss_rd_bytes(&rd, SS_HASH_LEN))
+		memcpy(s.mac, rd.p + rd.off - SS_HASH_LEN, SS_HASH_LEN);
+	from = ss_rd_u64(&rd);
+	s.referenced = ss_rd_u64(&rd);
+	s.logical = ss_rd_u64(&rd);
+	s.nfiles = ss_rd_u64(&rd);
+	if (rd.err || ss_rd_left(&rd) != 0 || dl != 0 || s.kind != SS_SNAP ||
+	    nl == 0 || nl > 255)
+		return ss_err(SS_ECORRUPT, "invalid snapshot record in stream");
+	if ((s.name = ss_malloc(nl + 1)) == NULL)
+		return SS_ENOMEM;
+	memcpy(s.name, name, nl);
+	s.name[nl] = '\0';
+	{
+		char *full = ss_asprintf("%s@%s", rc->target, s.name);
+
+		r = full ? ss_name_check(full, SS_NAME_SNAP) : SS_ENOMEM;
+		free(full);
+		if (r != 0)
+			goto out;
+	}
+	r = ss_ds_latest(rc->p, &rc->ds, &newest);
+	have_newest = r == 0;
+	if (r != 0 && r != SS_ENOENT)
+		goto out;
+	if (from == 0 && !rc->created) {
+		r = ss_err(SS_EEXIST, "destination '%s' exists; must specify"
+		    " -F to overwrite it", rc->target);
+	} else if (from != 0 && (!have_newest || newest.guid != from)) {
+		r = ss_err(SS_ENOENT, "most recent snapshot of %s does not"
+		    " match incremental source", rc->target);
+	} else if (ss_cat_snap_get(rc->p->cat, rc->ds.id, s.name, SS_SNAP,
+	    &same) == 0) {
+		ss_snap_clear(&same);
+		r = ss_err(SS_EEXIST, "destination already exists: %s@%s",
+		    rc->target, s.name);
+	} else if (ss_cat_obj_get(rc->p->cat, &s.root, NULL) != 0) {
+		r = ss_err(SS_ECORRUPT, "stream references an object it does"
+		    " not carry");
+	} else {
+		s.ds = rc->ds.id;
+		s.written = rc->bytes;
+		if ((r = ss_cat_next_txg(rc->p->cat, &s.createtxg)) == 0 &&
+		    (r = ss_cat_snap_add(rc->p->cat, &s)) == 0)
+			r = ss_cat_obj_ref(rc->p->cat, &s.root, 1, NULL);
+	}
+	if (have_newest)
+		ss_snap_clear(&newest);
+out:
+	ss_snap_clear(&s);
+	return r;
+}
+
+static int
+receive_records(struct receiver *rc)
+{
+	const uint8_t *p;
+	size_t n;
+	uint8_t type;
+	int r, snaps = 0;
+
+	for (;;) {
+		if ((r = ss_sr_next(rc->rd, &type, &p, &n)) != 0)
+			return r;
+		switch (type) {
+		case SS_REC_DATASET:
+			r = on_dataset(rc, p, n);
+			break;
+		case SS_REC_OBJECT:
+			r = on_object(rc, p, n);
+			break;
+		case SS_REC_SNAPSHOT:
+			r = on_snapshot(rc, p, n);
+			snaps++;
+			break;
+		case SS_REC_END:
+			return snaps ? 0 : ss_err(SS_ECORRUPT, "stream holds no"
+			    " snapshot");
+		default:
+			r = ss_err(SS_ECORRUPT, "unexpected record type %u",
+			    type);
+		}
+		if (r != 0)
+			return r;
+	}
+}
+
+int
+ss_receive(struct ss_pool *p, const char *target, int fd,
+    struct ss_recv_stats *stats)
+{
+	struct receiver rc;
+	struct ss_begin b;
+	int r;
+
+	memset(&rc, 0, sizeof(rc));
+	rc.p = p;
+	rc.target = target;
+	if ((r = ss_name_check(target, SS_NAME_DS)) != 0)
+		return r;
+	if ((r = ss_sr_open(fd, &rc.rd, &b)) != 0)
+		return r;
+	rc.raw = (b.flags & SS_STREAMF_RAW) != 0;
+	if (b.flags & SS_STREAMF_REPLICATION) {
+		r = ss_err(SS_ENOTSUP, "replication streams (-R) are not"
+		    " supported yet");
+		goto out;
+	}
+	ss_gc_packs(p);
+	if ((r = ss_packw_open(p->dir, &rc.pw)) != 0 ||
+	    (r = ss_cat_begin(p->cat)) != 0)
+		goto out;
+	r = receive_records(&rc);
+	if (r == 0)
+		r = ss_packw_flush(rc.pw);
+	if (r == 0)
+		r = ss_cat_commit(p->cat);
+	if (r != 0)
+		ss_cat_rollback(p->cat);
+	if (stats) {
+		stats->objects = rc.objects;
+		stats->skipped = rc.skipped;
+		stats->bytes = ss_sr_bytes(rc.rd);
+	}
+out:
+	ss_packw_free(rc.pw);
+	if (r != 0)
+		ss_gc_packs(p);
+	ss_sr_free(rc.rd);
+	ss_ds_clear(&rc.ds);
+	return r;
+}
