@@ -34,7 +34,7 @@ static const struct cmd cmds[] = {
 	    "\t    all|PROPERTY[,...] [FILESYSTEM|SNAPSHOT]..." },
 	{ "set", cmd_set, "set PROPERTY=VALUE... FILESYSTEM..." },
 	{ "inherit", cmd_inherit, "inherit [-r] PROPERTY FILESYSTEM..." },
-	{ "send", cmd_send, "send [-wv] [-i SNAPSHOT] SNAPSHOT" },
+	{ "send", cmd_send, "send [-Rwv] [-i SNAPSHOT] SNAPSHOT" },
 	{ "receive", cmd_receive, "receive [-uv] FILESYSTEM" },
 	{ "load-key", cmd_load_key,
 	    "load-key [-rn] [-L KEYLOCATION] -a|FILESYSTEM" },

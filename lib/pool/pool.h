@@ -271,6 +271,7 @@ int ss_snap_destroy(struct ss_pool *p, const char *dsname, const char *spec,
 /* ---------- send and receive (docs/stream-format.md) ---------- */
 
 #define SS_SEND_RAW 1
+#define SS_SEND_REPLICATE 2	/* -R: descendants and earlier snapshots */
 
 struct ss_send_stats {
 	uint64_t objects, objbytes, bytes;

@@ -22,11 +22,12 @@
 /* ---------- payload helpers ---------- */
 
 static int
-put_snaprec(struct ss_buf *b, const struct ss_snap *s, uint64_t from)
+put_snaprec(struct ss_buf *b, const char *rel, const struct ss_snap *s,
+    uint64_t from)
 {
 	int r = 0;
 
-	r |= ss_buf_put_str16(b, "", 0);
+	r |= ss_buf_put_str16(b, rel, strlen(rel));
 	r |= ss_buf_put_u8(b, (uint8_t)s->kind);
 	r |= ss_buf_put_u64(b, s->guid);
 	r |= ss_buf_put_str16(b, s->name, strlen(s->name));
@@ -41,6 +42,21 @@ put_snaprec(struct ss_buf *b, const struct ss_snap *s, uint64_t from)
 	return r ? SS_ENOMEM : 0;
 }
 
+/* key_owner_guid(p, root): the guid the root's wrapped key is bound to. */
+static uint64_t
+key_owner_guid(struct ss_pool *p, const struct ss_ds *root)
+{
+	char *v = NULL;
+	uint64_t g = root->guid;
+
+	if (ss_cat_prop_get(p->cat, root->id, KEYOWNER, SS_SRC_RECEIVED,
+	    &v) == 0)
+		g = strtoull(v, NULL, 16);
+	free(v);
+	ss_errclear();
+	return g;
+}
+
 /* ---------- send ---------- */
 
 struct sender {
@@ -51,6 +67,7 @@ struct sender {
 	struct ss_idset *sent;
 	struct ss_buf obj, rec;
 	uint64_t objects, bytes;
+	int raw;
 };
 
 /* read_refs(s, id, row, refs, &n): an object's stored bytes and refs. */
@@ -194,23 +211,30 @@ walk(struct sender *s, const struct ss_id *root, int mark_only)
 	return r < 0 ? r : 0;
 }
 
+/*
+ * dataset_record(p, ds, rel, top, b): the DATASET record.  The wrapped key
+ * travels with the top of the stream and with every dataset that is its
+ * own encryption root; the others name their root's guid only.
+ */
 static int
-dataset_record(struct ss_pool *p, const struct ss_ds *ds, struct ss_buf *b)
+dataset_record(struct ss_pool *p, const struct ss_ds *ds, const char *rel,
+    int top, struct ss_buf *b)
 {
 	struct ss_buf key = SS_BUF_INIT;
 	struct ss_ds root;
-	int r = 0;
+	int withkey = ds->encroot && (top || ds->encroot == ds->id), r = 0;
 
 	memset(&root, 0, sizeof(root));
 	if (ds->encroot && (r = ss_cat_ds_get_id(p->cat, ds->encroot, &root)))
 		return r;
-	if (ds->encroot && (r = ss_cat_key_get(p->cat, ds->encroot, &key)))
+	if (withkey && (r = ss_cat_key_get(p->cat, ds->encroot, &key)))
 		goto out;
-	r |= ss_buf_put_str16(b, "", 0);
+	ss_buf_reset(b);
+	r |= ss_buf_put_str16(b, rel, strlen(rel));
 	r |= ss_buf_put_u64(b, ds->guid);
-	r |= ss_buf_put_u64(b, ds->encroot ? root.guid : 0);
-	r |= ss_buf_put_u8(b, ds->encroot ? 1 : 0);
-	if (ds->encroot)
+	r |= ss_buf_put_u64(b, ds->encroot ? key_owner_guid(p, &root) : 0);
+	r |= ss_buf_put_u8(b, withkey ? 1 : 0);
+	if (withkey)
 		r |= ss_buf_put(b, key.p, key.len);
 	r |= ss_buf_put_u32(b, 0);	/* no properties without -p/-R */
 	if (r != 0)
@@ -218,6 +242,80 @@ dataset_record(struct ss_pool *p, const struct ss_ds *ds, struct ss_buf *b)
 out:
 	ss_buf_free(&key);
 	ss_ds_clear(&root);
+	return r;
+}
+
+/*
+ * send_dataset(s, o, ds, rel, top, upto, base): the DATASET record of
+ * ${ds} and its snapshots: with ${base}, only ${upto} incrementally; in a
+ * replication stream, every snapshot up to the one named like ${upto}.
+ */
+static int
+send_dataset(struct sender *s, const struct ss_ds *ds, const char *rel,
+    int top, const struct ss_snap *upto, const struct ss_snap *base,
+    int replicate)
+{
+	struct ss_snap *v = NULL, one;
+	size_t n = 0;
+	uint64_t from = base ? base->guid : 0;
+	int r;
+
+	if ((r = dataset_record(s->p, ds, rel, top, &s->rec)) != 0 ||
+	    (r = ss_sw_record(s->w, SS_REC_DATASET, s->rec.p, s->rec.len)))
+		return r;
+	if (!replicate) {
+		v = &one;
+		one = *upto;
+		n = 1;
+	} else if ((r = ss_cat_snap_list(s->p->cat, ds->id, SS_SNAP, &v,
+	    &n)) != 0)
+		return r;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		if (v[i].createtxg > upto->createtxg)
+			break;
+		if ((r = walk(s, &v[i].root, 0)) != 0)
+			break;
+		ss_buf_reset(&s->rec);
+		if ((r = put_snaprec(&s->rec, rel, &v[i], from)) == 0)
+			r = ss_sw_record(s->w, SS_REC_SNAPSHOT, s->rec.p,
+			    s->rec.len);
+		from = v[i].guid;
+	}
+	if (replicate)
+		ss_snap_list_free(v, n);
+	return r;
+}
+
+/* send_tree(s, o): a replication stream of o's dataset and descendants. */
+static int
+send_tree(struct sender *s, const struct ss_obj_ref *o)
+{
+	struct ss_ds *v = NULL;
+	struct ss_snap upto;
+	size_t n = 0, tl = strlen(o->ds.name);
+	int r;
+
+	if ((r = ss_cat_ds_list(s->p->cat, o->ds.name, &v, &n)) != 0)
+		return r;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		const char *rel = v[i].name + tl + (i ? 1 : 0);
+
+		r = ss_cat_snap_get(s->p->cat, v[i].id, o->snap.name, SS_SNAP,
+		    &upto);
+		if (r == SS_ENOENT) {
+			r = ss_err(SS_ENOENT, "'%s@%s' does not exist (take"
+			    " the snapshot with snapshot -r)", v[i].name,
+			    o->snap.name);
+			break;
+		}
+		if (r == 0 && v[i].encroot && !s->raw)
+			r = ss_err(SS_ENOTSUP, "'%s' is encrypted: use -w",
+			    v[i].name);
+		if (r == 0)
+			r = send_dataset(s, &v[i], rel, i == 0, &upto, NULL, 1);
+		ss_snap_clear(&upto);
+	}
+	ss_ds_list_free(v, n);
 	return r;
 }
 
@@ -233,15 +331,21 @@ ss_send(struct ss_pool *p, const char *name, const char *from, int flags,
 	memset(&s, 0, sizeof(s));
 	memset(&base, 0, sizeof(base));
 	s.p = p;
+	s.raw = (flags & SS_SEND_RAW) != 0;
 	if ((r = ss_resolve(p, name, &o)) != 0)
 		return r;
 	if (o.kind != SS_SNAP) {
 		r = ss_err(SS_EINVAL, "'%s' is not a snapshot", name);
 		goto out;
 	}
-	if (o.ds.encroot && !(flags & SS_SEND_RAW)) {
+	if (o.ds.encroot && !s.raw) {
 		r = ss_err(SS_ENOTSUP, "sending an encrypted dataset without -w"
 		    " (decrypted) is not implemented yet; use -w");
+		goto out;
+	}
+	if (from && (flags & SS_SEND_REPLICATE)) {
+		r = ss_err(SS_ENOTSUP, "incremental replication streams (-R"
+		    " with -i or -I) are not implemented yet");
 		goto out;
 	}
 	if (from && (r = ss_send_base(p, &o, from, &base)) != 0)
@@ -255,28 +359,26 @@ ss_send(struct ss_pool *p, const char *name, const char *from, int flags,
 	}
 	memset(&b, 0, sizeof(b));
 	b.version = SS_STREAM_VERSION;
-	b.flags = (flags & SS_SEND_RAW ? SS_STREAMF_RAW : 0) |
-	    (from ? SS_STREAMF_INCREMENTAL : 0);
+	b.flags = (s.raw ? SS_STREAMF_RAW : 0) |
+	    (from ? SS_STREAMF_INCREMENTAL : 0) |
+	    (flags & SS_SEND_REPLICATE ? SS_STREAMF_REPLICATION : 0);
 	b.guid = ss_random_u64();
 	snprintf(b.name, sizeof(b.name), "%s", o.ds.name);
 	if (from && (r = walk(&s, &base.snap.root, 1)) != 0)
 		goto out;
 	if ((r = ss_sw_open(fd, &b, &s.w)) != 0)
 		goto out;
-	if ((r = dataset_record(p, &o.ds, &s.rec)) != 0 ||
-	    (r = ss_sw_record(s.w, SS_REC_DATASET, s.rec.p, s.rec.len)) != 0)
-		goto out;
-	if ((r = walk(&s, &o.snap.root, 0)) != 0)
-		goto out;
-	ss_buf_reset(&s.rec);
-	if ((r = put_snaprec(&s.rec, &o.snap, from ? base.snap.guid : 0)) ||
-	    (r = ss_sw_record(s.w, SS_REC_SNAPSHOT, s.rec.p, s.rec.len)))
-		goto out;
-	r = ss_sw_end(s.w);
+	if (flags & SS_SEND_REPLICATE)
+		r = send_tree(&s, &o);
+	else
+		r = send_dataset(&s, &o.ds, "", 1, &o.snap, from ? &base.snap :
+		    NULL, 0);
+	if (r == 0)
+		r = ss_sw_end(s.w);
 	if (stats) {
 		stats->objects = s.objects;
 		stats->objbytes = s.bytes;
-		stats->bytes = ss_sw_bytes(s.w);
+		stats->bytes = s.w ? ss_sw_bytes(s.w) : 0;
 	}
 out:
 	ss_sw_free(s.w);
@@ -316,18 +418,27 @@ ss_send_base(struct ss_pool *p, const struct ss_obj_ref *o, const char *from,
 
 /* ---------- receive ---------- */
 
+/* One dataset of the stream and where it landed. */
+struct rds {
+	char *rel;		/* relative name in the stream ("" = top) */
+	struct ss_ds ds;
+	int created;
+	uint64_t keyowner;	/* root guid its wrapped key binds, or 0 */
+};
+
 struct receiver {
 	struct ss_pool *p;
 	struct ss_sreader *rd;
 	struct ss_packw *pw;
 	const char *target;
-	struct ss_ds ds;	/* the destination, once known */
-	int have_ds, created, raw;
+	struct rds *v;
+	size_t n;
+	int raw, replication;
 	uint64_t objects, bytes, skipped;
-	struct ss_freelist fl;
 };
 
 struct dsrec {
+	char rel[256];
 	uint64_t guid, rootguid;
 	int haskey;
 	const uint8_t *key;
@@ -337,15 +448,13 @@ struct dsrec {
 static int
 parse_dataset(const uint8_t *p, size_t n, struct dsrec *d)
 {
+	const uint8_t *rel;
 	struct ss_rd rd;
 	size_t nl;
 
 	memset(d, 0, sizeof(*d));
 	ss_rd_init(&rd, p, n);
-	(void)ss_rd_str16(&rd, &nl);
-	if (nl != 0)
-		return ss_err(SS_ENOTSUP, "replication streams (-R) are not"
-		    " supported yet");
+	rel = ss_rd_str16(&rd, &nl);
 	d->guid = ss_rd_u64(&rd);
 	d->rootguid = ss_rd_u64(&rd);
 	d->haskey = ss_rd_u8(&rd);
@@ -354,92 +463,119 @@ parse_dataset(const uint8_t *p, size_t n, struct dsrec *d)
 		d->key = ss_rd_bytes(&rd, d->keylen);
 	}
 	if (ss_rd_u32(&rd) != 0 || rd.err || ss_rd_left(&rd) != 0 ||
-	    d->haskey > 1 || (d->haskey != 0) != (d->rootguid != 0))
+	    d->haskey > 1 || (d->haskey && d->rootguid == 0) || nl > 200 ||
+	    memchr(rel, '\0', nl))
 		return ss_err(SS_ECORRUPT, "invalid dataset record in stream");
+	memcpy(d->rel, rel, nl);
+	d->rel[nl] = '\0';
 	return 0;
 }
 
-/* new_dataset(rc, d): create the received dataset (full stream). */
+static struct rds *
+find_rel(struct receiver *rc, const char *rel)
+{
+	for (size_t i = 0; i < rc->n; i++)
+		if (!strcmp(rc->v[i].rel, rel))
+			return &rc->v[i];
+	return NULL;
+}
+
+/* set_key(rc, e, d): make ${e} an encryption root with the stream's key. */
 static int
-new_dataset(struct receiver *rc, const struct dsrec *d)
+set_key(struct receiver *rc, struct rds *e, const struct dsrec *d)
+{
+	struct ss_pool *p = rc->p;
+	struct ss_wrapped w;
+	char hex[32];
+	int r;
+
+	if ((r = ss_wrapped_decode(d->key, d->keylen, &w)) != 0 ||
+	    (r = ss_cat_ds_set_encroot(p->cat, e->ds.id, e->ds.id)) != 0 ||
+	    (r = ss_cat_key_set(p->cat, e->ds.id, d->key, d->keylen)) != 0)
+		return r;
+	e->ds.encroot = e->ds.id;
+	e->keyowner = w.root_guid;
+	snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)w.root_guid);
+	if ((r = ss_cat_prop_set(p->cat, e->ds.id, KEYOWNER, SS_SRC_RECEIVED,
+	    hex)) != 0)
+		return r;
+	return ss_cat_prop_set(p->cat, e->ds.id, "keylocation", SS_SRC_LOCAL,
+	    "prompt");
+}
+
+/*
+ * new_dataset(rc, e, d): create a received dataset.  The top of a raw
+ * stream, and every dataset that was an encryption root at the source,
+ * becomes an encryption root with the sender's wrapped key; the others
+ * inherit from the dataset of the stream that holds their root's key.
+ */
+static int
+new_dataset(struct receiver *rc, struct rds *e, const struct dsrec *d)
 {
 	struct ss_pool *p = rc->p;
 	struct ss_ds parent;
-	struct ss_wrapped w;
-	char *pname, hex[32];
-	const char *slash = strrchr(rc->target, '/');
-	uint64_t txg;
+	char *pname;
+	const char *slash = strrchr(e->ds.name, '/');
+	int64_t encroot = 0;
 	int r;
 
 	if (slash == NULL)
-		return ss_err(SS_EEXIST, "destination '%s' exists",
-		    rc->target);
-	if ((pname = ss_asprintf("%.*s", (int)(slash - rc->target),
-	    rc->target)) == NULL)
+		return ss_err(SS_EEXIST, "destination '%s' exists", e->ds.name);
+	if (d->rootguid && !d->haskey) {
+		for (size_t i = 0; i < rc->n && !encroot; i++)
+			if (rc->v[i].keyowner == d->rootguid)
+				encroot = rc->v[i].ds.id;
+		if (!encroot)
+			return ss_err(SS_ECORRUPT, "stream dataset '%s' has no"
+			    " encryption key in the stream", d->rel);
+	}
+	if ((pname = ss_asprintf("%.*s", (int)(slash - e->ds.name),
+	    e->ds.name)) == NULL)
 		return SS_ENOMEM;
 	r = ss_cat_ds_get(p->cat, pname, &parent);
 	free(pname);
 	if (r == SS_ENOENT)
 		return ss_err(SS_ENOENT, "parent of '%s' does not exist",
-		    rc->target);
+		    e->ds.name);
 	if (r != 0)
 		return r;
-	memset(&rc->ds, 0, sizeof(rc->ds));
-	if ((r = ss_cat_next_txg(p->cat, &txg)) != 0)
-		goto out;
-	rc->ds.name = ss_strdup(rc->target);
-	rc->ds.parent = parent.id;
-	rc->ds.guid = d->guid;
-	rc->ds.creation = ss_now_ns() / 1000000000;
-	rc->ds.createtxg = txg;
-	rc->ds.kind = SS_DS_RECEIVED;
-	if (rc->ds.name == NULL) {
-		r = SS_ENOMEM;
-		goto out;
+	e->ds.parent = parent.id;
+	e->ds.guid = d->guid;
+	e->ds.creation = ss_now_ns() / 1000000000;
+	e->ds.kind = SS_DS_RECEIVED;
+	e->ds.encroot = encroot;
+	if ((r = ss_cat_next_txg(p->cat, &e->ds.createtxg)) == 0 &&
+	    (r = ss_cat_ds_add(p->cat, &e->ds)) == 0) {
+		e->created = 1;
+		if (d->haskey)
+			r = set_key(rc, e, d);
 	}
-	if ((r = ss_cat_ds_add(p->cat, &rc->ds)) != 0)
-		goto out;
-	rc->have_ds = rc->created = 1;
-	if (!d->haskey)
-		goto out;
-	/* the top of a raw stream becomes its own encryption root */
-	if ((r = ss_wrapped_decode(d->key, d->keylen, &w)) != 0 ||
-	    (r = ss_cat_ds_set_encroot(p->cat, rc->ds.id, rc->ds.id)) != 0 ||
-	    (r = ss_cat_key_set(p->cat, rc->ds.id, d->key, d->keylen)) != 0)
-		goto out;
-	rc->ds.encroot = rc->ds.id;
-	snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)w.root_guid);
-	if ((r = ss_cat_prop_set(p->cat, rc->ds.id, KEYOWNER,
-	    SS_SRC_RECEIVED, hex)) != 0)
-		goto out;
-	r = ss_cat_prop_set(p->cat, rc->ds.id, "keylocation", SS_SRC_LOCAL,
-	    "prompt");
-out:
 	ss_ds_clear(&parent);
 	return r;
 }
 
 /*
- * update_key(rc, d): a raw incremental carries the source's current
+ * update_key(rc, e, d): a raw incremental carries the source's current
  * wrapped key.  The same master key (same keyguid) rewrapped by change-key
  * replaces ours, so the new user key works here too; another master key is
  * refused, as zfs does.
  */
 static int
-update_key(struct receiver *rc, const struct dsrec *d)
+update_key(struct receiver *rc, struct rds *e, const struct dsrec *d)
 {
 	struct ss_wrapped in, cur;
 	struct ss_buf b = SS_BUF_INIT;
 	char hex[32];
 	int r;
 
-	if (rc->ds.encroot != rc->ds.id)
+	if (e->ds.encroot != e->ds.id)
 		return ss_err(SS_EINVAL, "raw incremental into '%s', which is"
-		    " not an encryption root", rc->target);
+		    " not an encryption root", e->ds.name);
 	if ((r = ss_wrapped_decode(d->key, d->keylen, &in)) != 0 ||
-	    (r = ss_cat_key_get(rc->p->cat, rc->ds.id, &b)) != 0 ||
+	    (r = ss_cat_key_get(rc->p->cat, e->ds.id, &b)) != 0 ||
 	    (r = ss_wrapped_decode(b.p, b.len, &cur)) != 0)
 		goto out;
+	e->keyowner = in.root_guid;
 	if (!ss_ct_eq(in.keyguid, cur.keyguid, sizeof(in.keyguid))) {
 		r = ss_err(SS_EAUTH, "encryption key does not match existing"
 		    " key");
@@ -448,9 +584,9 @@ update_key(struct receiver *rc, const struct dsrec *d)
 	if (b.len == d->keylen && memcmp(b.p, d->key, b.len) == 0)
 		goto out;
 	snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)in.root_guid);
-	if ((r = ss_cat_key_set(rc->p->cat, rc->ds.id, d->key,
+	if ((r = ss_cat_key_set(rc->p->cat, e->ds.id, d->key,
 	    d->keylen)) == 0)
-		r = ss_cat_prop_set(rc->p->cat, rc->ds.id, KEYOWNER,
+		r = ss_cat_prop_set(rc->p->cat, e->ds.id, KEYOWNER,
 		    SS_SRC_RECEIVED, hex);
 out:
 	ss_buf_free(&b);
@@ -461,31 +597,46 @@ static int
 on_dataset(struct receiver *rc, const uint8_t *p, size_t n)
 {
 	struct dsrec d;
+	struct rds *e, *v;
+	char *name;
 	int r;
 
-	if (rc->have_ds)
-		return ss_err(SS_ECORRUPT, "second dataset record in stream");
 	if ((r = parse_dataset(p, n, &d)) != 0)
 		return r;
-	if (d.haskey != rc->raw)
+	if ((rc->n == 0) != (d.rel[0] == '\0') || find_rel(rc, d.rel) ||
+	    (d.rel[0] && !rc->replication))
+		return ss_err(SS_ECORRUPT, "unexpected dataset record in"
+		    " stream");
+	if (d.haskey != 0 && !rc->raw)
 		return ss_err(SS_ECORRUPT, "dataset record does not match the"
 		    " stream's raw flag");
-	r = ss_cat_ds_get(rc->p->cat, rc->target, &rc->ds);
-	if (r == 0) {
-		rc->have_ds = 1;
-		if ((rc->ds.encroot != 0) != (d.haskey != 0))
-			return ss_err(SS_EINVAL, "cannot perform raw receive on"
-			    " top of an existing unencrypted dataset, or the"
-			    " reverse");
-		if (rc->ds.guid != d.guid)
-			return ss_err(SS_EINVAL, "destination '%s' is another"
-			    " dataset than the stream's", rc->target);
-		/* incremental: the base is checked at the snapshot record */
-		return d.haskey ? update_key(rc, &d) : 0;
+	if ((v = ss_realloc(rc->v, (rc->n + 1) * sizeof(*v))) == NULL)
+		return SS_ENOMEM;
+	rc->v = v;
+	e = &v[rc->n];
+	memset(e, 0, sizeof(*e));
+	rc->n++;
+	if ((e->rel = ss_strdup(d.rel)) == NULL ||
+	    (name = ss_asprintf("%s%s%s", rc->target, d.rel[0] ? "/" : "",
+	    d.rel)) == NULL)
+		return SS_ENOMEM;
+	if ((r = ss_name_check(name, SS_NAME_DS)) == 0)
+		r = ss_cat_ds_get(rc->p->cat, name, &e->ds);
+	if (r == SS_ENOENT) {
+		e->ds.name = name;
+		return new_dataset(rc, e, &d);
 	}
-	if (r != SS_ENOENT)
+	free(name);
+	if (r != 0)
 		return r;
-	return new_dataset(rc, &d);
+	if ((e->ds.encroot != 0) != (d.rootguid != 0))
+		return ss_err(SS_EINVAL, "cannot perform raw receive on top of"
+		    " an existing unencrypted dataset, or the reverse");
+	if (e->ds.guid != d.guid)
+		return ss_err(SS_EINVAL, "destination '%s' is another dataset"
+		    " than the stream's", e->ds.name);
+	/* incremental: the base is checked at the snapshot record */
+	return d.haskey ? update_key(rc, e, &d) : 0;
 }
 
 /* on_object(rc, p, n): store one object after keyless checks. */
@@ -500,7 +651,7 @@ on_object(struct receiver *rc, const uint8_t *p, size_t n)
 	uint32_t len;
 	int r;
 
-	if (!rc->have_ds)
+	if (rc->n == 0)
 		return ss_err(SS_ECORRUPT, "object before the dataset record");
 	ss_rd_init(&rd, p, n);
 	if ((obj = ss_rd_bytes(&rd, SS_ID_LEN)) != NULL)
@@ -511,9 +662,10 @@ on_object(struct receiver *rc, const uint8_t *p, size_t n)
 		return ss_err(SS_ECORRUPT, "invalid object record in stream");
 	if ((r = ss_obj_parse(&id, obj, len, &h)) != 0)
 		return r;
-	if (((h.flags & SS_OBJF_ENCRYPTED) != 0) != (rc->ds.encroot != 0))
+	if (((h.flags & SS_OBJF_ENCRYPTED) != 0) !=
+	    (rc->v[rc->n - 1].ds.encroot != 0))
 		return ss_err(SS_ECORRUPT, "stream object's encryption does"
-		    " not match the dataset");
+		    " not match its dataset");
 	rc->objects++;
 	rc->bytes += len;
 	if (ss_cat_obj_get(rc->p->cat, &id, NULL) == 0) {
@@ -543,69 +695,84 @@ on_object(struct receiver *rc, const uint8_t *p, size_t n)
 	return r;
 }
 
+/* parse_snap(p, n, s, rel, &from): a SNAPSHOT record. */
+static int
+parse_snap(const uint8_t *p, size_t n, struct ss_snap *s, char rel[256],
+    uint64_t *from)
+{
+	struct ss_rd rd;
+	const uint8_t *name, *relp, *b;
+	size_t nl, dl;
+
+	memset(s, 0, sizeof(*s));
+	ss_rd_init(&rd, p, n);
+	relp = ss_rd_str16(&rd, &dl);
+	s->kind = ss_rd_u8(&rd);
+	s->guid = ss_rd_u64(&rd);
+	name = ss_rd_str16(&rd, &nl);
+	s->creation_ns = (int64_t)ss_rd_u64(&rd);
+	if ((b = ss_rd_bytes(&rd, SS_ID_LEN)) != NULL)
+		memcpy(s->root.b, b, SS_ID_LEN);
+	s->prev_guid = ss_rd_u64(&rd);
+	if ((b = ss_rd_bytes(&rd, SS_HASH_LEN)) != NULL)
+		memcpy(s->mac, b, SS_HASH_LEN);
+	*from = ss_rd_u64(&rd);
+	s->referenced = ss_rd_u64(&rd);
+	s->logical = ss_rd_u64(&rd);
+	s->nfiles = ss_rd_u64(&rd);
+	if (rd.err || ss_rd_left(&rd) != 0 || s->kind != SS_SNAP ||
+	    nl == 0 || nl > 255 || dl > 200 || memchr(relp, '\0', dl))
+		return ss_err(SS_ECORRUPT, "invalid snapshot record in stream");
+	if ((s->name = ss_malloc(nl + 1)) == NULL)
+		return SS_ENOMEM;
+	memcpy(s->name, name, nl);
+	s->name[nl] = '\0';
+	memcpy(rel, relp, dl);
+	rel[dl] = '\0';
+	return 0;
+}
+
 static int
 on_snapshot(struct receiver *rc, const uint8_t *p, size_t n)
 {
 	struct ss_snap s, newest, same;
-	struct ss_rd rd;
-	size_t nl, dl;
-	const uint8_t *name;
+	struct rds *e;
+	char rel[256], *full;
 	uint64_t from;
 	int r, have_newest;
 
-	if (!rc->have_ds)
-		return ss_err(SS_ECORRUPT, "snapshot before the dataset record");
-	memset(&s, 0, sizeof(s));
-	ss_rd_init(&rd, p, n);
-	(void)ss_rd_str16(&rd, &dl);
-	s.kind = ss_rd_u8(&rd);
-	s.guid = ss_rd_u64(&rd);
-	name = ss_rd_str16(&rd, &nl);
-	s.creation_ns = (int64_t)ss_rd_u64(&rd);
-	if (ss_rd_bytes(&rd, SS_ID_LEN))
-		memcpy(s.root.b, rd.p + rd.off - SS_ID_LEN, SS_ID_LEN);
-	s.prev_guid = ss_rd_u64(&rd);
-	if (ss_rd_bytes(&rd, SS_HASH_LEN))
-		memcpy(s.mac, rd.p + rd.off - SS_HASH_LEN, SS_HASH_LEN);
-	from = ss_rd_u64(&rd);
-	s.referenced = ss_rd_u64(&rd);
-	s.logical = ss_rd_u64(&rd);
-	s.nfiles = ss_rd_u64(&rd);
-	if (rd.err || ss_rd_left(&rd) != 0 || dl != 0 || s.kind != SS_SNAP ||
-	    nl == 0 || nl > 255)
-		return ss_err(SS_ECORRUPT, "invalid snapshot record in stream");
-	if ((s.name = ss_malloc(nl + 1)) == NULL)
-		return SS_ENOMEM;
-	memcpy(s.name, name, nl);
-	s.name[nl] = '\0';
-	{
-		char *full = ss_asprintf("%s@%s", rc->target, s.name);
-
-		r = full ? ss_name_check(full, SS_NAME_SNAP) : SS_ENOMEM;
-		free(full);
-		if (r != 0)
-			goto out;
+	if ((r = parse_snap(p, n, &s, rel, &from)) != 0)
+		goto out;
+	if ((e = find_rel(rc, rel)) == NULL) {
+		r = ss_err(SS_ECORRUPT, "snapshot of a dataset the stream did"
+		    " not announce");
+		goto out;
 	}
-	r = ss_ds_latest(rc->p, &rc->ds, &newest);
+	full = ss_asprintf("%s@%s", e->ds.name, s.name);
+	r = full ? ss_name_check(full, SS_NAME_SNAP) : SS_ENOMEM;
+	free(full);
+	if (r != 0)
+		goto out;
+	r = ss_ds_latest(rc->p, &e->ds, &newest);
 	have_newest = r == 0;
 	if (r != 0 && r != SS_ENOENT)
 		goto out;
-	if (from == 0 && !rc->created) {
+	if (from == 0 && have_newest) {
 		r = ss_err(SS_EEXIST, "destination '%s' exists; must specify"
-		    " -F to overwrite it", rc->target);
+		    " -F to overwrite it", e->ds.name);
 	} else if (from != 0 && (!have_newest || newest.guid != from)) {
 		r = ss_err(SS_ENOENT, "most recent snapshot of %s does not"
-		    " match incremental source", rc->target);
-	} else if (ss_cat_snap_get(rc->p->cat, rc->ds.id, s.name, SS_SNAP,
+		    " match incremental source", e->ds.name);
+	} else if (ss_cat_snap_get(rc->p->cat, e->ds.id, s.name, SS_SNAP,
 	    &same) == 0) {
 		ss_snap_clear(&same);
 		r = ss_err(SS_EEXIST, "destination already exists: %s@%s",
-		    rc->target, s.name);
+		    e->ds.name, s.name);
 	} else if (ss_cat_obj_get(rc->p->cat, &s.root, NULL) != 0) {
 		r = ss_err(SS_ECORRUPT, "stream references an object it does"
 		    " not carry");
 	} else {
-		s.ds = rc->ds.id;
+		s.ds = e->ds.id;
 		s.written = rc->bytes;
 		if ((r = ss_cat_next_txg(rc->p->cat, &s.createtxg)) == 0 &&
 		    (r = ss_cat_snap_add(rc->p->cat, &s)) == 0)
@@ -668,11 +835,7 @@ ss_receive(struct ss_pool *p, const char *target, int fd,
 	if ((r = ss_sr_open(fd, &rc.rd, &b)) != 0)
 		return r;
 	rc.raw = (b.flags & SS_STREAMF_RAW) != 0;
-	if (b.flags & SS_STREAMF_REPLICATION) {
-		r = ss_err(SS_ENOTSUP, "replication streams (-R) are not"
-		    " supported yet");
-		goto out;
-	}
+	rc.replication = (b.flags & SS_STREAMF_REPLICATION) != 0;
 	ss_gc_packs(p);
 	if ((r = ss_packw_open(p->dir, &rc.pw)) != 0 ||
 	    (r = ss_cat_begin(p->cat)) != 0)
@@ -694,6 +857,10 @@ out:
 	if (r != 0)
 		ss_gc_packs(p);
 	ss_sr_free(rc.rd);
-	ss_ds_clear(&rc.ds);
+	for (size_t i = 0; i < rc.n; i++) {
+		free(rc.v[i].rel);
+		ss_ds_clear(&rc.v[i].ds);
+	}
+	free(rc.v);
 	return r;
 }

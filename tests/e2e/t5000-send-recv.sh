@@ -185,4 +185,55 @@ test_expect_success KEYRING 'change-key on the source reaches the server with th
 	test_cmp prod/encrypted/jambon/secret.txt r3/secret.txt
 '
 
+test_expect_success KEYRING 'send -Rw: the dataset, its children and all their snapshots' '
+	snapseal create zdata/encrypted/tree &&
+	snapseal create zdata/encrypted/tree/blanc &&
+	snapseal create zdata/encrypted/tree/parme &&
+	snapseal create -o encryption=off zdata/encrypted/tree/plain &&
+	sstool gen prod/encrypted/tree/blanc 6001 40 &&
+	sstool gen prod/encrypted/tree/parme 6002 40 &&
+	sstool gen prod/encrypted/tree/plain 6003 10 &&
+	snapseal snapshot -r zdata/encrypted/tree@2018 &&
+	echo 2019 >prod/encrypted/tree/blanc/year &&
+	snapseal snapshot -r zdata/encrypted/tree@2019 &&
+	sstool digest prod/encrypted/tree/blanc >blanc.digest &&
+	sstool digest prod/encrypted/tree/plain >plain.digest &&
+	snapseal send -Rw zdata/encrypted/tree@2019 >tree.stream &&
+	srv receive zbackups/encrypted/tree <tree.stream &&
+	srv list -H -o name -t all -r zbackups/encrypted/tree >actual &&
+	printf "%s\n" zbackups/encrypted/tree zbackups/encrypted/tree@2018 \
+		zbackups/encrypted/tree@2019 zbackups/encrypted/tree/blanc \
+		zbackups/encrypted/tree/blanc@2018 zbackups/encrypted/tree/blanc@2019 \
+		zbackups/encrypted/tree/parme zbackups/encrypted/tree/parme@2018 \
+		zbackups/encrypted/tree/parme@2019 zbackups/encrypted/tree/plain \
+		zbackups/encrypted/tree/plain@2018 zbackups/encrypted/tree/plain@2019 >expect &&
+	test_cmp expect actual &&
+	srv get -H -o value encryptionroot,keystatus zbackups/encrypted/tree/blanc >actual &&
+	printf "zbackups/encrypted/tree\nunavailable\n" >expect &&
+	test_cmp expect actual &&
+	srv get -H -o value encryption zbackups/encrypted/tree/plain >actual &&
+	echo off >expect &&
+	test_cmp expect actual &&
+	test_must_fail sstool grepall tree.stream MARKER-content-5000
+'
+
+test_expect_success KEYRING 'the replicated tree opens with the key of its top' '
+	srv load-key -L "file://$PWD/pass" zbackups/encrypted/tree &&
+	srv get -H -o value keystatus zbackups/encrypted/tree/parme >actual &&
+	echo available >expect &&
+	test_cmp expect actual &&
+	srv restore zbackups/encrypted/tree/blanc@2019 rb &&
+	sstool digest rb >actual &&
+	test_cmp blanc.digest actual &&
+	srv restore zbackups/encrypted/tree/plain@2019 rp &&
+	sstool digest rp >actual &&
+	test_cmp plain.digest actual
+'
+
+test_expect_success KEYRING 'send -R refuses descendants that lack the snapshot' '
+	snapseal create zdata/encrypted/tree/late &&
+	test_must_fail snapseal send -Rw zdata/encrypted/tree@2019 >x.stream 2>err &&
+	test_grep "does not exist" err
+'
+
 test_done
