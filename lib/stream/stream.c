@@ -20,7 +20,7 @@
 #define SR_BUFSZ (64u << 10)		/* reader buffer */
 #define SR_GROW (1u << 20)		/* payload buffer growth step */
 #define MAGIC_LEN 16
-#define BEGIN_MIN (MAGIC_LEN + 4)	/* magic and version, in every version */
+#define BEGIN_MIN (MAGIC_LEN + 4)	/* magic and version: every version */
 #define END_LEN (4 * 8 + SS_SUM_LEN)
 #define NAME_MAX_LEN 255
 #define STREAMF_KNOWN (SS_STREAMF_RAW | SS_STREAMF_REPLICATION |	\
@@ -44,7 +44,7 @@ rec_sum(const uint8_t prev[SS_SUM_LEN], const uint8_t hdr[SS_STREAM_RECHDR],
 
 struct ss_swriter {
 	int fd;
-	int err;		/* the first error, returned by every later call */
+	int err;		/* the first error, returned again later */
 	int ended;		/* END written */
 	uint8_t *buf;		/* SW_BUFSZ bytes */
 	size_t len;
@@ -240,7 +240,7 @@ ss_sw_free(struct ss_swriter *w)
 
 struct ss_sreader {
 	int fd;
-	int err;		/* the first error, returned by every later call */
+	int err;		/* the first error, returned again later */
 	int ended;		/* END returned */
 	int eof;
 	uint8_t *in;		/* SR_BUFSZ bytes read ahead */
@@ -522,7 +522,7 @@ sr_end(struct ss_sreader *r, size_t n)
 static int
 sr_next(struct ss_sreader *r, size_t *np)
 {
-	size_t n;
+	size_t n = 0;
 	uint8_t t;
 	int rc;
 

@@ -4,7 +4,8 @@
  * inputs that get past the first checks:
  *
  *   gen_corpus OUTDIR   -> OUTDIR/fuzz_dir/, fuzz_object/, fuzz_wrapped/,
- *                          fuzz_decompress/ (created if missing)
+ *                          fuzz_decompress/, fuzz_stream/ (created if
+ *                          missing)
  *
  * Sealed objects and wrapped keys use the fixed keys of fuzz.h and random
  * nonces, so two runs give different bytes; the generated files are
@@ -13,10 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
 
 #include "compress/compress.h"
 #include "keys/keys.h"
 #include "store/store.h"
+#include "stream/stream.h"
 #include "tree/tree.h"
 #include "fuzz.h"
 
@@ -323,6 +327,137 @@ gen_compressed(void)
 	put_compressed("off-empty", SS_COMP_OFF, 0, NULL, 0);
 }
 
+/* ---------- send streams ---------- */
+
+/*
+ * The payloads loosely follow docs/stream-format.md's DATASET, OBJECT and
+ * SNAPSHOT layouts; the stream module checks only the framing, BEGIN and
+ * END, so any bytes would do.
+ */
+static void
+rec_dataset(struct ss_buf *b, const char *rel, uint64_t guid)
+{
+	ss_buf_reset(b);
+	need(ss_buf_put_str16(b, rel, strlen(rel)), "encode");
+	need(ss_buf_put_u64(b, guid), "encode");
+	need(ss_buf_put_u64(b, 0), "encode");		/* not encrypted */
+	need(ss_buf_put_u8(b, 0), "encode");		/* no key */
+	need(ss_buf_put_u32(b, 1), "encode");
+	need(ss_buf_put_str16(b, "compression", 11), "encode");
+	need(ss_buf_put_str16(b, "zstd", 4), "encode");
+	need(ss_buf_put_u8(b, 1), "encode");
+}
+
+static void
+rec_object(struct ss_buf *b, const uint8_t *p, size_t n, uint8_t idbyte)
+{
+	uint8_t id[SS_ID_LEN];
+
+	memset(id, idbyte, sizeof(id));
+	ss_buf_reset(b);
+	need(ss_buf_put(b, id, sizeof(id)), "encode");
+	need(ss_buf_put_str32(b, p, n), "encode");
+}
+
+static void
+rec_snapshot(struct ss_buf *b, uint64_t guid, uint64_t from)
+{
+	uint8_t id[SS_ID_LEN];
+
+	memset(id, 0x33, sizeof(id));
+	ss_buf_reset(b);
+	need(ss_buf_put_str16(b, "", 0), "encode");
+	need(ss_buf_put_u8(b, 1), "encode");
+	need(ss_buf_put_u64(b, guid), "encode");
+	need(ss_buf_put_str16(b, "daily-1", 7), "encode");
+	need(ss_buf_put_u64(b, 1700000000000000000ull), "encode");
+	need(ss_buf_put(b, id, sizeof(id)), "encode");	/* root */
+	need(ss_buf_put_u64(b, from), "encode");	/* prev guid */
+	need(ss_buf_put(b, id, sizeof(id)), "encode");	/* mac */
+	need(ss_buf_put_u64(b, from), "encode");
+	need(ss_buf_put_u64(b, 123456), "encode");
+	need(ss_buf_put_u64(b, 234567), "encode");
+	need(ss_buf_put_u64(b, 42), "encode");
+}
+
+/*
+ * put_stream(name, flags, top, nobj, patch): a stream from the writer:
+ * BEGIN, then (nobj >= 0) DATASET, an empty OBJECT, ${nobj} more OBJECTs
+ * and SNAPSHOT, then END.
+ */
+static void
+put_stream(const char *name, uint64_t flags, const char *top, int nobj,
+    int patch)
+{
+	struct ss_swriter *w;
+	struct ss_begin bg;
+	struct ss_buf rec = SS_BUF_INIT, out = SS_BUF_INIT;
+	uint8_t text[300], noise[64];
+	int fd = memfd_create("gen_corpus", 0);
+	off_t size;
+
+	if (fd < 0)
+		need(SS_EIO, "memfd_create");
+	fill_text(text, sizeof(text), 5);
+	fill_noise(noise, sizeof(noise), 6);
+	memset(&bg, 0, sizeof(bg));
+	bg.version = SS_STREAM_VERSION;
+	bg.flags = flags;
+	bg.guid = 0x5eed5eed00000001ull + (uint64_t)nobj;
+	snprintf(bg.name, sizeof(bg.name), "%s", top);
+	need(ss_sw_open(fd, &bg, &w), "stream open");
+	if (nobj >= 0) {
+		rec_dataset(&rec, "", 0xd5d5d5d5);
+		need(ss_sw_record(w, SS_REC_DATASET, rec.p, rec.len), name);
+		need(ss_sw_record(w, SS_REC_OBJECT, NULL, 0), name);
+		for (int i = 0; i < nobj; i++) {
+			rec_object(&rec, i % 2 ? noise : text, i % 2 ?
+			    sizeof(noise) : sizeof(text), (uint8_t)(i + 1));
+			need(ss_sw_record(w, SS_REC_OBJECT, rec.p, rec.len),
+			    name);
+		}
+		rec_snapshot(&rec, 0x5a5a5a5a, flags &
+		    SS_STREAMF_INCREMENTAL ? 0x4b4b4b4b : 0);
+		need(ss_sw_record(w, SS_REC_SNAPSHOT, rec.p, rec.len), name);
+	}
+	need(ss_sw_end(w), "stream end");
+	ss_sw_free(w);
+	if ((size = lseek(fd, 0, SEEK_END)) < 0)
+		need(SS_EIO, "lseek");
+	need(ss_buf_reserve(&out, (size_t)size), "grow");
+	out.len = (size_t)size;
+	need(ss_pread_all(fd, out.p, out.len, 0), "read back");
+	close(fd);
+	/*
+	 * Record 1 (DATASET) turned into an unknown non-critical type 9: its
+	 * checksum no longer matches, but fuzz_stream's second pass
+	 * recomputes the chain, which then reaches the skipping path.
+	 */
+	if (patch) {
+		size_t at = SS_STREAM_RECHDR + ss_le32dec(out.p + 4) +
+		    SS_SUM_LEN;
+
+		out.p[at] = 9;
+		out.p[at + 1] = 0;
+	}
+	put_file("fuzz_stream", name, out.p, out.len);
+	ss_buf_free(&out);
+	ss_buf_free(&rec);
+}
+
+static void
+gen_streams(void)
+{
+	put_stream("stream-empty", SS_STREAMF_RAW, "pool", -1, 0);
+	put_stream("stream-raw-full", SS_STREAMF_RAW, "pool/data", 3, 0);
+	put_stream("stream-incremental", SS_STREAMF_RAW |
+	    SS_STREAMF_INCREMENTAL | SS_STREAMF_PROPERTIES, "tank/home/user",
+	    2, 0);
+	put_stream("stream-plain-many", 0, "p", 12, 0);
+	put_stream("stream-noncritical-unchained", SS_STREAMF_RAW, "pool/x",
+	    1, 1);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -337,6 +472,7 @@ main(int argc, char **argv)
 	gen_objects(&b);
 	gen_wrapped();
 	gen_compressed();
+	gen_streams();
 	ss_buf_free(&b);
 	return failed;
 }
