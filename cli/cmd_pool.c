@@ -149,6 +149,39 @@ pool_destroy(int argc, char **argv)
 	return 0;
 }
 
+static void
+scrub_cb(void *arg, const char *msg)
+{
+	(void)arg;
+	printf("  %s\n", msg);
+}
+
+static int
+pool_scrub(int argc, char **argv)
+{
+	struct ss_scrub_stats st;
+	struct ss_pool *p = NULL;
+	int r;
+
+	if (argc != 2)
+		return usage("pool");
+	if ((r = ss_pool_open(argv[1], 0, &p)) != 0)
+		return fail("scrub", argv[1], r);
+	printf("  pool: %s\n  scan: verifying every object without a key\n",
+	    argv[1]);
+	fflush(stdout);
+	r = ss_pool_scrub(p, &st, scrub_cb, NULL);
+	ss_pool_close(p);
+	if (r != 0)
+		return fail("scrub", argv[1], r);
+	printf("  scan: verified %llu objects (%llu bytes) and %llu"
+	    " snapshots with %llu errors\n", (unsigned long long)st.objects,
+	    (unsigned long long)st.bytes, (unsigned long long)st.snapshots,
+	    (unsigned long long)st.errors);
+	printf(" state: %s\n", st.errors ? "DEGRADED" : "ONLINE");
+	return st.errors ? 1 : 0;
+}
+
 int
 cmd_pool(int argc, char **argv)
 {
@@ -160,6 +193,8 @@ cmd_pool(int argc, char **argv)
 		return pool_list(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "destroy"))
 		return pool_destroy(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "scrub"))
+		return pool_scrub(argc - 1, argv + 1);
 	fprintf(stderr, "unrecognized pool command '%s'\n", argv[1]);
 	return usage("pool");
 }

@@ -13,7 +13,8 @@ static const struct cmd cmds[] = {
 	{ "pool", cmd_pool,
 	    "pool create [-d DIR] [-m MOUNTPOINT] NAME\n"
 	    "\tpool list [-H] [-p] [NAME]...\n"
-	    "\tpool destroy [-f] NAME" },
+	    "\tpool destroy [-f] NAME\n"
+	    "\tpool scrub NAME" },
 	{ "create", cmd_create,
 	    "create [-p] [-o property=value]... FILESYSTEM" },
 	{ "destroy", cmd_destroy,

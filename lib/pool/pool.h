@@ -76,6 +76,20 @@ void ss_strv_free(char **v, size_t n);
  */
 int ss_pool_destroy(const char *name, int force);
 
+/*
+ * ss_pool_scrub(p, stats, cb, arg): verify, without any key, every indexed
+ * object (read from its pack, checksum and framing checked), that every
+ * reference and every snapshot root is present.  Each problem is passed to
+ * ${cb} as a line and counted in stats->errors; the return value is about
+ * the scrub itself (I/O), not what it found.
+ */
+struct ss_scrub_stats {
+	uint64_t objects, bytes, snapshots, errors;
+};
+typedef void (*ss_scrub_cb)(void *arg, const char *msg);
+int ss_pool_scrub(struct ss_pool *p, struct ss_scrub_stats *st,
+    ss_scrub_cb cb, void *arg);
+
 /* ss_pool_packr(p): the pool's shared pack reader. */
 struct ss_packr *ss_pool_packr(struct ss_pool *p);
 

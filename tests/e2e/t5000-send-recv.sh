@@ -236,4 +236,20 @@ test_expect_success KEYRING 'send -R refuses descendants that lack the snapshot'
 	test_grep "does not exist" err
 '
 
+test_expect_success KEYRING 'pool scrub verifies every object without a key' '
+	srv pool scrub zbackups >out &&
+	test_grep "with 0 errors" out &&
+	test_grep "state: ONLINE" out &&
+	srv pool create -m "$PWD/scrubmnt" zscrub &&
+	snapseal send -w zdata/encrypted/jambon@to-remote-server |
+		srv receive zscrub/j &&
+	srv pool scrub zscrub >out &&
+	test_grep "with 0 errors" out &&
+	pack=$(find server/zscrub/packs -name "*.pack" | head -n 1) &&
+	sstool flip "$pack" 80 &&
+	test_expect_code 1 srv pool scrub zscrub >out &&
+	test_grep "object [0-9a-f]*: " out &&
+	test_grep "state: DEGRADED" out
+'
+
 test_done
