@@ -49,7 +49,8 @@ void warn_cb(void *arg, const char *msg);
 
 /*
  * open_pool_for(name, write, &p): open the pool that ${name} (a dataset,
- * snapshot or bookmark name) lives in; prints the error itself.
+ * snapshot or bookmark name) lives in; prints the error itself.  write: 0
+ * shared lock, 1 exclusive, 2 no lock (send).
  */
 int open_pool_for(const char *verb, const char *name, int write,
     struct ss_pool **p);

@@ -39,7 +39,7 @@ cmd_send(int argc, char **argv)
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if ((r = open_pool_for("send", argv[optind], 0, &p)) != 0)
+	if ((r = open_pool_for("send", argv[optind], 2, &p)) != 0)
 		return r;
 	r = ss_send(p, argv[optind], from, flags, STDOUT_FILENO, &st);
 	ss_pool_close(p);
@@ -61,14 +61,22 @@ cmd_receive(int argc, char **argv)
 	int c, verbose = 0, r;
 
 	memset(&st, 0, sizeof(st));
-	while ((c = getopt(argc, argv, "vuF")) != -1) {
+	while ((c = getopt(argc, argv, "vuFx:")) != -1) {
 		switch (c) {
 		case 'v': verbose = 1; break;
 		case 'u': break;	/* nothing is mounted by receive */
-		case 'F':
-			fprintf(stderr, "cannot receive: -F is not supported"
-			    " yet\n");
-			return 1;
+		/*
+		 * -F: a received dataset has no live directory that could
+		 * have changed, so there is nothing to roll back when the
+		 * base matches; a newer snapshot still refuses the stream.
+		 */
+		case 'F': break;
+		/*
+		 * -x PROP: streams carry no properties yet, so nothing is
+		 * taken from them; a plain stream under an encrypted parent
+		 * is always sealed with the parent's key (-x encryption).
+		 */
+		case 'x': break;
 		default: return usage("receive");
 		}
 	}

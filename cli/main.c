@@ -36,7 +36,7 @@ static const struct cmd cmds[] = {
 	{ "set", cmd_set, "set PROPERTY=VALUE... FILESYSTEM..." },
 	{ "inherit", cmd_inherit, "inherit [-r] PROPERTY FILESYSTEM..." },
 	{ "send", cmd_send, "send [-Rwv] [-i SNAPSHOT] SNAPSHOT" },
-	{ "receive", cmd_receive, "receive [-uv] FILESYSTEM" },
+	{ "receive", cmd_receive, "receive [-Fuv] [-x PROPERTY] FILESYSTEM" },
 	{ "load-key", cmd_load_key,
 	    "load-key [-rn] [-L KEYLOCATION] -a|FILESYSTEM" },
 	{ "unload-key", cmd_unload_key, "unload-key [-r] -a|FILESYSTEM" },

@@ -41,7 +41,9 @@ static const char *const schema =
     " off INTEGER NOT NULL, len INTEGER NOT NULL, refs INTEGER NOT NULL,"
     " nchild INTEGER NOT NULL)"
     " WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS objects_pack ON objects(pack);";
+    "CREATE INDEX IF NOT EXISTS objects_pack ON objects(pack);"
+    "CREATE TABLE IF NOT EXISTS idmap(ds INTEGER NOT NULL, src BLOB NOT NULL,"
+    " dst BLOB NOT NULL, PRIMARY KEY(ds, src)) WITHOUT ROWID;";
 
 static const char *const stmt_sql[ST_NSTMT] = {
 	[ST_OBJ_GET] = "SELECT pack, off, len, refs, nchild FROM objects"
@@ -178,7 +180,8 @@ ss_cat_open(const char *path, int create, struct ss_cat **out)
 	if (!immutable && (r = exec(c, "PRAGMA synchronous=FULL;"
 	    " PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;")) != 0)
 		goto fail;
-	if (create && (r = exec(c, schema)) != 0)
+	/* CREATE IF NOT EXISTS: also brings older catalogs up to date */
+	if ((create || !immutable) && (r = exec(c, schema)) != 0)
 		goto fail;
 	for (int i = 0; i < ST_NSTMT; i++) {
 		rc = sqlite3_prepare_v3(c->db, stmt_sql[i], -1,
@@ -205,9 +208,12 @@ ss_cat_close(struct ss_cat *c)
 	if (c->intx)
 		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 	/* leave the WAL empty at rest, so immutable readers see everything */
-	if (!c->immutable && c->db && sqlite3_get_autocommit(c->db))
+	if (!c->immutable && c->db && sqlite3_get_autocommit(c->db)) {
+		/* best effort: never wait for another process's reader */
+		sqlite3_busy_timeout(c->db, 0);
 		sqlite3_exec(c->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL,
 		    NULL, NULL);
+	}
 	sqlite3_close(c->db);
 	free(c);
 }
@@ -422,6 +428,7 @@ ss_cat_ds_del(struct ss_cat *c, int64_t id)
 	static const char *const sql[] = {
 		"DELETE FROM props WHERE ds = ?1",
 		"DELETE FROM keys WHERE root = ?1",
+		"DELETE FROM idmap WHERE ds = ?1",
 		"DELETE FROM datasets WHERE id = ?1",
 	};
 	sqlite3_stmt *st;
@@ -944,4 +951,43 @@ ss_cat_pack_live(struct ss_cat *c, uint64_t pack, uint64_t *count)
 		r = dberr(c, rc, "pack usage");
 	sqlite3_finalize(st);
 	return r;
+}
+
+/* ---------- identifier map of re-sealed receives ---------- */
+
+int
+ss_cat_idmap_get(struct ss_cat *c, int64_t ds, const struct ss_id *src,
+    struct ss_id *dst)
+{
+	sqlite3_stmt *st;
+	int r, rc;
+
+	if ((r = prep(c, "SELECT dst FROM idmap WHERE ds = ?1 AND src = ?2",
+	    &st)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, ds);
+	sqlite3_bind_blob(st, 2, src->b, SS_ID_LEN, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		copy_blob(st, 0, dst->b, SS_ID_LEN);
+	else
+		r = rc == SQLITE_DONE ? SS_ENOENT : dberr(c, rc, "idmap");
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+ss_cat_idmap_set(struct ss_cat *c, int64_t ds, const struct ss_id *src,
+    const struct ss_id *dst)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if ((r = prep(c, "INSERT OR REPLACE INTO idmap(ds, src, dst)"
+	    " VALUES(?1, ?2, ?3)", &st)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, ds);
+	sqlite3_bind_blob(st, 2, src->b, SS_ID_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, dst->b, SS_ID_LEN, SQLITE_STATIC);
+	return step_done(c, st);
 }

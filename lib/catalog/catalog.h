@@ -155,4 +155,14 @@ int ss_cat_obj_each(struct ss_cat *c, ss_cat_obj_fn fn, void *arg);
 /* ss_cat_pack_live(c, pack, &bytes): live bytes indexed in one pack. */
 int ss_cat_pack_live(struct ss_cat *c, uint64_t pack, uint64_t *count);
 
+/*
+ * Identifier map of a dataset received from an unencrypted stream and
+ * sealed again under its own keys: stream (source) ID -> local ID, kept so
+ * that later incrementals can name unchanged objects by their source IDs.
+ */
+int ss_cat_idmap_get(struct ss_cat *c, int64_t ds, const struct ss_id *src,
+    struct ss_id *dst);
+int ss_cat_idmap_set(struct ss_cat *c, int64_t ds, const struct ss_id *src,
+    const struct ss_id *dst);
+
 #endif /* SS_CATALOG_H */

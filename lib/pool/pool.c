@@ -430,7 +430,7 @@ ss_pool_open(const char *name, int flags, struct ss_pool **out)
 	}
 	if ((r = read_marker(p->dir, name, &guid)) != 0)
 		goto fail;
-	if ((r = lock_pool(p, p->writable)) != 0)
+	if (!(flags & SS_POOL_NOLOCK) && (r = lock_pool(p, p->writable)) != 0)
 		goto fail;
 	if ((catpath = ss_path_join(p->dir, "catalog.db")) == NULL) {
 		r = SS_ENOMEM;

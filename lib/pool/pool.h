@@ -63,6 +63,13 @@ int ss_pool_create(const char *name, const char *dir, const char *mountpoint,
 
 /* ss_pool_open(name, flags, &pool): open an existing pool. */
 #define SS_POOL_WRITE 1
+/*
+ * SS_POOL_NOLOCK: take no pool lock (send): a "send | receive" into the
+ * same pool would otherwise wait on itself.  Readers see committed
+ * catalog states (SQLite WAL); a destroy running meanwhile can make the
+ * send fail cleanly, never send something wrong.
+ */
+#define SS_POOL_NOLOCK 2
 int ss_pool_open(const char *name, int flags, struct ss_pool **out);
 void ss_pool_close(struct ss_pool *p);
 

@@ -16,6 +16,7 @@
 
 #include "pool/space.h"
 #include "stream/stream.h"
+#include "tree/tree.h"
 
 #define KEYOWNER "$keyowner"	/* internal: guid a received wrapped key binds */
 
@@ -423,7 +424,22 @@ struct rds {
 	char *rel;		/* relative name in the stream ("" = top) */
 	struct ss_ds ds;
 	int created;
+	int reseal;		/* plain stream sealed again under our keys */
 	uint64_t keyowner;	/* root guid its wrapped key binds, or 0 */
+};
+
+/*
+ * Re-sealing an unencrypted stream into an encrypted dataset (the
+ * article's migration): objects are opened with the plain context (their
+ * SHA-256 identifiers checked), their references rewritten through the
+ * identifier map, and stored under the encryption root's keys.
+ */
+struct reseal {
+	int64_t root;		/* encryption root the keys belong to */
+	struct ss_keyset ks;
+	struct ss_objctx *plain;
+	struct ss_tree t;
+	struct ss_buf pt, out;
 };
 
 struct receiver {
@@ -435,6 +451,7 @@ struct receiver {
 	size_t n;
 	int raw, replication;
 	uint64_t objects, bytes, skipped;
+	struct reseal *rs;
 };
 
 struct dsrec {
@@ -469,6 +486,155 @@ parse_dataset(const uint8_t *p, size_t n, struct dsrec *d)
 	memcpy(d->rel, rel, nl);
 	d->rel[nl] = '\0';
 	return 0;
+}
+
+static void
+reseal_free(struct reseal *rs)
+{
+	if (rs == NULL)
+		return;
+	ss_keyset_wipe(&rs->ks);
+	ss_objctx_free(rs->plain);
+	ss_objctx_free(rs->t.oc);
+	ss_tree_release(&rs->t);
+	ss_buf_wipe(&rs->pt);
+	ss_buf_wipe(&rs->out);
+	free(rs);
+}
+
+/* reseal_setup(rc, e): the keys and contexts for dataset ${e}. */
+static int
+reseal_setup(struct receiver *rc, struct rds *e)
+{
+	struct reseal *rs;
+	int r;
+
+	if (rc->rs && rc->rs->root == e->ds.encroot)
+		return 0;
+	if (rc->rs)
+		return ss_err(SS_ENOTSUP, "a stream re-sealed under two"
+		    " encryption roots is not supported");
+	if ((rs = ss_calloc(1, sizeof(*rs))) == NULL)
+		return SS_ENOMEM;
+	rc->rs = rs;
+	rs->root = e->ds.encroot;
+	if ((r = ss_ds_keyset(rc->p, &e->ds, &rs->ks)) != 0)
+		return r == SS_ENOKEY ? ss_err(SS_ENOKEY, "inherited key must"
+		    " be loaded (%s)", ss_errmsg()) : r;
+	ss_tree_init(&rs->t);
+	rs->t.cat = rc->p->cat;
+	rs->t.pw = rc->pw;
+	rs->plain = ss_objctx_new(NULL, NULL, 0, 0);
+	rs->t.oc = ss_objctx_new(rs->ks.k_id, rs->ks.k_obj, 2, 3);
+	if (rs->plain == NULL || rs->t.oc == NULL)
+		return SS_ENOMEM;
+	return 0;
+}
+
+/* map_id(rc, src, dst): a source identifier's local one. */
+static int
+map_id(struct receiver *rc, const uint8_t *src, struct ss_id *dst)
+{
+	struct ss_id s;
+
+	memcpy(s.b, src, SS_ID_LEN);
+	if (ss_cat_idmap_get(rc->p->cat, rc->rs->root, &s, dst) == 0)
+		return 0;
+	return ss_err(SS_ECORRUPT, "stream references an object it does not"
+	    " carry");
+}
+
+/* reseal_file(rc, p, n, refs): rewrite a file map's chunk identifiers. */
+static int
+reseal_file(struct receiver *rc, const uint8_t *p, size_t n,
+    struct ss_id **refs, uint32_t *nrefs)
+{
+	struct ss_buf *out = &rc->rs->out;
+	struct ss_rd rd;
+	uint32_t cnt;
+
+	ss_rd_init(&rd, p, n);
+	(void)ss_rd_u8(&rd);
+	(void)ss_rd_u64(&rd);
+	cnt = ss_rd_u32(&rd);
+	if (rd.err || (uint64_t)cnt * (12 + SS_ID_LEN) != ss_rd_left(&rd))
+		return ss_err(SS_ECORRUPT, "invalid file map in stream");
+	if ((*refs = ss_calloc(cnt + 1, sizeof(**refs))) == NULL ||
+	    ss_buf_put(out, p, n) != 0)
+		return SS_ENOMEM;
+	for (uint32_t i = 0; i < cnt; i++) {
+		size_t off = 13 + (size_t)i * (12 + SS_ID_LEN) + 12;
+		int r = map_id(rc, p + off, &(*refs)[i]);
+
+		if (r != 0)
+			return r;
+		memcpy(out->p + off, (*refs)[i].b, SS_ID_LEN);
+	}
+	*nrefs = cnt;
+	return 0;
+}
+
+/* reseal_dir(rc, p, n, refs): rewrite a directory's content identifiers. */
+static int
+reseal_dir(struct receiver *rc, const uint8_t *p, size_t n,
+    struct ss_id **refs, uint32_t *nrefs)
+{
+	struct ss_buf *out = &rc->rs->out;
+	struct ss_dir d;
+	int r;
+
+	if ((r = ss_dir_decode(p, n, &d)) != 0)
+		return r;
+	*nrefs = 0;
+	if ((*refs = ss_calloc(d.n + 1, sizeof(**refs))) == NULL ||
+	    ss_buf_put_u8(out, SS_DIR_VERSION) ||
+	    ss_buf_put_u32(out, (uint32_t)d.n))
+		r = SS_ENOMEM;
+	for (size_t i = 0; i < d.n && r == 0; i++) {
+		struct ss_ent e = d.ents[i];
+
+		if (e.ckind != SS_CK_NONE) {
+			if ((r = map_id(rc, e.cid.b, &e.cid)) != 0)
+				break;
+			(*refs)[(*nrefs)++] = e.cid;
+		}
+		r = ss_ent_encode(&e, out);
+	}
+	free(d.ents);
+	return r;
+}
+
+/* reseal_object(rc, id, obj, len): open plain, map, store sealed. */
+static int
+reseal_object(struct receiver *rc, const struct ss_id *id,
+    const uint8_t *obj, uint32_t len)
+{
+	struct reseal *rs = rc->rs;
+	struct ss_id nid, *refs = NULL;
+	uint32_t nrefs = 0;
+	uint8_t type;
+	int r;
+
+	if (ss_cat_idmap_get(rc->p->cat, rs->root, id, &nid) == 0) {
+		rc->skipped++;
+		return 0;
+	}
+	if ((r = ss_obj_open(rs->plain, id, obj, len, &type, &rs->pt)) != 0)
+		return r;
+	ss_buf_reset(&rs->out);
+	if (type == SS_OT_FILE)
+		r = reseal_file(rc, rs->pt.p, rs->pt.len, &refs, &nrefs);
+	else if (type == SS_OT_DIR)
+		r = reseal_dir(rc, rs->pt.p, rs->pt.len, &refs, &nrefs);
+	else
+		r = ss_buf_put(&rs->out, rs->pt.p, rs->pt.len);
+	if (r == 0)
+		r = ss_tree_store(&rs->t, type, rs->out.p, rs->out.len, refs,
+		    nrefs, &nid, NULL);
+	if (r == 0)
+		r = ss_cat_idmap_set(rc->p->cat, rs->root, id, &nid);
+	free(refs);
+	return r;
 }
 
 static struct rds *
@@ -539,6 +705,15 @@ new_dataset(struct receiver *rc, struct rds *e, const struct dsrec *d)
 		    e->ds.name);
 	if (r != 0)
 		return r;
+	if (d->rootguid == 0 && parent.encroot != 0 && !rc->raw) {
+		/*
+		 * A non-raw stream under an encrypted parent is sealed again
+		 * with the parent's key (zfs receive -x encryption); in a raw
+		 * stream an unencrypted dataset stays unencrypted.
+		 */
+		encroot = parent.encroot;
+		e->reseal = 1;
+	}
 	e->ds.parent = parent.id;
 	e->ds.guid = d->guid;
 	e->ds.creation = ss_now_ns() / 1000000000;
@@ -551,6 +726,8 @@ new_dataset(struct receiver *rc, struct rds *e, const struct dsrec *d)
 			r = set_key(rc, e, d);
 	}
 	ss_ds_clear(&parent);
+	if (r == 0 && e->reseal)
+		r = reseal_setup(rc, e);
 	return r;
 }
 
@@ -568,11 +745,8 @@ update_key(struct receiver *rc, struct rds *e, const struct dsrec *d)
 	char hex[32];
 	int r;
 
-	if (e->ds.encroot != e->ds.id)
-		return ss_err(SS_EINVAL, "raw incremental into '%s', which is"
-		    " not an encryption root", e->ds.name);
 	if ((r = ss_wrapped_decode(d->key, d->keylen, &in)) != 0 ||
-	    (r = ss_cat_key_get(rc->p->cat, e->ds.id, &b)) != 0 ||
+	    (r = ss_cat_key_get(rc->p->cat, e->ds.encroot, &b)) != 0 ||
 	    (r = ss_wrapped_decode(b.p, b.len, &cur)) != 0)
 		goto out;
 	e->keyowner = in.root_guid;
@@ -581,7 +755,12 @@ update_key(struct receiver *rc, struct rds *e, const struct dsrec *d)
 		    " key");
 		goto out;
 	}
-	if (b.len == d->keylen && memcmp(b.p, d->key, b.len) == 0)
+	/*
+	 * Same master key.  A dataset inheriting its key (the child of a
+	 * replicated tree sent on its own) keeps its root's wrapping.
+	 */
+	if (e->ds.encroot != e->ds.id ||
+	    (b.len == d->keylen && memcmp(b.p, d->key, b.len) == 0))
 		goto out;
 	snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)in.root_guid);
 	if ((r = ss_cat_key_set(rc->p->cat, e->ds.id, d->key,
@@ -629,6 +808,10 @@ on_dataset(struct receiver *rc, const uint8_t *p, size_t n)
 	free(name);
 	if (r != 0)
 		return r;
+	if (e->ds.encroot != 0 && d.rootguid == 0 && !rc->raw) {
+		e->reseal = 1;	/* an incremental of a migrated dataset */
+		return reseal_setup(rc, e);
+	}
 	if ((e->ds.encroot != 0) != (d.rootguid != 0))
 		return ss_err(SS_EINVAL, "cannot perform raw receive on top of"
 		    " an existing unencrypted dataset, or the reverse");
@@ -662,12 +845,14 @@ on_object(struct receiver *rc, const uint8_t *p, size_t n)
 		return ss_err(SS_ECORRUPT, "invalid object record in stream");
 	if ((r = ss_obj_parse(&id, obj, len, &h)) != 0)
 		return r;
+	rc->objects++;
+	rc->bytes += len;
+	if (rc->v[rc->n - 1].reseal)
+		return reseal_object(rc, &id, obj, len);
 	if (((h.flags & SS_OBJF_ENCRYPTED) != 0) !=
 	    (rc->v[rc->n - 1].ds.encroot != 0))
 		return ss_err(SS_ECORRUPT, "stream object's encryption does"
 		    " not match its dataset");
-	rc->objects++;
-	rc->bytes += len;
 	if (ss_cat_obj_get(rc->p->cat, &id, NULL) == 0) {
 		rc->skipped++;
 		return 0;
@@ -748,6 +933,8 @@ on_snapshot(struct receiver *rc, const uint8_t *p, size_t n)
 		    " not announce");
 		goto out;
 	}
+	if (e->reseal && (r = map_id(rc, s.root.b, &s.root)) != 0)
+		goto out;
 	full = ss_asprintf("%s@%s", e->ds.name, s.name);
 	r = full ? ss_name_check(full, SS_NAME_SNAP) : SS_ENOMEM;
 	free(full);
@@ -774,10 +961,15 @@ on_snapshot(struct receiver *rc, const uint8_t *p, size_t n)
 	} else {
 		s.ds = e->ds.id;
 		s.written = rc->bytes;
+		/* sealed again here: the record MAC is ours to make */
+		if (e->reseal && (r = ss_snap_mac(&rc->rs->ks, &e->ds, &s,
+		    s.mac)) != 0)
+			goto done;
 		if ((r = ss_cat_next_txg(rc->p->cat, &s.createtxg)) == 0 &&
 		    (r = ss_cat_snap_add(rc->p->cat, &s)) == 0)
 			r = ss_cat_obj_ref(rc->p->cat, &s.root, 1, NULL);
 	}
+done:
 	if (have_newest)
 		ss_snap_clear(&newest);
 out:
@@ -857,6 +1049,7 @@ out:
 	if (r != 0)
 		ss_gc_packs(p);
 	ss_sr_free(rc.rd);
+	reseal_free(rc.rs);
 	for (size_t i = 0; i < rc.n; i++) {
 		free(rc.v[i].rel);
 		ss_ds_clear(&rc.v[i].ds);
