@@ -531,14 +531,32 @@ reseal_setup(struct receiver *rc, struct rds *e)
 	return 0;
 }
 
+/*
+ * map_key(rs, src, out): the idmap key of a source identifier, keyed with
+ * K_id, so that the catalog never holds plaintext hashes that would let
+ * someone confirm a known file.
+ */
+static int
+map_key(const struct reseal *rs, const uint8_t *src, struct ss_id *out)
+{
+	uint8_t buf[6 + SS_ID_LEN];
+
+	memcpy(buf, "idmap:", 6);
+	memcpy(buf + 6, src, SS_ID_LEN);
+	return ss_hmac_sha256(rs->ks.k_id, SS_KEY_LEN, buf, sizeof(buf),
+	    out->b);
+}
+
 /* map_id(rc, src, dst): a source identifier's local one. */
 static int
 map_id(struct receiver *rc, const uint8_t *src, struct ss_id *dst)
 {
-	struct ss_id s;
+	struct ss_id k;
+	int r;
 
-	memcpy(s.b, src, SS_ID_LEN);
-	if (ss_cat_idmap_get(rc->p->cat, rc->rs->root, &s, dst) == 0)
+	if ((r = map_key(rc->rs, src, &k)) != 0)
+		return r;
+	if (ss_cat_idmap_get(rc->p->cat, rc->rs->root, &k, dst) == 0)
 		return 0;
 	return ss_err(SS_ECORRUPT, "stream references an object it does not"
 	    " carry");
@@ -610,12 +628,14 @@ reseal_object(struct receiver *rc, const struct ss_id *id,
     const uint8_t *obj, uint32_t len)
 {
 	struct reseal *rs = rc->rs;
-	struct ss_id nid, *refs = NULL;
+	struct ss_id nid, key, *refs = NULL;
 	uint32_t nrefs = 0;
 	uint8_t type;
 	int r;
 
-	if (ss_cat_idmap_get(rc->p->cat, rs->root, id, &nid) == 0) {
+	if ((r = map_key(rs, id->b, &key)) != 0)
+		return r;
+	if (ss_cat_idmap_get(rc->p->cat, rs->root, &key, &nid) == 0) {
 		rc->skipped++;
 		return 0;
 	}
@@ -632,7 +652,7 @@ reseal_object(struct receiver *rc, const struct ss_id *id,
 		r = ss_tree_store(&rs->t, type, rs->out.p, rs->out.len, refs,
 		    nrefs, &nid, NULL);
 	if (r == 0)
-		r = ss_cat_idmap_set(rc->p->cat, rs->root, id, &nid);
+		r = ss_cat_idmap_set(rc->p->cat, rs->root, &key, &nid);
 	free(refs);
 	return r;
 }
