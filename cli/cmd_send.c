@@ -21,12 +21,13 @@ cmd_send(int argc, char **argv)
 	int c, flags = 0, verbose = 0, r;
 
 	memset(&st, 0, sizeof(st));
-	while ((c = getopt(argc, argv, "wRLeci:v")) != -1) {
+	while ((c = getopt(argc, argv, "wRLeci:I:v")) != -1) {
 		switch (c) {
 		case 'w': flags |= SS_SEND_RAW; break;
 		case 'R': flags |= SS_SEND_REPLICATE; break;
 		case 'L': case 'e': case 'c': break;	/* implied by -w */
 		case 'i': from = optarg; break;
+		case 'I': from = optarg; flags |= SS_SEND_INTERMEDIATE; break;
 		case 'v': verbose = 1; break;
 		default: return usage("send");
 		}

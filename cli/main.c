@@ -35,7 +35,7 @@ static const struct cmd cmds[] = {
 	    "\t    all|PROPERTY[,...] [FILESYSTEM|SNAPSHOT]..." },
 	{ "set", cmd_set, "set PROPERTY=VALUE... FILESYSTEM..." },
 	{ "inherit", cmd_inherit, "inherit [-r] PROPERTY FILESYSTEM..." },
-	{ "send", cmd_send, "send [-Rwv] [-i SNAPSHOT] SNAPSHOT" },
+	{ "send", cmd_send, "send [-Rwv] [-i|-I SNAPSHOT] SNAPSHOT" },
 	{ "receive", cmd_receive, "receive [-Fuv] [-x PROPERTY] FILESYSTEM" },
 	{ "load-key", cmd_load_key,
 	    "load-key [-rn] [-L KEYLOCATION] -a|FILESYSTEM" },

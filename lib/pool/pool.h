@@ -293,6 +293,7 @@ int ss_snap_destroy(struct ss_pool *p, const char *dsname, const char *spec,
 
 #define SS_SEND_RAW 1
 #define SS_SEND_REPLICATE 2	/* -R: descendants and earlier snapshots */
+#define SS_SEND_INTERMEDIATE 4	/* -I: every snapshot after the base */
 
 struct ss_send_stats {
 	uint64_t objects, objbytes, bytes;

@@ -274,6 +274,8 @@ send_dataset(struct sender *s, const struct ss_ds *ds, const char *rel,
 	for (size_t i = 0; i < n && r == 0; i++) {
 		if (v[i].createtxg > upto->createtxg)
 			break;
+		if (base && v[i].createtxg <= base->createtxg)
+			continue;	/* -I: the receiver has these */
 		if ((r = walk(s, &v[i].root, 0)) != 0)
 			break;
 		ss_buf_reset(&s->rec);
@@ -344,6 +346,10 @@ ss_send(struct ss_pool *p, const char *name, const char *from, int flags,
 		    " (decrypted) is not implemented yet; use -w");
 		goto out;
 	}
+	if ((flags & SS_SEND_INTERMEDIATE) && !from) {
+		r = ss_err(SS_EINVAL, "-I needs an incremental source");
+		goto out;
+	}
 	if (from && (flags & SS_SEND_REPLICATE)) {
 		r = ss_err(SS_ENOTSUP, "incremental replication streams (-R"
 		    " with -i or -I) are not implemented yet");
@@ -373,7 +379,7 @@ ss_send(struct ss_pool *p, const char *name, const char *from, int flags,
 		r = send_tree(&s, &o);
 	else
 		r = send_dataset(&s, &o.ds, "", 1, &o.snap, from ? &base.snap :
-		    NULL, 0);
+		    NULL, (flags & SS_SEND_INTERMEDIATE) != 0);
 	if (r == 0)
 		r = ss_sw_end(s.w);
 	if (stats) {

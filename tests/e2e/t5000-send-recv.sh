@@ -252,4 +252,23 @@ test_expect_success KEYRING 'pool scrub verifies every object without a key' '
 	test_grep "state: DEGRADED" out
 '
 
+test_expect_success 'send -I carries every intermediate snapshot' '
+	for x in i1 i2 i3
+	do
+		echo $x >prod/plain/$x &&
+		snapseal snapshot zdata/plain@$x || return 1
+	done &&
+	sstool digest prod/plain >i3.digest &&
+	srv list -H -o name -t snapshot zbackups/plain >before &&
+	tail -n 1 before >newest &&
+	test_grep "@a$" newest &&
+	snapseal send -I @a zdata/plain@i3 | srv receive zbackups/plain &&
+	srv list -H -o name -t snapshot zbackups/plain >actual &&
+	printf "%s\n" a b c i1 i2 i3 | sed "s|^|zbackups/plain@|" >expect &&
+	test_cmp expect actual &&
+	srv restore zbackups/plain@i3 ri &&
+	sstool digest ri >actual &&
+	test_cmp i3.digest actual
+'
+
 test_done
