@@ -4,7 +4,9 @@
 # A temporary SNAPSEAL_HOME, a sample tree standing for the article's
 # zdata/jambon data, an encrypted dataset with a raw key file, several
 # snapshots, a change, restores compared with the original, unload-key and
-# a refused read, load-key and a successful read.  Every step is printed as
+# a refused read, load-key and a successful read; then, as in the article,
+# raw backups to a "server" (a second home) that never holds the key, an
+# incremental, and the emergency opening of the data on the server.  Every step is printed as
 # the command a user would type; the script stops at the first surprise.
 set -euo pipefail
 
@@ -16,6 +18,7 @@ export SNAPSEAL_HOME=$work/home
 
 cleanup() {
 	"$S" unload-key -a >/dev/null 2>&1 || true
+	SNAPSEAL_HOME=$work/server "$S" unload-key -a >/dev/null 2>&1 || true
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -106,5 +109,38 @@ step "Destroy the oldest snapshot and see the space it held come back"
 run "$S" destroy -nv zdata/encrypted@2018
 run "$S" destroy zdata/encrypted@2018
 run "$S" list -o name,used,referenced -r zdata
+
+step "A backup server that never holds the key (a second home on this machine)"
+srv() { SNAPSEAL_HOME=$work/server "$S" "$@"; }
+mkdir -p "$work/server"
+printf '$ %s\n' "snapseal pool create zbackups   # on the server"
+srv pool create -m "$work/zbackups" zbackups
+srv create zbackups/encrypted
+run "$S" snapshot zdata/encrypted@to-remote-server
+printf '$ %s\n' "snapseal send -w zdata/encrypted@to-remote-server | (server) snapseal receive zbackups/encrypted/jambon"
+"$S" send -w zdata/encrypted@to-remote-server | srv receive zbackups/encrypted/jambon
+srv get encryption,keylocation,encryptionroot,keystatus zbackups/encrypted/jambon
+if "$T" grepall "$work/server" "new year, new ham"; then
+	echo "  FAILED: plaintext on the server" >&2
+	exit 1
+fi
+echo "  ok: the server holds no plaintext and no key"
+
+step "Back up only the changes of the day"
+dd if=/dev/zero of=zdata/encrypted/another-file bs=1M count=5 status=none
+run "$S" snapshot zdata/encrypted@work-of-the-day
+"$T" digest zdata/encrypted >digest-day
+"$S" send -w -i @to-remote-server zdata/encrypted@work-of-the-day >day.stream
+printf '  incremental stream: %s bytes\n' "$(wc -c <day.stream)"
+srv receive zbackups/encrypted/jambon <day.stream
+srv list -t snapshot -o name,used,referenced zbackups/encrypted/jambon
+
+step "Emergency: bring the key to the server and open the data there"
+srv set keylocation="file://$work/jambon-key" zbackups/encrypted/jambon
+srv load-key zbackups/encrypted/jambon
+srv restore zbackups/encrypted/jambon@work-of-the-day "$work/emergency"
+"$T" digest emergency >emergency.digest
+check cmp -s digest-day emergency.digest
+srv unload-key zbackups/encrypted/jambon
 
 printf '\nThe demo ran end to end.\n'
