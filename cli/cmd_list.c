@@ -31,15 +31,8 @@ items_add(struct items *it, struct ss_pool *p, const struct ss_ds *ds,
 {
 	struct item *x;
 
-	if (it->n == it->cap) {
-		size_t cap = it->cap ? 2 * it->cap : 32;
-		struct item *v = ss_realloc(it->v, cap * sizeof(*v));
-
-		if (v == NULL)
-			return SS_ENOMEM;
-		it->v = v;
-		it->cap = cap;
-	}
+	if (ss_grow(&it->v, &it->cap, it->n, sizeof(*it->v)) != 0)
+		return SS_ENOMEM;
 	x = &it->v[it->n];
 	memset(x, 0, sizeof(*x));
 	x->pool = p;

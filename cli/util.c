@@ -118,15 +118,8 @@ table_add(struct table *t, const char *const *cells)
 {
 	char **row;
 
-	if (t->nrows == t->cap) {
-		size_t cap = t->cap ? 2 * t->cap : 32;
-		char ***v = ss_realloc(t->rows, cap * sizeof(*v));
-
-		if (v == NULL)
-			return SS_ENOMEM;
-		t->rows = v;
-		t->cap = cap;
-	}
+	if (ss_grow(&t->rows, &t->cap, t->nrows, sizeof(*t->rows)) != 0)
+		return SS_ENOMEM;
 	if ((row = ss_calloc(t->ncols, sizeof(*row))) == NULL)
 		return SS_ENOMEM;
 	for (size_t i = 0; i < t->ncols; i++) {

@@ -194,17 +194,13 @@ keylocation_of(struct ss_pool *p, const struct ss_ds *ds, char **loc)
 	return r;
 }
 
-/*
- * key_owner(p, ds): the guid a root's wrapped key must be bound to: its
- * own, or for the top of a raw receive the sending encryption root's.
- */
-static uint64_t
-key_owner(struct ss_pool *p, const struct ss_ds *ds)
+uint64_t
+ss_ds_key_owner(struct ss_pool *p, const struct ss_ds *ds)
 {
 	char *v = NULL;
 	uint64_t g = ds->guid;
 
-	if (ss_cat_prop_get(p->cat, ds->id, "$keyowner", SS_SRC_RECEIVED,
+	if (ss_cat_prop_get(p->cat, ds->id, SS_PROP_KEYOWNER, SS_SRC_RECEIVED,
 	    &v) == 0)
 		g = strtoull(v, NULL, 16);
 	free(v);
@@ -225,7 +221,7 @@ unwrap_with(struct ss_pool *p, const struct ss_ds *ds, const char *location,
 	memset(&sec, 0, sizeof(sec));
 	if ((r = get_wrapped(p, ds->id, w)) != 0)
 		return r;
-	if (w->root_guid != key_owner(p, ds))
+	if (w->root_guid != ss_ds_key_owner(p, ds))
 		return ss_err(SS_EAUTH, "the wrapped key stored for '%s' belongs"
 		    " to another dataset: the pool was modified", ds->name);
 	if (location == NULL && (r = keylocation_of(p, ds, &loc)) != 0)
@@ -414,7 +410,7 @@ ss_key_change(struct ss_pool *p, const struct ss_ds *ds,
 	if ((r = ss_cat_begin(p->cat)) != 0)
 		goto out;
 	if ((r = put_wrapped(p, ds->id, &nw)) != 0 ||
-	    (r = ss_cat_prop_del(p->cat, ds->id, "$keyowner",
+	    (r = ss_cat_prop_del(p->cat, ds->id, SS_PROP_KEYOWNER,
 	    SS_SRC_RECEIVED)) != 0 ||
 	    (r = ss_cat_prop_set(p->cat, ds->id, "keylocation", SS_SRC_LOCAL,
 	    loc)) != 0 ||

@@ -216,6 +216,14 @@ int ss_ds_mountpoint(struct ss_pool *p, const struct ss_ds *ds, char **path);
 
 /* ---------- keys ---------- */
 
+/*
+ * ss_ds_key_owner(p, root): the guid an encryption root's wrapped key is
+ * bound to: its own, or for the top of a raw receive the sending root's
+ * (kept in the internal property $keyowner).
+ */
+uint64_t ss_ds_key_owner(struct ss_pool *p, const struct ss_ds *root);
+#define SS_PROP_KEYOWNER "$keyowner"	/* internal, never listed */
+
 /* ss_ds_keystatus(p, ds): 0 unencrypted, 1 available, 2 unavailable. */
 int ss_ds_keystatus(struct ss_pool *p, const struct ss_ds *ds);
 

@@ -18,7 +18,7 @@
 #include "stream/stream.h"
 #include "tree/tree.h"
 
-#define KEYOWNER "$keyowner"	/* internal: guid a received wrapped key binds */
+
 
 /* ---------- payload helpers ---------- */
 
@@ -41,21 +41,6 @@ put_snaprec(struct ss_buf *b, const char *rel, const struct ss_snap *s,
 	r |= ss_buf_put_u64(b, s->logical);
 	r |= ss_buf_put_u64(b, s->nfiles);
 	return r ? SS_ENOMEM : 0;
-}
-
-/* key_owner_guid(p, root): the guid the root's wrapped key is bound to. */
-static uint64_t
-key_owner_guid(struct ss_pool *p, const struct ss_ds *root)
-{
-	char *v = NULL;
-	uint64_t g = root->guid;
-
-	if (ss_cat_prop_get(p->cat, root->id, KEYOWNER, SS_SRC_RECEIVED,
-	    &v) == 0)
-		g = strtoull(v, NULL, 16);
-	free(v);
-	ss_errclear();
-	return g;
 }
 
 /* ---------- send ---------- */
@@ -104,15 +89,8 @@ push_frame(struct sender *s, struct frame **st, size_t *n, size_t *cap,
 	if (*n >= 1000000)
 		return ss_err(SS_ECORRUPT, "object references nest too deeply"
 		    " (a cycle?)");
-	if (*n == *cap) {
-		size_t c = *cap ? 2 * *cap : 64;
-		struct frame *v = ss_realloc(*st, c * sizeof(*v));
-
-		if (v == NULL)
-			return SS_ENOMEM;
-		*st = v;
-		*cap = c;
-	}
+	if (ss_grow(st, cap, *n, sizeof(**st)) != 0)
+		return SS_ENOMEM;
 	if ((r = read_obj(s, id, &h)) != 0)
 		return r;
 	f = &(*st)[(*n)++];
@@ -233,7 +211,7 @@ dataset_record(struct ss_pool *p, const struct ss_ds *ds, const char *rel,
 	ss_buf_reset(b);
 	r |= ss_buf_put_str16(b, rel, strlen(rel));
 	r |= ss_buf_put_u64(b, ds->guid);
-	r |= ss_buf_put_u64(b, ds->encroot ? key_owner_guid(p, &root) : 0);
+	r |= ss_buf_put_u64(b, ds->encroot ? ss_ds_key_owner(p, &root) : 0);
 	r |= ss_buf_put_u8(b, withkey ? 1 : 0);
 	if (withkey)
 		r |= ss_buf_put(b, key.p, key.len);
@@ -688,7 +666,7 @@ set_key(struct receiver *rc, struct rds *e, const struct dsrec *d)
 	e->ds.encroot = e->ds.id;
 	e->keyowner = w.root_guid;
 	snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)w.root_guid);
-	if ((r = ss_cat_prop_set(p->cat, e->ds.id, KEYOWNER, SS_SRC_RECEIVED,
+	if ((r = ss_cat_prop_set(p->cat, e->ds.id, SS_PROP_KEYOWNER, SS_SRC_RECEIVED,
 	    hex)) != 0)
 		return r;
 	return ss_cat_prop_set(p->cat, e->ds.id, "keylocation", SS_SRC_LOCAL,
@@ -791,7 +769,7 @@ update_key(struct receiver *rc, struct rds *e, const struct dsrec *d)
 	snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)in.root_guid);
 	if ((r = ss_cat_key_set(rc->p->cat, e->ds.id, d->key,
 	    d->keylen)) == 0)
-		r = ss_cat_prop_set(rc->p->cat, e->ds.id, KEYOWNER,
+		r = ss_cat_prop_set(rc->p->cat, e->ds.id, SS_PROP_KEYOWNER,
 		    SS_SRC_RECEIVED, hex);
 out:
 	ss_buf_free(&b);

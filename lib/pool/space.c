@@ -22,15 +22,8 @@ int
 ss_freelist_add(struct ss_freelist *f, uint64_t pack, uint64_t off,
     uint32_t objlen)
 {
-	if (f->n == f->cap) {
-		size_t cap = f->cap ? 2 * f->cap : 64;
-		struct ss_freed *v = ss_realloc(f->v, cap * sizeof(*v));
-
-		if (v == NULL)
-			return SS_ENOMEM;
-		f->v = v;
-		f->cap = cap;
-	}
+	if (ss_grow(&f->v, &f->cap, f->n, sizeof(*f->v)) != 0)
+		return SS_ENOMEM;
 	f->v[f->n].pack = pack;
 	f->v[f->n].off = off;
 	f->v[f->n].len = objlen;
@@ -50,15 +43,8 @@ ss_freelist_free(struct ss_freelist *f)
 static int
 push(struct ss_id **st, size_t *n, size_t *cap, const struct ss_id *id)
 {
-	if (*n == *cap) {
-		size_t c = *cap ? 2 * *cap : 64;
-		struct ss_id *v = ss_realloc(*st, c * sizeof(*v));
-
-		if (v == NULL)
-			return SS_ENOMEM;
-		*st = v;
-		*cap = c;
-	}
+	if (ss_grow(st, cap, *n, sizeof(**st)) != 0)
+		return SS_ENOMEM;
 	(*st)[(*n)++] = *id;
 	return 0;
 }

@@ -281,15 +281,8 @@ int
 ss_tree_newid(struct ss_tree *t, const struct ss_id *id, uint32_t len,
     uint64_t *acc)
 {
-	if (t->nnew == t->capnew) {
-		size_t cap = t->capnew ? 2 * t->capnew : 256;
-		struct ss_id *v = ss_realloc(t->newids, cap * sizeof(*v));
-
-		if (v == NULL)
-			return SS_ENOMEM;
-		t->newids = v;
-		t->capnew = cap;
-	}
+	if (ss_grow(&t->newids, &t->capnew, t->nnew, sizeof(*t->newids)))
+		return SS_ENOMEM;
 	t->newids[t->nnew++] = *id;
 	ss_crashpoint("snapshot-object");
 	t->objects_new++;

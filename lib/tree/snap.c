@@ -59,15 +59,8 @@ twarn(struct ss_tree *t, const char *what, const char *path)
 static int
 fmap_add(struct fmap *m, uint64_t off, uint32_t len, const struct ss_id *id)
 {
-	if (m->n == m->cap) {
-		size_t cap = m->cap ? 2 * m->cap : 16;
-		struct fext *v = ss_realloc(m->v, cap * sizeof(*v));
-
-		if (v == NULL)
-			return SS_ENOMEM;
-		m->v = v;
-		m->cap = cap;
-	}
+	if (ss_grow(&m->v, &m->cap, m->n, sizeof(*m->v)) != 0)
+		return SS_ENOMEM;
 	m->v[m->n].off = off;
 	m->v[m->n].len = len;
 	m->v[m->n].id = *id;

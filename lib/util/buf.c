@@ -223,3 +223,22 @@ ss_rd_str32(struct ss_rd *r, size_t max, size_t *n)
 		*n = len;
 	return p;
 }
+
+int
+ss_grow(void *pp, size_t *cap, size_t n, size_t size)
+{
+	void *p, *np;
+	size_t c;
+
+	if (n < *cap)
+		return 0;
+	c = *cap ? 2 * *cap : 16;
+	if (c <= n)
+		c = n + 1;
+	memcpy(&p, pp, sizeof(p));
+	if ((np = ss_realloc(p, c * size)) == NULL)
+		return SS_ENOMEM;
+	memcpy(pp, &np, sizeof(np));
+	*cap = c;
+	return 0;
+}

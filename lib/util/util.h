@@ -45,6 +45,12 @@ void *ss_malloc(size_t n);
 void *ss_calloc(size_t n, size_t size);
 void *ss_realloc(void *p, size_t n);
 char *ss_strdup(const char *s);
+/*
+ * ss_grow(pp, cap, n, size): make room for element ${n} of the array whose
+ * pointer is at ${pp} (a T **) holding *${cap} elements of ${size} bytes,
+ * doubling it (from 16) when full.  0 or SS_ENOMEM (the array is intact).
+ */
+int ss_grow(void *pp, size_t *cap, size_t n, size_t size);
 /* ss_asprintf(fmt, ...): newly allocated formatted string or NULL. */
 char *ss_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
