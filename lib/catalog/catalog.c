@@ -962,8 +962,12 @@ ss_cat_idmap_get(struct ss_cat *c, int64_t ds, const struct ss_id *src,
 	sqlite3_stmt *st;
 	int r, rc;
 
-	if ((r = prep(c, "SELECT dst FROM idmap WHERE ds = ?1 AND src = ?2",
-	    &st)) != 0)
+	/*
+	 * A mapping whose object was released since (every snapshot that
+	 * held it destroyed) is stale: the object must be received again.
+	 */
+	if ((r = prep(c, "SELECT m.dst FROM idmap m JOIN objects o"
+	    " ON o.id = m.dst WHERE m.ds = ?1 AND m.src = ?2", &st)) != 0)
 		return r;
 	sqlite3_bind_int64(st, 1, ds);
 	sqlite3_bind_blob(st, 2, src->b, SS_ID_LEN, SQLITE_STATIC);
