@@ -28,6 +28,7 @@ int cmd_list(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_rollback(int argc, char **argv);
+int cmd_bookmark(int argc, char **argv);
 int cmd_load_key(int argc, char **argv);
 int cmd_unload_key(int argc, char **argv);
 int cmd_change_key(int argc, char **argv);

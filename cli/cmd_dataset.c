@@ -106,7 +106,7 @@ cmd_destroy(int argc, char **argv)
 		    &d);
 		*at = '@';
 	} else if (strchr(name, '#'))
-		r = ss_err(SS_ENOTSUP, "bookmarks are not supported yet");
+		r = ss_bookmark_destroy(p, name, flags, destroy_cb, &d);
 	else
 		r = ss_ds_destroy(p, name, flags, &freed, destroy_cb, &d);
 	ss_pool_close(p);

@@ -19,24 +19,28 @@ static const struct cmd cmds[] = {
 	    "create [-p] [-o property=value]... FILESYSTEM" },
 	{ "destroy", cmd_destroy,
 	    "destroy [-nprRv] FILESYSTEM\n"
-	    "\tdestroy [-nrRv] FILESYSTEM@SNAP[%SNAP][,SNAP[%SNAP]]..." },
+	    "\tdestroy [-nrRv] FILESYSTEM@SNAP[%SNAP][,SNAP[%SNAP]]...\n"
+	    "\tdestroy [-nv] FILESYSTEM#BOOKMARK" },
 	{ "snapshot", cmd_snapshot,
 	    "snapshot [-rl] FILESYSTEM@SNAPNAME..." },
 	{ "rollback", cmd_rollback, "rollback [-rl] SNAPSHOT" },
+	{ "bookmark", cmd_bookmark, "bookmark SNAPSHOT|BOOKMARK BOOKMARK" },
 	{ "restore", cmd_restore,
 	    "restore [-v] [-l] SNAPSHOT TARGET_DIR [PATH]..." },
 	{ "list", cmd_list,
 	    "list [-H] [-p] [-r|-d DEPTH] [-o PROPERTY[,...]] "
 	    "[-s PROPERTY]... [-S PROPERTY]...\n"
-	    "\t    [-t TYPE[,...]] [FILESYSTEM|SNAPSHOT]..." },
+	    "\t    [-t TYPE[,...]] [FILESYSTEM|SNAPSHOT|BOOKMARK]..." },
 	{ "get", cmd_get,
 	    "get [-rHp] [-d DEPTH] [-o FIELD[,...]] [-t TYPE[,...]] "
 	    "[-s SOURCE[,...]]\n"
-	    "\t    all|PROPERTY[,...] [FILESYSTEM|SNAPSHOT]..." },
+	    "\t    all|PROPERTY[,...] [FILESYSTEM|SNAPSHOT|BOOKMARK]..." },
 	{ "set", cmd_set, "set PROPERTY=VALUE... FILESYSTEM..." },
 	{ "inherit", cmd_inherit, "inherit [-r] PROPERTY FILESYSTEM..." },
-	{ "send", cmd_send, "send [-Rwv] [-i|-I SNAPSHOT] SNAPSHOT" },
-	{ "receive", cmd_receive, "receive [-Fuv] [-x PROPERTY] FILESYSTEM" },
+	{ "send", cmd_send, "send [-RwpcnvP] [-i|-I SNAPSHOT|BOOKMARK]"
+	    " SNAPSHOT" },
+	{ "receive", cmd_receive, "receive [-Fnuv] [-x PROPERTY]..."
+	    " [-o PROPERTY=VALUE]... FILESYSTEM" },
 	{ "load-key", cmd_load_key,
 	    "load-key [-rn] [-L KEYLOCATION] -a|FILESYSTEM" },
 	{ "unload-key", cmd_unload_key, "unload-key [-r] -a|FILESYSTEM" },
@@ -67,7 +71,7 @@ main_usage(FILE *f)
 	for (size_t i = 0; i < NCMDS; i++)
 		fprintf(f, "\t%s\n", cmds[i].usage);
 	fprintf(f, "\nEach dataset is of the form: pool/[dataset/]*dataset"
-	    "[@name]\n");
+	    "[@name|#name]\n");
 	return f == stdout ? 0 : EXIT_USAGE;
 }
 

@@ -12,9 +12,15 @@
 # For each run and each tool, on a fresh repository: a first snapshot, a
 # second with no change, the small change (scripts/bench-corpus.sh) and a
 # third snapshot, a full restore of the third, verified with `sstool digest`
-# against the changed corpus; then the corpus is changed back.  Each timed
-# step (the command, then sync) is run by a tiny wait4() wrapper (built here
-# with cc) that records its wall time and peak RSS; the page cache is dropped
+# against the changed corpus.  Then the streams, on the same repository:
+# snapseal's full raw send of the first snapshot piped into receive into a
+# second pool in its own SNAPSEAL_HOME (the server), and the raw incremental
+# from the first to the third snapshot into it; restic's equivalent is
+# `restic copy` of the same snapshots into a second repository (initialised
+# with --copy-chunker-params); borg has none.  Then the corpus is changed
+# back.  Each timed step (the command, then sync) is run by a tiny wait4()
+# wrapper (built here with cc) that records its wall time and peak RSS (each
+# side of a send | receive pipe has its own); the page cache is dropped
 # before each when we may.
 # The table holds medians over the runs.  Exit status 1 if any step failed
 # or any restore differed from the corpus.
@@ -156,7 +162,9 @@ export BORG_BASE_DIR=$WORK/borg-base
 export BORG_PASSPHRASE=snapseal-bench-password
 export BORG_RELOCATED_REPO_ACCESS_IS_OK=yes BORG_DISPLAY_PASSPHRASE=no
 unset RESTIC_REPOSITORY RESTIC_REPOSITORY_FILE RESTIC_PASSWORD_FILE \
-    RESTIC_PASSWORD_COMMAND BORG_REPO BORG_PASSCOMMAND BORG_PASSPHRASE_FD
+    RESTIC_PASSWORD_COMMAND RESTIC_FROM_REPOSITORY RESTIC_FROM_REPOSITORY_FILE \
+    RESTIC_FROM_PASSWORD RESTIC_FROM_PASSWORD_FILE RESTIC_FROM_PASSWORD_COMMAND \
+    RESTIC_FROM_KEY_HINT BORG_REPO BORG_PASSCOMMAND BORG_PASSPHRASE_FD
 DS=bench/ds
 COMPRESSION=${BENCH_COMPRESSION:-}	# empty: snapseal's default
 KEY=$WORK/snapseal.key
@@ -183,7 +191,8 @@ init_cmd() {
 backup_cmd() {
 	case $1 in
 	snapseal) cmd=("$SS" snapshot "$DS@$2") ;;
-	restic) cmd=(restic -q -r "$(repo_of restic)" backup "$CORPUS") ;;
+	restic) cmd=(restic -q -r "$(repo_of restic)" backup --tag "$2" \
+		"$CORPUS") ;;
 	borg) cmd=(borg create --compression lz4 "$(repo_of borg)::$2" \
 		"$CORPUS") ;;
 	esac
@@ -202,6 +211,50 @@ restored_root() {
 	case $1 in
 	snapseal) echo "$2" ;;
 	*) echo "$2$CORPUS" ;;	# restic and borg keep the absolute path
+	esac
+}
+
+# The streams' destination: snapseal's server pool (its own home, so that
+# the key loaded for the source is not there, as on another machine), and
+# restic's second repository.  borg has no equivalent of either.
+SRV_HOME=$WORK/snapseal-server
+SRV_DS=srv/ds
+COPY_REPO=$WORK/restic-copy
+PASSFILE=$WORK/restic-password
+PIPE=$BD/pipe	# PIPE.send, PIPE.recv: "SECONDS MAXRSS_KIB" of each side
+
+has_streams() { [ "$1" != borg ]; }
+
+# stream_init_cmd TOOL: create the destination (not timed)
+stream_init_cmd() {
+	case $1 in
+	snapseal) cmd=(env SNAPSEAL_HOME="$SRV_HOME" "$SS" pool create \
+		-m "$WORK/srv-mnt" srv) ;;
+	restic) cmd=(sh -c 'printf "%s\n" "$RESTIC_PASSWORD" >"$1" &&
+		exec restic init -q -r "$2" --copy-chunker-params \
+		    --from-repo "$3" --from-password-file "$1"' \
+		sh "$PASSFILE" "$COPY_REPO" "$(repo_of restic)") ;;
+	esac
+}
+# stream_cmd TOOL SNAP [BASE]: send SNAP (incremental from BASE) into the
+# destination; for snapseal each side of the pipe runs under runm
+stream_cmd() {
+	case $1 in
+	snapseal) cmd=(bash -c 'set -o pipefail
+		"$1" "$2.send" "$3" send -v -w ${7:+-i "@$7"} "$4" |
+		    SNAPSEAL_HOME="$5" "$1" "$2.recv" "$3" receive -v "$6"' \
+		sh "$runm" "$PIPE" "$SS" "$DS@$2" "$SRV_HOME" "$SRV_DS" \
+		"${3:-}") ;;
+	restic) cmd=(restic -q -r "$COPY_REPO" copy --from-repo \
+		"$(repo_of restic)" --from-password-file "$PASSFILE" \
+		--tag "$2") ;;
+	esac
+}
+# stream_dest TOOL: the destination's directory
+stream_dest() {
+	case $1 in
+	snapseal) echo "$SRV_HOME" ;;
+	restic) echo "$COPY_REPO" ;;
 	esac
 }
 
@@ -234,6 +287,65 @@ step() {
 	read -r secs kib <"$BD/step.out"
 	record "$t" "$r" "$p.s" "$secs"
 	record "$t" "$r" "$p.rss" "$kib"
+}
+
+# stream_step TOOL RUN PHASE SNAP [BASE]: step PHASE sending SNAP
+# (incremental from BASE) into the destination; records besides PHASE.s and
+# PHASE.rss: PHASE.bytes (snapseal: the stream's bytes, as send -v counts
+# them; restic: the bytes the copy added to its repository), PHASE.added
+# (what the destination grew by), PHASE.send.rss and PHASE.recv.rss (each
+# side of snapseal's pipe), PHASE.both.rss (their sum; restic: its copy)
+stream_step() {
+	local t=$1 r=$2 p=$3 before after n secs kib kib2 dest
+	local log=$LOGS/$1-run$2-$3.log
+	dest=$(stream_dest "$t")
+	before=$(du -sb "$dest" | cut -f1)
+	rm -f "$PIPE.send" "$PIPE.recv"
+	stream_cmd "$t" "$4" "${5:-}"
+	step "$t" "$r" "$p" "${cmd[@]}" || return 1
+	read -r secs kib <"$BD/step.out"
+	after=$(du -sb "$dest" | cut -f1)
+	record "$t" "$r" "$p.added" "$((after - before))"
+	case $t in
+	snapseal)
+		n=$(sed -n 's/^sent .* stream of \([0-9]*\) bytes$/\1/p' \
+		    "$log" | tail -n 1)
+		if [ -z "$n" ]; then	# send -v says it otherwise: count
+			n=$("$SS" send -w ${5:+-i "@$5"} "$DS@$4" | wc -c) ||
+				n=
+		fi
+		[ -n "$n" ] && record "$t" "$r" "$p.bytes" "$n"
+		read -r secs kib <"$PIPE.send"
+		read -r secs kib2 <"$PIPE.recv"
+		record "$t" "$r" "$p.send.rss" "$kib"
+		record "$t" "$r" "$p.recv.rss" "$kib2"
+		record "$t" "$r" "$p.both.rss" "$((kib + kib2))" ;;
+	restic)
+		record "$t" "$r" "$p.bytes" "$((after - before))"
+		record "$t" "$r" "$p.both.rss" "$kib" ;;
+	esac
+}
+
+# bench_streams TOOL RUN: the full stream of s1 and the incremental s1..s3
+bench_streams() {
+	local t=$1 r=$2 log=$LOGS/$1-run$2-stream-init.log got
+	stream_init_cmd "$t"
+	if ! "${cmd[@]}" >"$log" 2>&1; then
+		echo "bench: $t run $r: stream destination init failed" >&2
+		tail -n 5 "$log" | sed 's/^/  | /' >&2
+		record "$t" "$r" error "stream destination init failed (log: $log)"
+		return 1
+	fi
+	stream_step "$t" "$r" stream s1 || return 1
+	stream_step "$t" "$r" incr s3 s1 || return 1
+	[ "$t" = snapseal ] || return 0
+	got=$(SNAPSEAL_HOME=$SRV_HOME "$SS" list -H -o name -t snapshot \
+	    "$SRV_DS" 2>&1 | tr '\n' ' ')
+	if [ "$got" != "$SRV_DS@s1 $SRV_DS@s3 " ]; then
+		echo "bench: $t run $r: the server holds '$got'" >&2
+		record "$t" "$r" error "the server pool holds '$got', not s1 and s3"
+		return 1
+	fi
 }
 
 bench_tool() {
@@ -272,6 +384,10 @@ bench_tool() {
 		    "corpus (diff $BD/state/digest.changed $got)" >&2
 		record "$t" "$r" verify FAIL
 	fi
+	rm -rf "$WORK/restore"
+	if has_streams "$t"; then
+		bench_streams "$t" "$r" || return 1
+	fi
 }
 
 # ---------- the table ----------
@@ -288,7 +404,7 @@ median() {
 # value TOOL FIGURE: the median of FIGURE for TOOL, unrounded (empty if
 # no run measured it); for verify, "OK n/RUNS" or "FAIL n/RUNS"
 value() {
-	local m
+	local m b
 	case $2 in
 	verify)
 		awk -F'\t' -v t="$1" -v runs="$RUNS" '
@@ -302,12 +418,28 @@ value() {
 		    'BEGIN { print b / 1e6 / s }' ;;
 	first.tar) m=$(median "$1" first.s)
 		[ -z "$m" ] || awk -v s="$m" -v t="$tar_s" 'BEGIN { print 100 * t / s }' ;;
+	stream.mbs) m=$(median "$1" stream.s)
+		b=$(median "$1" stream.bytes)
+		[ -z "$m" ] || [ -z "$b" ] ||
+			awk -v b="$b" -v s="$m" 'BEGIN { print b / 1e6 / s }' ;;
+	*.bytes) m=$(median "$1" "$2")
+		[ -z "$m" ] || awk -v b="$m" 'BEGIN { print b / 1e6 }' ;;
 	*.rss) m=$(median "$1" "$2")
 		[ -z "$m" ] || awk -v k="$m" 'BEGIN { print k * 1024 / 1e6 }' ;;
 	size) m=$(median "$1" size)
 		[ -z "$m" ] || awk -v b="$m" 'BEGIN { print b / 1e6 }' ;;
 	*) median "$1" "$2" ;;
 	esac
+}
+
+# na TOOL FIGURE: true if TOOL has no equivalent of FIGURE (borg has no
+# copy; restic's copy is one process, so it has no sides)
+na() {
+	case $1:$2 in
+	borg:stream.* | borg:incr.* | restic:*.send.rss | restic:*.recv.rss)
+		return 0 ;;
+	esac
+	return 1
 }
 
 # cell FIGURE VALUE: VALUE as printed in the table
@@ -345,7 +477,16 @@ nochange.rss|peak RSS, no-change snapshot, MB
 change.rss|peak RSS, small-change snapshot, MB
 restore.rss|peak RSS, restore, MB
 size|repository size after 3 snapshots, MB
-verify|restore equals the corpus"
+verify|restore equals the corpus
+stream.s|full raw send into receive, s
+stream.mbs|full raw send into receive, MB/s of stream
+stream.bytes|full stream, MB
+stream.send.rss|peak RSS, full send side, MB
+stream.recv.rss|peak RSS, full receive side, MB
+stream.both.rss|peak RSS, full send + receive, MB
+incr.s|incremental send into receive, s
+incr.bytes|incremental stream, MB
+incr.both.rss|peak RSS, incremental send + receive, MB"
 
 # table: the table as tab-separated lines, header first
 table() {
@@ -360,7 +501,11 @@ table() {
 		line=$label
 		s=$(value snapseal "$f")
 		for t in $tools; do
-			line="$line	$(cell "$f" "$(value "$t" "$f")")"
+			if na "$t" "$f"; then
+				line="$line	n/a"
+			else
+				line="$line	$(cell "$f" "$(value "$t" "$f")")"
+			fi
 		done
 		for t in $tools; do
 			[ "$t" = snapseal ] && continue
@@ -452,11 +597,16 @@ tar_s=$(median tar read.s)
 tar_line="tar cf - | cat reads the corpus at $(awk -v b="$bytes" -v s="$tar_s" \
     'BEGIN { printf "%.0f", b / 1e6 / s }') MB/s (median, cold cache)"
 
+stream_line="snapseal's raw send into receive moved $(cell stream.mbs \
+    "$(value snapseal stream.mbs)") MB/s of stream (median; issue 4 asks for 1000 at least)"
+streams_note="send into receive: for restic, \`restic copy\` of the same snapshot into a second repository (init --copy-chunker-params), its stream MB what the copy added to that repository; n/a: no equivalent (borg has no copy; restic's copy is one process)"
 tab=$(table)
 {
 	echo
 	echo "$info"
 	echo "$tar_line"
+	echo "$stream_line"
+	echo "$streams_note"
 	echo "MB = 10^6 bytes; vs X: how many times snapseal is better than X" \
 	    "(X's time / snapseal's, snapseal's rate / X's, X's MB / snapseal's)"
 	echo
@@ -469,6 +619,8 @@ mkdir -p "$(dirname "$OUT")"
 	echo
 	echo "$info" | sed 's/^/- /'
 	echo "- $tar_line"
+	echo "- $stream_line"
+	echo "- $streams_note"
 	echo
 	echo "MB = 10^6 bytes. \"vs X\": how many times snapseal is better than X"
 	echo "(X's time ÷ snapseal's, snapseal's rate ÷ X's, X's MB ÷ snapseal's);"

@@ -6,7 +6,7 @@ set -eu
 what=${1:-build}
 pkgs="build-essential pkg-config clang libssl-dev libzstd-dev liblz4-dev \
 libxxhash-dev libsqlite3-dev libkeyutils-dev keyutils libfuse3-dev \
-openssh-client openssh-server perl attr acl xxd"
+openssh-client openssh-server perl attr acl xxd sqlite3"
 [ "$what" = bench ] && pkgs="$pkgs restic borgbackup"
 missing=
 for p in $pkgs; do

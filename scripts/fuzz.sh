@@ -26,7 +26,8 @@ cd "$root"
 
 CLANG=${CLANG:-clang}
 B=${FUZZ_BUILD:-build/fuzz}
-TARGETS="fuzz_dir fuzz_object fuzz_wrapped fuzz_decompress fuzz_stream"
+TARGETS="fuzz_dir fuzz_object fuzz_wrapped fuzz_decompress fuzz_stream \
+fuzz_receive"
 PKGS="libcrypto libzstd liblz4 libxxhash sqlite3 libkeyutils"
 WARN="-Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
 -Wmissing-prototypes -Wvla -Wno-unused-parameter"

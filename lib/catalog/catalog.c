@@ -43,7 +43,9 @@ static const char *const schema =
     " WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS objects_pack ON objects(pack);"
     "CREATE TABLE IF NOT EXISTS idmap(ds INTEGER NOT NULL, src BLOB NOT NULL,"
-    " dst BLOB NOT NULL, PRIMARY KEY(ds, src)) WITHOUT ROWID;";
+    " dst BLOB NOT NULL, PRIMARY KEY(ds, src)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS bookmark_ids(snap INTEGER NOT NULL,"
+    " seq INTEGER NOT NULL, ids BLOB NOT NULL, PRIMARY KEY(snap, seq));";
 
 static const char *const stmt_sql[ST_NSTMT] = {
 	[ST_OBJ_GET] = "SELECT pack, off, len, refs, nchild FROM objects"
@@ -423,6 +425,21 @@ ss_cat_ds_set_encroot(struct ss_cat *c, int64_t id, int64_t encroot)
 }
 
 int
+ss_cat_ds_set_guid(struct ss_cat *c, int64_t id, uint64_t guid, int kind)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if ((r = prep(c, "UPDATE datasets SET guid = ?2, kind = ?3"
+	    " WHERE id = ?1", &st)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, (int64_t)guid);
+	sqlite3_bind_int64(st, 3, kind);
+	return step_done(c, st);
+}
+
+int
 ss_cat_ds_del(struct ss_cat *c, int64_t id)
 {
 	static const char *const sql[] = {
@@ -790,13 +807,124 @@ ss_snap_list_free(struct ss_snap *v, size_t n)
 int
 ss_cat_snap_del(struct ss_cat *c, int64_t id)
 {
+	static const char *const sql[] = {
+		"DELETE FROM bookmark_ids WHERE snap = ?1",
+		"DELETE FROM snaps WHERE id = ?1",
+	};
 	sqlite3_stmt *st;
 	int r;
 
-	if ((r = prep(c, "DELETE FROM snaps WHERE id = ?1", &st)) != 0)
+	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		if ((r = prep(c, sql[i], &st)) != 0)
+			return r;
+		sqlite3_bind_int64(st, 1, id);
+		if ((r = step_done(c, st)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+/* ---------- object lists of bookmarks ---------- */
+
+int
+ss_cat_bmids_put(struct ss_cat *c, int64_t snap, const struct ss_id *ids,
+    size_t n)
+{
+	sqlite3_stmt *st;
+	size_t seg;
+	int r;
+
+	if (n == 0)
+		return ss_err(SS_EINVAL, "catalog: empty bookmark object list");
+	for (size_t i = 1; i < n; i++)
+		if (ss_id_cmp(&ids[i - 1], &ids[i]) >= 0)
+			return ss_err(SS_EINVAL, "catalog: bookmark object list"
+			    " is not sorted");
+	if ((r = prep(c, "INSERT INTO bookmark_ids(snap, seq, ids)"
+	    " VALUES(?1, ?2, ?3)", &st)) != 0)
 		return r;
-	sqlite3_bind_int64(st, 1, id);
-	return step_done(c, st);
+	for (size_t i = 0, k = 0; i < n && r == 0; i += seg, k++) {
+		int rc;
+
+		seg = n - i < SS_CAT_BMIDS_SEG ? n - i : SS_CAT_BMIDS_SEG;
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, snap);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)k);
+		sqlite3_bind_blob(st, 3, ids[i].b, (int)(seg * SS_ID_LEN),
+		    SQLITE_STATIC);
+		if ((rc = sqlite3_step(st)) != SQLITE_DONE)
+			r = dberr(c, rc, "bookmark object list");
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+/*
+ * bmids_row(st, seq, prev, fn, arg): check one stored row (its number,
+ * its length, ascending identifiers, also across rows) and pass its
+ * identifiers to ${fn}.
+ */
+static int
+bmids_row(sqlite3_stmt *st, int64_t seq, struct ss_id *prev, ss_cat_id_fn fn,
+    void *arg)
+{
+	const uint8_t *p = sqlite3_column_blob(st, 1);
+	size_t len = (size_t)sqlite3_column_bytes(st, 1);
+	struct ss_id id;
+	int r = 0;
+
+	if (sqlite3_column_int64(st, 0) != seq || p == NULL || len == 0 ||
+	    len % SS_ID_LEN != 0 || len > SS_CAT_BMIDS_SEG * SS_ID_LEN)
+		return ss_err(SS_ECORRUPT, "catalog: bookmark object list is"
+		    " damaged (row %lld)", (long long)seq);
+	for (size_t off = 0; off < len && r == 0; off += SS_ID_LEN) {
+		memcpy(id.b, p + off, SS_ID_LEN);
+		if ((seq > 0 || off > 0) && ss_id_cmp(prev, &id) >= 0)
+			return ss_err(SS_ECORRUPT, "catalog: bookmark object"
+			    " list is damaged (not in order)");
+		*prev = id;
+		r = fn(arg, &id);
+	}
+	return r;
+}
+
+int
+ss_cat_bmids_each(struct ss_cat *c, int64_t snap, ss_cat_id_fn fn, void *arg)
+{
+	sqlite3_stmt *st;
+	struct ss_id prev;
+	int64_t seq = 0;
+	int r, rc = SQLITE_DONE;
+
+	memset(&prev, 0, sizeof(prev));
+	if ((r = prep(c, "SELECT seq, ids FROM bookmark_ids WHERE snap = ?1"
+	    " ORDER BY seq", &st)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, snap);
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		r = bmids_row(st, seq++, &prev, fn, arg);
+	if (r == 0 && rc != SQLITE_DONE)
+		r = dberr(c, rc, "bookmark object list");
+	else if (r == 0 && seq == 0)
+		r = SS_ENOENT;
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+ss_cat_bmids_copy(struct ss_cat *c, int64_t from, int64_t to)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if ((r = prep(c, "INSERT INTO bookmark_ids(snap, seq, ids)"
+	    " SELECT ?2, seq, ids FROM bookmark_ids WHERE snap = ?1", &st)))
+		return r;
+	sqlite3_bind_int64(st, 1, from);
+	sqlite3_bind_int64(st, 2, to);
+	if ((r = step_done(c, st)) == 0 && sqlite3_changes(c->db) == 0)
+		r = SS_ENOENT;
+	return r;
 }
 
 /* ---------- objects ---------- */

@@ -60,6 +60,8 @@ int ss_cat_ds_add(struct ss_cat *c, struct ss_ds *d);	/* sets d->id */
 int ss_cat_ds_get(struct ss_cat *c, const char *name, struct ss_ds *d);
 int ss_cat_ds_get_id(struct ss_cat *c, int64_t id, struct ss_ds *d);
 int ss_cat_ds_set_encroot(struct ss_cat *c, int64_t id, int64_t encroot);
+/* ss_cat_ds_set_guid(c, id, guid, kind): a dataset overwritten by receive -F. */
+int ss_cat_ds_set_guid(struct ss_cat *c, int64_t id, uint64_t guid, int kind);
 int ss_cat_ds_del(struct ss_cat *c, int64_t id);	/* with its props/key */
 /*
  * ss_cat_ds_list(c, prefix, &v, &n): datasets named ${prefix} or
@@ -117,8 +119,31 @@ int ss_cat_snap_get(struct ss_cat *c, int64_t ds, const char *name, int kind,
 int ss_cat_snap_list(struct ss_cat *c, int64_t ds, int kind,
     struct ss_snap **v, size_t *n);
 void ss_snap_list_free(struct ss_snap *v, size_t n);
+/* ss_cat_snap_del(c, id): the row, and the object list of a bookmark. */
 int ss_cat_snap_del(struct ss_cat *c, int64_t id);
-/* ss_cat_snap_root_refs(c, root, &n): how many snapshots have this root. */
+
+/*
+ * The object list of a bookmark (docs/format.md 3.9): the identifiers its
+ * snapshot reached, ascending, in rows of at most SS_CAT_BMIDS_SEG.
+ *
+ * ss_cat_bmids_put(c, snap, ids, n): store the list of bookmark row
+ * ${snap}; ${ids} (borrowed) must be strictly ascending and not empty.
+ */
+#define SS_CAT_BMIDS_SEG 32768	/* identifiers per row: 1 MiB */
+int ss_cat_bmids_put(struct ss_cat *c, int64_t snap, const struct ss_id *ids,
+    size_t n);
+/*
+ * ss_cat_bmids_each(c, snap, fn, arg): call ${fn} for every identifier of
+ * the list, ascending; stops at and returns ${fn}'s first non-zero return.
+ * SS_ENOENT if there is no list; SS_ECORRUPT if the stored rows are
+ * misnumbered, of a bad length, or out of order.
+ */
+typedef int (*ss_cat_id_fn)(void *arg, const struct ss_id *id);
+int ss_cat_bmids_each(struct ss_cat *c, int64_t snap, ss_cat_id_fn fn,
+    void *arg);
+/* ss_cat_bmids_copy(c, from, to): give row ${to} the list of ${from};
+ * SS_ENOENT if ${from} has none. */
+int ss_cat_bmids_copy(struct ss_cat *c, int64_t from, int64_t to);
 
 /* ---------- object index ---------- */
 

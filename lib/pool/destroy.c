@@ -211,6 +211,7 @@ ss_snap_destroy(struct ss_pool *p, const char *dsname, const char *spec,
 /*
  * children_list(p, v, n, out, len, &count): the names a non-recursive
  * destroy of v[0] refuses to take along: its snapshots and descendants.
+ * Bookmarks hold no data and go with their dataset, as in zfs.
  */
 static int
 children_list(struct ss_pool *p, const struct ss_ds *v, size_t n, char *out,
@@ -222,13 +223,13 @@ children_list(struct ss_pool *p, const struct ss_ds *v, size_t n, char *out,
 
 	out[0] = '\0';
 	*count = 0;
-	if ((r = ss_cat_snap_list(p->cat, v[0].id, 0, &s, &ns)) != 0)
+	if ((r = ss_cat_snap_list(p->cat, v[0].id, SS_SNAP, &s, &ns)) != 0)
 		return r;
 	for (size_t i = 0; i < ns + n - 1; i++, (*count)++)
 		if (o + 4 < len)
 			o += (size_t)snprintf(out + o, len - o, "%s%s%s%s",
 			    *count ? ", " : "", i < ns ? v[0].name : "",
-			    i < ns ? (s[i].kind == SS_SNAP ? "@" : "#") : "",
+			    i < ns ? "@" : "",
 			    i < ns ? s[i].name : v[i - ns + 1].name);
 	ss_snap_list_free(s, ns);
 	return 0;

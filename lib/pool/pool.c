@@ -591,7 +591,8 @@ ss_pool_destroy(const char *name, int force)
 			struct ss_snap *s = NULL;
 			size_t k = 0;
 
-			if (ss_cat_snap_list(p->cat, v[i].id, 0, &s, &k) == 0)
+			if (ss_cat_snap_list(p->cat, v[i].id, SS_SNAP, &s,
+			    &k) == 0)
 				nsnap += k;
 			ss_snap_list_free(s, k);
 		}

@@ -160,6 +160,9 @@ struct ss_obj_ref {
 	int kind;		/* 0 filesystem, SS_SNAP, SS_BOOKMARK */
 };
 
+/* ss_nicenum(n, out, len): zfs_nicenum style: 0B, 512B, 24K, 1.00G, 15.4G. */
+void ss_nicenum(uint64_t n, char *out, size_t len);
+
 /* ss_resolve(p, name, ref): look up a dataset, snapshot or bookmark. */
 int ss_resolve(struct ss_pool *p, const char *name, struct ss_obj_ref *ref);
 void ss_obj_ref_clear(struct ss_obj_ref *ref);
@@ -302,6 +305,30 @@ int ss_snap_destroy(struct ss_pool *p, const char *dsname, const char *spec,
 #define SS_SEND_RAW 1
 #define SS_SEND_REPLICATE 2	/* -R: descendants and earlier snapshots */
 #define SS_SEND_INTERMEDIATE 4	/* -I: every snapshot after the base */
+#define SS_SEND_PROPS 8		/* -p: properties (implied by -R) */
+#define SS_SEND_DRYRUN 16	/* -n: estimate only, write nothing */
+#define SS_SEND_COMPRESS 32	/* -c: compress decrypted objects */
+
+enum ss_send_what {
+	SS_SEV_BEGIN = 1,	/* a snapshot starts; bytes: stream so far */
+	SS_SEV_PROGRESS,	/* an object went out; bytes: stream so far */
+	SS_SEV_SNAP		/* a snapshot is out; bytes: its own share */
+};
+
+struct ss_send_event {
+	int what;		/* enum ss_send_what */
+	const char *ds;		/* dataset name */
+	const char *snap;	/* "ds@snap" being sent */
+	const char *from;	/* name of its base (no dataset), NULL if full */
+	uint64_t bytes;
+};
+
+struct ss_send_opts {
+	int flags;		/* SS_SEND_* */
+	const char *from;	/* -i/-I: "@s", "ds@s", "#b", "ds#b" or NULL */
+	void (*cb)(void *arg, const struct ss_send_event *ev);
+	void *arg;
+};
 
 struct ss_send_stats {
 	uint64_t objects, objbytes, bytes;
@@ -312,24 +339,79 @@ struct ss_recv_stats {
 };
 
 /*
- * ss_send(p, name, from, flags, fd, stats): write a stream of snapshot
- * ${name} to ${fd}; with ${from} ("@snap" or "ds@snap"), only what is not
- * reachable from that earlier snapshot.  Objects travel as stored: raw for
- * encrypted datasets (SS_SEND_RAW required for them), as is for plain ones.
+ * ss_send(p, name, opts, fd, stats): write a stream of snapshot ${name}
+ * to ${fd}; with opts->from, only what is not reachable from that earlier
+ * snapshot or bookmark.  Objects travel as stored for raw streams
+ * (SS_SEND_RAW) and unencrypted datasets; encrypted datasets without
+ * SS_SEND_RAW are sent decrypted (their key must be loaded).  With
+ * SS_SEND_DRYRUN nothing is written and the stats are estimates from the
+ * index.  opts->cb, if set, hears of every snapshot and object.
  */
-int ss_send(struct ss_pool *p, const char *name, const char *from, int flags,
-    int fd, struct ss_send_stats *stats);
+int ss_send(struct ss_pool *p, const char *name,
+    const struct ss_send_opts *opts, int fd, struct ss_send_stats *stats);
 int ss_send_base(struct ss_pool *p, const struct ss_obj_ref *o,
     const char *from, struct ss_obj_ref *base);
 
+#define SS_RECV_FORCE 1		/* -F: roll back to the incremental's base */
+#define SS_RECV_DRYRUN 2	/* -n: check the whole stream, keep nothing */
+
+struct ss_recv_opts {
+	int flags;		/* SS_RECV_* */
+	const char *const *exclude;	/* -x: properties not taken */
+	size_t nexclude;
+	const struct ss_kv *set;	/* -o: set locally on the top */
+	size_t nset;
+};
+
 /*
- * ss_receive(p, target, fd, stats): read a stream into dataset ${target}
- * (created for a full stream; for an incremental its newest snapshot must
- * be the stream's base).  Nothing becomes visible unless the whole stream
- * checks out.  Needs no key.
+ * ss_receive_with(p, target, fd, opts, stats): read a stream into dataset
+ * ${target} (created for a full stream; for an incremental it must hold
+ * the stream's base, and with SS_RECV_FORCE later snapshots are destroyed
+ * first).  Nothing becomes visible unless the whole stream checks out.
+ * Needs no key for raw streams and unencrypted data.
+ * ss_receive(p, target, fd, stats): the same with no options.
  */
+int ss_receive_with(struct ss_pool *p, const char *target, int fd,
+    const struct ss_recv_opts *opts, struct ss_recv_stats *stats);
 int ss_receive(struct ss_pool *p, const char *target, int fd,
     struct ss_recv_stats *stats);
+
+/*
+ * ss_prop_receive(p, ds, name, value): a property carried by a stream, set
+ * with source "received" (a local value still wins).  Only inheritable
+ * and user properties are received; a bad value is SS_EINVAL.
+ * ss_prop_clear_received(p, ds): forget every received property.
+ */
+int ss_prop_receive(struct ss_pool *p, const struct ss_ds *ds,
+    const char *name, const char *value);
+int ss_prop_clear_received(struct ss_pool *p, const struct ss_ds *ds);
+
+/* ---------- bookmarks (lib/pool/bookmark.c) ---------- */
+
+struct ss_idset;
+
+/*
+ * ss_bookmark(p, snap, bookmark): "pool/a@s" -> "pool/a#b" (or "#b").  The
+ * bookmark keeps the snapshot's guid, createtxg, creation and root, and the
+ * set of object identifiers its snapshot reached, so that an incremental
+ * can be sent from it after the snapshot is destroyed.  Needs no key.
+ */
+int ss_bookmark(struct ss_pool *p, const char *snap, const char *bookmark);
+
+/*
+ * ss_bookmark_destroy(p, name, flags, cb, arg): destroy bookmark "pool/a#b"
+ * (${cb} is told its name); with SS_DESTROY_DRYRUN nothing changes.  It
+ * frees no space: a bookmark holds no data.
+ */
+int ss_bookmark_destroy(struct ss_pool *p, const char *name, int flags,
+    ss_destroy_cb cb, void *arg);
+
+/*
+ * ss_bookmark_ids(p, bm, set): add to ${set} every object identifier the
+ * bookmark's snapshot reached (the receiver of an earlier stream holds them).
+ */
+int ss_bookmark_ids(struct ss_pool *p, const struct ss_snap *bm,
+    struct ss_idset *set);
 
 /* Space accounting (stored bytes). */
 int ss_snap_used(struct ss_pool *p, const struct ss_snap *s, uint64_t *used);

@@ -92,9 +92,8 @@ setv(struct ss_propval *v, int source, const char *fmt, ...)
 	v->applies = 1;
 }
 
-/* nicenum(n, out): zfs_nicenum style: 0B, 512B, 24K, 1.00G, 15.4G. */
-static void
-nicenum(uint64_t n, char *out, size_t len)
+void
+ss_nicenum(uint64_t n, char *out, size_t len)
 {
 	static const char units[] = "BKMGTPE";
 	int i = 0;
@@ -119,7 +118,7 @@ nicenum(uint64_t n, char *out, size_t len)
 static void
 setsize(struct ss_propval *v, uint64_t n)
 {
-	nicenum(n, v->value, sizeof(v->value));
+	ss_nicenum(n, v->value, sizeof(v->value));
 	snprintf(v->exact, sizeof(v->exact), "%llu", (unsigned long long)n);
 	v->source = SS_SOURCE_NONE;
 	v->applies = 1;
@@ -653,4 +652,44 @@ ss_prop_inherit(struct ss_pool *p, const struct ss_ds *ds, const char *name)
 		return ss_err(SS_EINVAL, "'%s' property cannot be inherited",
 		    name);
 	return ss_cat_prop_del(p->cat, ds->id, name, SS_SRC_LOCAL);
+}
+
+/* ---------- received properties ---------- */
+
+int
+ss_prop_receive(struct ss_pool *p, const struct ss_ds *ds, const char *name,
+    const char *value)
+{
+	const struct ss_propdef *d = ss_prop_find(name);
+	int r;
+
+	if (d == NULL ? !ss_prop_is_user(name) : !(d->flags & SS_PF_INHERIT))
+		return ss_err(SS_EINVAL, "property '%s' cannot be received",
+		    name);
+	if ((r = check_value(p, ds, name, value)) != 0)
+		return r;
+	return ss_cat_prop_set(p->cat, ds->id, name, SS_SRC_RECEIVED, value);
+}
+
+int
+ss_prop_clear_received(struct ss_pool *p, const struct ss_ds *ds)
+{
+	char **user = NULL;
+	size_t n = 0;
+	int r = 0;
+
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]) && r == 0; i++)
+		if (table[i].flags & SS_PF_INHERIT)
+			r = ss_cat_prop_del(p->cat, ds->id, table[i].name,
+			    SS_SRC_RECEIVED);
+	if (r == 0)
+		r = ss_cat_prop_names(p->cat, ds->id, &user, &n);
+	for (size_t i = 0; i < n; i++) {
+		if (r == 0)
+			r = ss_cat_prop_del(p->cat, ds->id, user[i],
+			    SS_SRC_RECEIVED);
+		free(user[i]);
+	}
+	free(user);
+	return r;
 }

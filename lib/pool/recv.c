@@ -3,60 +3,101 @@
  *
  * The receiver checks every object's checksum and identifier and that
  * everything a snapshot references is present before the one transaction
- * that makes it visible commits.  Streams of unencrypted data received
- * under an encrypted parent are sealed again under the parent's keys.
+ * that makes it visible commits.  Objects of raw streams, and of
+ * unencrypted datasets received as unencrypted, are stored as they came.
+ * The others are "remapped": opened, their references rewritten through a
+ * persistent identifier map, and stored under this pool's identifiers:
+ * an unencrypted stream received under an encrypted parent (the article's
+ * migration, sealed again under the parent's keys) and a decrypted stream
+ * of an encrypted dataset (named by stream identifiers, not by content).
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "compress/compress.h"
 #include "pool/space.h"
 #include "stream/stream.h"
 #include "tree/tree.h"
 
-/* One dataset of the stream and where it landed. */
-struct rds {
-	char *rel;		/* relative name in the stream ("" = top) */
-	struct ss_ds ds;
-	int created;
-	int reseal;		/* plain stream sealed again under our keys */
-	uint64_t keyowner;	/* root guid its wrapped key binds, or 0 */
-};
+#define MAX_PROPS 1024
 
 /*
- * Re-sealing an unencrypted stream into an encrypted dataset (the
- * article's migration): objects are opened with the plain context (their
- * SHA-256 identifiers checked), their references rewritten through the
- * identifier map, and stored under the encryption root's keys.
+ * A remapping context: one per identifier domain, that is per encryption
+ * root for encrypted destinations and per dataset for unencrypted ones.
  */
-struct reseal {
-	int64_t root;		/* encryption root the keys belong to */
+struct remap {
+	int64_t domain;		/* idmap key: encryption root or dataset id */
+	int enc;		/* destination is encrypted */
 	struct ss_keyset ks;
 	struct ss_objctx *plain;
 	struct ss_tree t;
 	struct ss_buf pt, out;
 };
 
+/* One dataset of the stream and where it landed. */
+struct rds {
+	char *rel;		/* relative name in the stream ("" = top) */
+	struct ss_ds ds;
+	struct remap *rm;	/* objects are remapped, NULL if stored as is */
+	int named;		/* stream identifiers are names, not hashes */
+	uint64_t keyowner;	/* root guid its wrapped key binds, or 0 */
+};
+
 struct receiver {
 	struct ss_pool *p;
+	const struct ss_recv_opts *o;
 	struct ss_sreader *rd;
 	struct ss_packw *pw;
 	const char *target;
 	struct rds *v;
 	size_t n;
-	int raw, replication;
+	struct remap **rm;
+	size_t nrm, caprm;
+	struct ss_freelist freed;	/* snapshots -F rolled back */
+	int raw, replication, props;
 	uint64_t objects, bytes, skipped;
-	struct reseal *rs;
+};
+
+struct prop {
+	const uint8_t *name, *value;
+	size_t nl, vl;
 };
 
 struct dsrec {
 	char rel[256];
-	uint64_t guid, rootguid;
+	uint64_t guid, rootguid, from;
 	int haskey;
 	const uint8_t *key;
 	size_t keylen;
+	struct prop *props;
+	uint32_t nprops;
 };
+
+static int
+parse_props(struct ss_rd *rd, struct dsrec *d)
+{
+	d->nprops = ss_rd_u32(rd);
+	if (rd->err || d->nprops > MAX_PROPS)
+		return -1;
+	if (d->nprops && (d->props = ss_calloc(d->nprops,
+	    sizeof(*d->props))) == NULL)
+		return SS_ENOMEM;
+	for (uint32_t i = 0; i < d->nprops; i++) {
+		struct prop *q = &d->props[i];
+		uint8_t src;
+
+		q->name = ss_rd_str16(rd, &q->nl);
+		q->value = ss_rd_str16(rd, &q->vl);
+		src = ss_rd_u8(rd);
+		if (rd->err || q->nl == 0 || q->nl > 255 || q->vl > 8191 ||
+		    memchr(q->name, '\0', q->nl) ||
+		    memchr(q->value, '\0', q->vl) || src < SS_SRC_LOCAL ||
+		    src > SS_SRC_RECEIVED)
+			return -1;
+	}
+	return 0;
+}
 
 static int
 parse_dataset(const uint8_t *p, size_t n, struct dsrec *d)
@@ -64,6 +105,7 @@ parse_dataset(const uint8_t *p, size_t n, struct dsrec *d)
 	const uint8_t *rel;
 	struct ss_rd rd;
 	size_t nl;
+	int r;
 
 	memset(d, 0, sizeof(*d));
 	ss_rd_init(&rd, p, n);
@@ -75,8 +117,11 @@ parse_dataset(const uint8_t *p, size_t n, struct dsrec *d)
 		d->keylen = 108;
 		d->key = ss_rd_bytes(&rd, d->keylen);
 	}
-	if (ss_rd_u32(&rd) != 0 || rd.err || ss_rd_left(&rd) != 0 ||
-	    d->haskey > 1 || (d->haskey && d->rootguid == 0) || nl > 200 ||
+	d->from = ss_rd_u64(&rd);
+	if ((r = parse_props(&rd, d)) == SS_ENOMEM)
+		return r;
+	if (r != 0 || rd.err || ss_rd_left(&rd) != 0 || d->haskey > 1 ||
+	    (d->haskey && d->rootguid == 0) || d->guid == 0 || nl > 200 ||
 	    memchr(rel, '\0', nl))
 		return ss_err(SS_ECORRUPT, "invalid dataset record in stream");
 	memcpy(d->rel, rel, nl);
@@ -84,174 +129,132 @@ parse_dataset(const uint8_t *p, size_t n, struct dsrec *d)
 	return 0;
 }
 
+/* ---------- remapping ---------- */
+
 static void
-reseal_free(struct reseal *rs)
+remap_free(struct remap *rm)
 {
-	if (rs == NULL)
+	if (rm == NULL)
 		return;
-	ss_keyset_wipe(&rs->ks);
-	ss_objctx_free(rs->plain);
-	ss_objctx_free(rs->t.oc);
-	ss_tree_release(&rs->t);
-	ss_buf_wipe(&rs->pt);
-	ss_buf_wipe(&rs->out);
-	free(rs);
+	ss_keyset_wipe(&rm->ks);
+	ss_objctx_free(rm->plain);
+	ss_objctx_free(rm->t.oc);
+	ss_tree_release(&rm->t);
+	ss_buf_wipe(&rm->pt);
+	ss_buf_wipe(&rm->out);
+	free(rm);
 }
 
-/* reseal_setup(rc, e): the keys and contexts for dataset ${e}. */
+/* remap_setup(rc, e): the remapping context of dataset ${e}'s domain. */
 static int
-reseal_setup(struct receiver *rc, struct rds *e)
+remap_setup(struct receiver *rc, struct rds *e)
 {
-	struct reseal *rs;
-	int r;
+	int64_t domain = e->ds.encroot ? e->ds.encroot : e->ds.id;
+	struct remap *rm;
+	char *v = NULL;
+	int r, comp = SS_COMP_ZSTD, level = 3;
 
-	if (rc->rs && rc->rs->root == e->ds.encroot)
-		return 0;
-	if (rc->rs)
-		return ss_err(SS_ENOTSUP, "a stream re-sealed under two"
-		    " encryption roots is not supported");
-	if ((rs = ss_calloc(1, sizeof(*rs))) == NULL)
+	for (size_t i = 0; i < rc->nrm; i++)
+		if (rc->rm[i]->domain == domain) {
+			e->rm = rc->rm[i];
+			return 0;
+		}
+	if (ss_grow(&rc->rm, &rc->caprm, rc->nrm, sizeof(*rc->rm)) != 0)
 		return SS_ENOMEM;
-	rc->rs = rs;
-	rs->root = e->ds.encroot;
-	if ((r = ss_ds_keyset(rc->p, &e->ds, &rs->ks)) != 0)
+	if ((rm = ss_calloc(1, sizeof(*rm))) == NULL)
+		return SS_ENOMEM;
+	rc->rm[rc->nrm++] = rm;
+	e->rm = rm;
+	rm->domain = domain;
+	rm->enc = e->ds.encroot != 0;
+	if (rm->enc && (r = ss_ds_keyset(rc->p, &e->ds, &rm->ks)) != 0)
 		return r == SS_ENOKEY ? ss_err(SS_ENOKEY, "inherited key must"
 		    " be loaded (%s)", ss_errmsg()) : r;
-	ss_tree_init(&rs->t);
-	rs->t.cat = rc->p->cat;
-	rs->t.pw = rc->pw;
-	rs->plain = ss_objctx_new(NULL, NULL, 0, 0);
-	rs->t.oc = ss_objctx_new(rs->ks.k_id, rs->ks.k_obj, 2, 3);
-	if (rs->plain == NULL || rs->t.oc == NULL)
+	if (ss_cat_prop_get(rc->p->cat, e->ds.id, "compression", SS_SRC_LOCAL,
+	    &v) == 0 && ss_comp_parse(v, &comp, &level) != 0) {
+		comp = SS_COMP_ZSTD;
+		level = 3;
+	}
+	free(v);
+	ss_tree_init(&rm->t);
+	rm->t.cat = rc->p->cat;
+	rm->t.pw = rc->pw;
+	rm->plain = ss_objctx_new(NULL, NULL, 0, 0);
+	rm->t.oc = rm->enc ? ss_objctx_new(rm->ks.k_id, rm->ks.k_obj, comp,
+	    level) : ss_objctx_new(NULL, NULL, comp, level);
+	if (rm->plain == NULL || rm->t.oc == NULL)
 		return SS_ENOMEM;
 	return 0;
 }
 
 /*
- * map_key(rs, src, out): the idmap key of a source identifier, keyed with
- * K_id, so that the catalog never holds plaintext hashes that would let
- * someone confirm a known file.
+ * map_key(rm, src, out): the idmap key of a source identifier.  For an
+ * encrypted destination it is keyed with K_id, so that the catalog never
+ * holds plaintext hashes that would let someone confirm a known file.
  */
 static int
-map_key(const struct reseal *rs, const uint8_t *src, struct ss_id *out)
+map_key(const struct remap *rm, const uint8_t *src, struct ss_id *out)
 {
 	uint8_t buf[6 + SS_ID_LEN];
 
+	if (!rm->enc) {
+		memcpy(out->b, src, SS_ID_LEN);
+		return 0;
+	}
 	memcpy(buf, "idmap:", 6);
 	memcpy(buf + 6, src, SS_ID_LEN);
-	return ss_hmac_sha256(rs->ks.k_id, SS_KEY_LEN, buf, sizeof(buf),
+	return ss_hmac_sha256(rm->ks.k_id, SS_KEY_LEN, buf, sizeof(buf),
 	    out->b);
 }
 
-/* map_id(rc, src, dst): a source identifier's local one. */
+/* map_id(rm, src, dst): a source identifier's local one. */
 static int
-map_id(struct receiver *rc, const uint8_t *src, struct ss_id *dst)
+map_id(void *arg, const uint8_t *src, struct ss_id *dst)
 {
+	struct remap *rm = arg;
 	struct ss_id k;
 	int r;
 
-	if ((r = map_key(rc->rs, src, &k)) != 0)
+	if ((r = map_key(rm, src, &k)) != 0)
 		return r;
-	if (ss_cat_idmap_get(rc->p->cat, rc->rs->root, &k, dst) == 0)
+	if ((r = ss_cat_idmap_get(rm->t.cat, rm->domain, &k, dst)) == 0)
 		return 0;
-	return ss_err(SS_ECORRUPT, "stream references an object it does not"
-	    " carry");
+	return r == SS_ENOENT ? ss_err(SS_ECORRUPT, "stream references an"
+	    " object it does not carry") : r;
 }
 
-/* reseal_file(rc, p, n, refs): rewrite a file map's chunk identifiers. */
+/* remap_object(rc, e, id, obj, len): open, map, store under our ids. */
 static int
-reseal_file(struct receiver *rc, const uint8_t *p, size_t n,
-    struct ss_id **refs, uint32_t *nrefs)
-{
-	struct ss_buf *out = &rc->rs->out;
-	struct ss_rd rd;
-	uint32_t cnt;
-
-	ss_rd_init(&rd, p, n);
-	(void)ss_rd_u8(&rd);
-	(void)ss_rd_u64(&rd);
-	cnt = ss_rd_u32(&rd);
-	if (rd.err || (uint64_t)cnt * (12 + SS_ID_LEN) != ss_rd_left(&rd))
-		return ss_err(SS_ECORRUPT, "invalid file map in stream");
-	if ((*refs = ss_calloc(cnt + 1, sizeof(**refs))) == NULL ||
-	    ss_buf_put(out, p, n) != 0)
-		return SS_ENOMEM;
-	for (uint32_t i = 0; i < cnt; i++) {
-		size_t off = 13 + (size_t)i * (12 + SS_ID_LEN) + 12;
-		int r = map_id(rc, p + off, &(*refs)[i]);
-
-		if (r != 0)
-			return r;
-		memcpy(out->p + off, (*refs)[i].b, SS_ID_LEN);
-	}
-	*nrefs = cnt;
-	return 0;
-}
-
-/* reseal_dir(rc, p, n, refs): rewrite a directory's content identifiers. */
-static int
-reseal_dir(struct receiver *rc, const uint8_t *p, size_t n,
-    struct ss_id **refs, uint32_t *nrefs)
-{
-	struct ss_buf *out = &rc->rs->out;
-	struct ss_dir d;
-	int r;
-
-	if ((r = ss_dir_decode(p, n, &d)) != 0)
-		return r;
-	*nrefs = 0;
-	if ((*refs = ss_calloc(d.n + 1, sizeof(**refs))) == NULL ||
-	    ss_buf_put_u8(out, SS_DIR_VERSION) ||
-	    ss_buf_put_u32(out, (uint32_t)d.n))
-		r = SS_ENOMEM;
-	for (size_t i = 0; i < d.n && r == 0; i++) {
-		struct ss_ent e = d.ents[i];
-
-		if (e.ckind != SS_CK_NONE) {
-			if ((r = map_id(rc, e.cid.b, &e.cid)) != 0)
-				break;
-			(*refs)[(*nrefs)++] = e.cid;
-		}
-		r = ss_ent_encode(&e, out);
-	}
-	free(d.ents);
-	return r;
-}
-
-/* reseal_object(rc, id, obj, len): open plain, map, store sealed. */
-static int
-reseal_object(struct receiver *rc, const struct ss_id *id,
+remap_object(struct receiver *rc, struct rds *e, const struct ss_id *id,
     const uint8_t *obj, uint32_t len)
 {
-	struct reseal *rs = rc->rs;
+	struct remap *rm = e->rm;
 	struct ss_id nid, key, *refs = NULL;
 	uint32_t nrefs = 0;
 	uint8_t type;
 	int r;
 
-	if ((r = map_key(rs, id->b, &key)) != 0)
+	if ((r = map_key(rm, id->b, &key)) != 0)
 		return r;
-	if (ss_cat_idmap_get(rc->p->cat, rs->root, &key, &nid) == 0) {
+	if (ss_cat_idmap_get(rc->p->cat, rm->domain, &key, &nid) == 0) {
 		rc->skipped++;
 		return 0;
 	}
-	if ((r = ss_obj_open(rs->plain, id, obj, len, &type, &rs->pt)) != 0)
-		return r;
-	ss_buf_reset(&rs->out);
-	if (type == SS_OT_FILE)
-		r = reseal_file(rc, rs->pt.p, rs->pt.len, &refs, &nrefs);
-	else if (type == SS_OT_DIR)
-		r = reseal_dir(rc, rs->pt.p, rs->pt.len, &refs, &nrefs);
-	else
-		r = ss_buf_put(&rs->out, rs->pt.p, rs->pt.len);
+	r = e->named ? ss_obj_open_named(rm->plain, id, obj, len, &type,
+	    &rm->pt) : ss_obj_open(rm->plain, id, obj, len, &type, &rm->pt);
 	if (r == 0)
-		r = ss_tree_store(&rs->t, type, rs->out.p, rs->out.len, refs,
+		r = ss_tree_remap(type, rm->pt.p, rm->pt.len, map_id, rm,
+		    &rm->out, &refs, &nrefs);
+	if (r == 0)
+		r = ss_tree_store(&rm->t, type, rm->out.p, rm->out.len, refs,
 		    nrefs, &nid, NULL);
 	if (r == 0)
-		r = ss_cat_idmap_set(rc->p->cat, rs->root, &key, &nid);
+		r = ss_cat_idmap_set(rc->p->cat, rm->domain, &key, &nid);
 	free(refs);
 	return r;
 }
+
+/* ---------- datasets ---------- */
 
 static struct rds *
 find_rel(struct receiver *rc, const char *rel)
@@ -260,6 +263,47 @@ find_rel(struct receiver *rc, const char *rel)
 		if (!strcmp(rc->v[i].rel, rel))
 			return &rc->v[i];
 	return NULL;
+}
+
+static int
+excluded(const struct ss_recv_opts *o, const char *name)
+{
+	for (size_t i = 0; i < o->nexclude; i++)
+		if (!strcmp(o->exclude[i], name))
+			return 1;
+	return 0;
+}
+
+/*
+ * apply_props(rc, e, d): a stream with properties replaces the received
+ * values of the dataset; -x names are left out (inherited instead).
+ * Properties this version cannot take (unknown, or a bad value) are
+ * skipped with a warning, as zfs does, rather than failing the receive.
+ */
+static int
+apply_props(struct receiver *rc, struct rds *e, const struct dsrec *d)
+{
+	int r;
+
+	if (!rc->props)
+		return 0;
+	if ((r = ss_prop_clear_received(rc->p, &e->ds)) != 0)
+		return r;
+	for (uint32_t i = 0; i < d->nprops && r == 0; i++) {
+		const struct prop *q = &d->props[i];
+		char *name = ss_asprintf("%.*s", (int)q->nl, q->name);
+		char *val = ss_asprintf("%.*s", (int)q->vl, q->value);
+
+		if (name == NULL || val == NULL)
+			r = SS_ENOMEM;
+		else if (!excluded(rc->o, name) &&
+		    ss_prop_receive(rc->p, &e->ds, name, val) == SS_EINVAL)
+			ss_pool_warn(rc->p, "cannot receive %s property on %s:"
+			    " %s", name, e->ds.name, ss_errmsg());
+		free(name);
+		free(val);
+	}
+	return r;
 }
 
 /* set_key(rc, e, d): make ${e} an encryption root with the stream's key. */
@@ -278,18 +322,20 @@ set_key(struct receiver *rc, struct rds *e, const struct dsrec *d)
 	e->ds.encroot = e->ds.id;
 	e->keyowner = w.root_guid;
 	snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)w.root_guid);
-	if ((r = ss_cat_prop_set(p->cat, e->ds.id, SS_PROP_KEYOWNER, SS_SRC_RECEIVED,
-	    hex)) != 0)
+	if ((r = ss_cat_prop_set(p->cat, e->ds.id, SS_PROP_KEYOWNER,
+	    SS_SRC_RECEIVED, hex)) != 0)
 		return r;
 	return ss_cat_prop_set(p->cat, e->ds.id, "keylocation", SS_SRC_LOCAL,
 	    "prompt");
 }
 
 /*
- * new_dataset(rc, e, d): create a received dataset.  The top of a raw
- * stream, and every dataset that was an encryption root at the source,
+ * new_dataset(rc, e, d): create a received dataset.  In a raw stream the
+ * top, and every dataset that was an encryption root at the source,
  * becomes an encryption root with the sender's wrapped key; the others
- * inherit from the dataset of the stream that holds their root's key.
+ * inherit from the dataset of the stream that holds their root's key.  A
+ * non-raw stream lands unencrypted under an unencrypted parent, and sealed
+ * with the parent's key under an encrypted one (zfs receive -x encryption).
  */
 static int
 new_dataset(struct receiver *rc, struct rds *e, const struct dsrec *d)
@@ -303,7 +349,10 @@ new_dataset(struct receiver *rc, struct rds *e, const struct dsrec *d)
 
 	if (slash == NULL)
 		return ss_err(SS_EEXIST, "destination '%s' exists", e->ds.name);
-	if (d->rootguid && !d->haskey) {
+	if (d->from != 0)
+		return ss_err(SS_ENOENT, "destination '%s' does not exist",
+		    e->ds.name);
+	if (rc->raw && d->rootguid && !d->haskey) {
 		for (size_t i = 0; i < rc->n && !encroot; i++)
 			if (rc->v[i].keyowner == d->rootguid)
 				encroot = rc->v[i].ds.id;
@@ -321,30 +370,22 @@ new_dataset(struct receiver *rc, struct rds *e, const struct dsrec *d)
 		    e->ds.name);
 	if (r != 0)
 		return r;
-	if (d->rootguid == 0 && parent.encroot != 0 && !rc->raw) {
-		/*
-		 * A non-raw stream under an encrypted parent is sealed again
-		 * with the parent's key (zfs receive -x encryption); in a raw
-		 * stream an unencrypted dataset stays unencrypted.
-		 */
+	if (!rc->raw)
 		encroot = parent.encroot;
-		e->reseal = 1;
-	}
 	e->ds.parent = parent.id;
 	e->ds.guid = d->guid;
 	e->ds.creation = ss_now_ns() / 1000000000;
 	e->ds.kind = SS_DS_RECEIVED;
 	e->ds.encroot = encroot;
-	if ((r = ss_cat_next_txg(p->cat, &e->ds.createtxg)) == 0 &&
-	    (r = ss_cat_ds_add(p->cat, &e->ds)) == 0) {
-		e->created = 1;
-		if (d->haskey)
-			r = set_key(rc, e, d);
-	}
 	ss_ds_clear(&parent);
-	if (r == 0 && e->reseal)
-		r = reseal_setup(rc, e);
-	return r;
+	if ((r = ss_cat_next_txg(p->cat, &e->ds.createtxg)) != 0 ||
+	    (r = ss_cat_ds_add(p->cat, &e->ds)) != 0)
+		return r;
+	if (d->haskey && (r = set_key(rc, e, d)) != 0)
+		return r;
+	if (!rc->raw && (d->rootguid != 0 || encroot != 0))
+		return remap_setup(rc, e);
+	return 0;
 }
 
 /*
@@ -388,6 +429,94 @@ out:
 	return r;
 }
 
+/*
+ * rollback_to(rc, e, from): the incremental's base must be a snapshot of
+ * the destination; with -F the snapshots taken after it are destroyed
+ * (in this transaction), as zfs receive -F rolls back first.
+ */
+static int
+rollback_to(struct receiver *rc, struct rds *e, uint64_t from)
+{
+	struct ss_snap *v = NULL;
+	size_t n = 0, at = 0;
+	int found = 0, r;
+
+	if ((r = ss_cat_snap_list(rc->p->cat, e->ds.id, SS_SNAP, &v, &n)))
+		return r;
+	for (size_t i = 0; i < n && !found; i++)
+		if (v[i].guid == from) {
+			found = 1;
+			at = i;
+		}
+	if (!found || (at + 1 < n && !(rc->o->flags & SS_RECV_FORCE)))
+		r = ss_err(SS_ENOENT, "most recent snapshot of %s does not"
+		    " match incremental source%s", e->ds.name, found ?
+		    " (use -F to destroy the later snapshots)" : "");
+	for (size_t i = n; r == 0 && found && i > at + 1; i--) {
+		ss_pool_warn(rc->p, "destroying %s@%s", e->ds.name,
+		    v[i - 1].name);
+		if ((r = ss_cat_snap_del(rc->p->cat, v[i - 1].id)) == 0)
+			r = ss_release(rc->p, &v[i - 1].root, &rc->freed);
+	}
+	ss_snap_list_free(v, n);
+	return r;
+}
+
+/*
+ * overwrite(rc, e, d): a full stream into an existing dataset.  As zfs:
+ * without -F it is refused; with -F only an unencrypted dataset without
+ * snapshots is taken over (it gets the stream's identity).
+ */
+static int
+overwrite(struct receiver *rc, struct rds *e, const struct dsrec *d)
+{
+	struct ss_snap s;
+	int r;
+
+	if (!(rc->o->flags & SS_RECV_FORCE))
+		return ss_err(SS_EEXIST, "destination '%s' exists; must specify"
+		    " -F to overwrite it", e->ds.name);
+	if (e->ds.encroot != 0 || d->rootguid != 0)
+		return ss_err(SS_EINVAL, "receive -F cannot be used to destroy"
+		    " an encrypted dataset or overwrite an unencrypted one"
+		    " with an encrypted one");
+	if ((r = ss_ds_latest(rc->p, &e->ds, &s)) == 0) {
+		r = ss_err(SS_EEXIST, "destination has snapshots (eg. %s@%s);"
+		    " must destroy them to overwrite it", e->ds.name, s.name);
+		ss_snap_clear(&s);
+		return r;
+	}
+	if (r != SS_ENOENT)
+		return r;
+	e->ds.guid = d->guid;
+	e->ds.kind = SS_DS_RECEIVED;
+	return ss_cat_ds_set_guid(rc->p->cat, e->ds.id, d->guid,
+	    SS_DS_RECEIVED);
+}
+
+/* existing(rc, e, d): a stream dataset that lands on an existing one. */
+static int
+existing(struct receiver *rc, struct rds *e, const struct dsrec *d)
+{
+	int r;
+
+	if (rc->raw && (e->ds.encroot != 0) != (d->rootguid != 0))
+		return ss_err(SS_EINVAL, "cannot perform raw receive on top of"
+		    " an existing unencrypted dataset, or the reverse");
+	if (d->from == 0)
+		r = overwrite(rc, e, d);
+	else if (e->ds.guid != d->guid)
+		r = ss_err(SS_EINVAL, "destination '%s' is another dataset"
+		    " than the stream's", e->ds.name);
+	else
+		r = rollback_to(rc, e, d->from);
+	if (r == 0 && d->haskey)
+		r = update_key(rc, e, d);
+	if (r == 0 && !rc->raw && (d->rootguid != 0 || e->ds.encroot != 0))
+		r = remap_setup(rc, e);
+	return r;
+}
+
 static int
 on_dataset(struct receiver *rc, const uint8_t *p, size_t n)
 {
@@ -397,46 +526,45 @@ on_dataset(struct receiver *rc, const uint8_t *p, size_t n)
 	int r;
 
 	if ((r = parse_dataset(p, n, &d)) != 0)
-		return r;
+		goto out;
+	r = ss_err(SS_ECORRUPT, "unexpected dataset record in stream");
 	if ((rc->n == 0) != (d.rel[0] == '\0') || find_rel(rc, d.rel) ||
-	    (d.rel[0] && !rc->replication))
-		return ss_err(SS_ECORRUPT, "unexpected dataset record in"
-		    " stream");
+	    (d.rel[0] && !rc->replication) || (d.nprops && !rc->props))
+		goto out;
+	r = ss_err(SS_ECORRUPT, "dataset record does not match the stream's"
+	    " raw flag");
 	if (d.haskey != 0 && !rc->raw)
-		return ss_err(SS_ECORRUPT, "dataset record does not match the"
-		    " stream's raw flag");
+		goto out;
+	r = SS_ENOMEM;
 	if ((v = ss_realloc(rc->v, (rc->n + 1) * sizeof(*v))) == NULL)
-		return SS_ENOMEM;
+		goto out;
 	rc->v = v;
 	e = &v[rc->n];
 	memset(e, 0, sizeof(*e));
 	rc->n++;
+	e->named = !rc->raw && d.rootguid != 0;
 	if ((e->rel = ss_strdup(d.rel)) == NULL ||
 	    (name = ss_asprintf("%s%s%s", rc->target, d.rel[0] ? "/" : "",
 	    d.rel)) == NULL)
-		return SS_ENOMEM;
+		goto out;
 	if ((r = ss_name_check(name, SS_NAME_DS)) == 0)
 		r = ss_cat_ds_get(rc->p->cat, name, &e->ds);
 	if (r == SS_ENOENT) {
 		e->ds.name = name;
-		return new_dataset(rc, e, &d);
+		r = new_dataset(rc, e, &d);
+	} else {
+		free(name);
+		if (r == 0)
+			r = existing(rc, e, &d);
 	}
-	free(name);
-	if (r != 0)
-		return r;
-	if (e->ds.encroot != 0 && d.rootguid == 0 && !rc->raw) {
-		e->reseal = 1;	/* an incremental of a migrated dataset */
-		return reseal_setup(rc, e);
-	}
-	if ((e->ds.encroot != 0) != (d.rootguid != 0))
-		return ss_err(SS_EINVAL, "cannot perform raw receive on top of"
-		    " an existing unencrypted dataset, or the reverse");
-	if (e->ds.guid != d.guid)
-		return ss_err(SS_EINVAL, "destination '%s' is another dataset"
-		    " than the stream's", e->ds.name);
-	/* incremental: the base is checked at the snapshot record */
-	return d.haskey ? update_key(rc, e, &d) : 0;
+	if (r == 0)
+		r = apply_props(rc, e, &d);
+out:
+	free(d.props);
+	return r;
 }
+
+/* ---------- objects and snapshots ---------- */
 
 /* on_object(rc, p, n): store one object after keyless checks. */
 static int
@@ -446,12 +574,14 @@ on_object(struct receiver *rc, const uint8_t *p, size_t n)
 	struct ss_objrow row;
 	struct ss_rd rd;
 	struct ss_id id;
+	struct rds *e;
 	const uint8_t *obj;
 	uint32_t len;
 	int r;
 
 	if (rc->n == 0)
 		return ss_err(SS_ECORRUPT, "object before the dataset record");
+	e = &rc->v[rc->n - 1];
 	ss_rd_init(&rd, p, n);
 	if ((obj = ss_rd_bytes(&rd, SS_ID_LEN)) != NULL)
 		memcpy(id.b, obj, SS_ID_LEN);
@@ -463,10 +593,9 @@ on_object(struct receiver *rc, const uint8_t *p, size_t n)
 		return r;
 	rc->objects++;
 	rc->bytes += len;
-	if (rc->v[rc->n - 1].reseal)
-		return reseal_object(rc, &id, obj, len);
-	if (((h.flags & SS_OBJF_ENCRYPTED) != 0) !=
-	    (rc->v[rc->n - 1].ds.encroot != 0))
+	if (e->rm)
+		return remap_object(rc, e, &id, obj, len);
+	if (((h.flags & SS_OBJF_ENCRYPTED) != 0) != (e->ds.encroot != 0))
 		return ss_err(SS_ECORRUPT, "stream object's encryption does"
 		    " not match its dataset");
 	if (ss_cat_obj_get(rc->p->cat, &id, NULL) == 0) {
@@ -533,14 +662,53 @@ parse_snap(const uint8_t *p, size_t n, struct ss_snap *s, char rel[256],
 	return 0;
 }
 
+/* check_snap(rc, e, s, from): the snapshot may be added to ${e}. */
+static int
+check_snap(struct receiver *rc, struct rds *e, const struct ss_snap *s,
+    uint64_t from)
+{
+	struct ss_snap newest, same;
+	char *full;
+	int r, have;
+
+	full = ss_asprintf("%s@%s", e->ds.name, s->name);
+	r = full ? ss_name_check(full, SS_NAME_SNAP) : SS_ENOMEM;
+	free(full);
+	if (r != 0)
+		return r;
+	r = ss_ds_latest(rc->p, &e->ds, &newest);
+	if (r != 0 && r != SS_ENOENT)
+		return r;
+	have = r == 0;
+	if (from == 0 && have)
+		r = ss_err(SS_EEXIST, "destination '%s' exists; must specify"
+		    " -F to overwrite it", e->ds.name);
+	else if (from != 0 && (!have || newest.guid != from))
+		r = ss_err(SS_ENOENT, "most recent snapshot of %s does not"
+		    " match incremental source", e->ds.name);
+	else if (ss_cat_snap_get(rc->p->cat, e->ds.id, s->name, SS_SNAP,
+	    &same) == 0) {
+		ss_snap_clear(&same);
+		r = ss_err(SS_EEXIST, "destination already exists: %s@%s",
+		    e->ds.name, s->name);
+	} else if (ss_cat_obj_get(rc->p->cat, &s->root, NULL) != 0)
+		r = ss_err(SS_ECORRUPT, "stream references an object it does"
+		    " not carry");
+	else
+		r = 0;
+	if (have)
+		ss_snap_clear(&newest);
+	return r;
+}
+
 static int
 on_snapshot(struct receiver *rc, const uint8_t *p, size_t n)
 {
-	struct ss_snap s, newest, same;
+	struct ss_snap s;
 	struct rds *e;
-	char rel[256], *full;
+	char rel[256];
 	uint64_t from;
-	int r, have_newest;
+	int r;
 
 	if ((r = parse_snap(p, n, &s, rel, &from)) != 0)
 		goto out;
@@ -549,45 +717,19 @@ on_snapshot(struct receiver *rc, const uint8_t *p, size_t n)
 		    " not announce");
 		goto out;
 	}
-	if (e->reseal && (r = map_id(rc, s.root.b, &s.root)) != 0)
+	if (e->rm && (r = map_id(e->rm, s.root.b, &s.root)) != 0)
 		goto out;
-	full = ss_asprintf("%s@%s", e->ds.name, s.name);
-	r = full ? ss_name_check(full, SS_NAME_SNAP) : SS_ENOMEM;
-	free(full);
-	if (r != 0)
+	if ((r = check_snap(rc, e, &s, from)) != 0)
 		goto out;
-	r = ss_ds_latest(rc->p, &e->ds, &newest);
-	have_newest = r == 0;
-	if (r != 0 && r != SS_ENOENT)
+	s.ds = e->ds.id;
+	s.written = rc->bytes;
+	/* remapped here: the record MAC is ours to make */
+	if (e->rm && (r = ss_snap_mac(e->rm->enc ? &e->rm->ks : NULL, &e->ds,
+	    &s, s.mac)) != 0)
 		goto out;
-	if (from == 0 && have_newest) {
-		r = ss_err(SS_EEXIST, "destination '%s' exists; must specify"
-		    " -F to overwrite it", e->ds.name);
-	} else if (from != 0 && (!have_newest || newest.guid != from)) {
-		r = ss_err(SS_ENOENT, "most recent snapshot of %s does not"
-		    " match incremental source", e->ds.name);
-	} else if (ss_cat_snap_get(rc->p->cat, e->ds.id, s.name, SS_SNAP,
-	    &same) == 0) {
-		ss_snap_clear(&same);
-		r = ss_err(SS_EEXIST, "destination already exists: %s@%s",
-		    e->ds.name, s.name);
-	} else if (ss_cat_obj_get(rc->p->cat, &s.root, NULL) != 0) {
-		r = ss_err(SS_ECORRUPT, "stream references an object it does"
-		    " not carry");
-	} else {
-		s.ds = e->ds.id;
-		s.written = rc->bytes;
-		/* sealed again here: the record MAC is ours to make */
-		if (e->reseal && (r = ss_snap_mac(&rc->rs->ks, &e->ds, &s,
-		    s.mac)) != 0)
-			goto done;
-		if ((r = ss_cat_next_txg(rc->p->cat, &s.createtxg)) == 0 &&
-		    (r = ss_cat_snap_add(rc->p->cat, &s)) == 0)
-			r = ss_cat_obj_ref(rc->p->cat, &s.root, 1, NULL);
-	}
-done:
-	if (have_newest)
-		ss_snap_clear(&newest);
+	if ((r = ss_cat_next_txg(rc->p->cat, &s.createtxg)) == 0 &&
+	    (r = ss_cat_snap_add(rc->p->cat, &s)) == 0)
+		r = ss_cat_obj_ref(rc->p->cat, &s.root, 1, NULL);
 out:
 	ss_snap_clear(&s);
 	return r;
@@ -627,49 +769,85 @@ receive_records(struct receiver *rc)
 	}
 }
 
-int
-ss_receive(struct ss_pool *p, const char *target, int fd,
-    struct ss_recv_stats *stats)
+/* set_local(rc): -o PROP=VALUE, as "set" just before the receive. */
+static int
+set_local(struct receiver *rc)
 {
+	int r = 0;
+
+	for (size_t i = 0; i < rc->o->nset && r == 0 && rc->n; i++)
+		r = ss_prop_set(rc->p, &rc->v[0].ds, rc->o->set[i].name,
+		    rc->o->set[i].value);
+	return r;
+}
+
+static void
+receiver_free(struct receiver *rc)
+{
+	ss_packw_free(rc->pw);
+	ss_sr_free(rc->rd);
+	for (size_t i = 0; i < rc->nrm; i++)
+		remap_free(rc->rm[i]);
+	free(rc->rm);
+	for (size_t i = 0; i < rc->n; i++) {
+		free(rc->v[i].rel);
+		ss_ds_clear(&rc->v[i].ds);
+	}
+	free(rc->v);
+	ss_freelist_free(&rc->freed);
+}
+
+int
+ss_receive_with(struct ss_pool *p, const char *target, int fd,
+    const struct ss_recv_opts *opts, struct ss_recv_stats *stats)
+{
+	static const struct ss_recv_opts none;
 	struct receiver rc;
 	struct ss_begin b;
-	int r;
+	int r, dry = opts && (opts->flags & SS_RECV_DRYRUN);
 
 	memset(&rc, 0, sizeof(rc));
 	rc.p = p;
+	rc.o = opts ? opts : &none;
 	rc.target = target;
 	if ((r = ss_name_check(target, SS_NAME_DS)) != 0)
 		return r;
 	if ((r = ss_sr_open(fd, &rc.rd, &b)) != 0)
-		return r;
+		goto out;
 	rc.raw = (b.flags & SS_STREAMF_RAW) != 0;
 	rc.replication = (b.flags & SS_STREAMF_REPLICATION) != 0;
+	rc.props = (b.flags & SS_STREAMF_PROPERTIES) != 0;
 	ss_gc_packs(p);
 	if ((r = ss_packw_open(p->dir, &rc.pw)) != 0 ||
 	    (r = ss_cat_begin(p->cat)) != 0)
 		goto out;
 	r = receive_records(&rc);
 	if (r == 0)
-		r = ss_packw_flush(rc.pw);
-	if (r == 0)
+		r = set_local(&rc);
+	if (r == 0 && !dry && (r = ss_packw_flush(rc.pw)) == 0)
 		r = ss_cat_commit(p->cat);
-	if (r != 0)
+	if (r != 0 || dry)
 		ss_cat_rollback(p->cat);
+	else
+		ss_reclaim(p, &rc.freed);
 	if (stats) {
 		stats->objects = rc.objects;
 		stats->skipped = rc.skipped;
 		stats->bytes = ss_sr_bytes(rc.rd);
 	}
 out:
-	ss_packw_free(rc.pw);
-	if (r != 0)
+	if (r != 0 || dry) {
+		ss_packw_free(rc.pw);
+		rc.pw = NULL;
 		ss_gc_packs(p);
-	ss_sr_free(rc.rd);
-	reseal_free(rc.rs);
-	for (size_t i = 0; i < rc.n; i++) {
-		free(rc.v[i].rel);
-		ss_ds_clear(&rc.v[i].ds);
 	}
-	free(rc.v);
+	receiver_free(&rc);
 	return r;
+}
+
+int
+ss_receive(struct ss_pool *p, const char *target, int fd,
+    struct ss_recv_stats *stats)
+{
+	return ss_receive_with(p, target, fd, NULL, stats);
 }

@@ -3,7 +3,8 @@
  *
  * Every indexed object is read from its pack and its checksum and framing
  * checked (ss_obj_parse: no key needed); every reference an object makes
- * and every snapshot root must be in the index.  This is what a backup
+ * and every snapshot root must be in the index, and every bookmark's
+ * object list must read back well-formed.  This is what a backup
  * server that never holds a key can prove: that what it stores is intact
  * and complete.  Whether the contents are authentic is the key holder's
  * check (restore).
@@ -71,6 +72,45 @@ check_object(void *arg, const struct ss_id *id, const struct ss_objrow *row)
 	return 0;
 }
 
+static void
+report_snap(struct scrub *s, const char *ds, const struct ss_snap *sn,
+    const char *what)
+{
+	char *m;
+
+	s->st->errors++;
+	if (s->cb && (m = ss_asprintf("%s %s%c%s: %s", sn->kind == SS_SNAP ?
+	    "snapshot" : "bookmark", ds, sn->kind == SS_SNAP ? '@' : '#',
+	    sn->name, what)) != NULL) {
+		s->cb(s->arg, m);
+		free(m);
+	}
+}
+
+static int
+ignore_id(void *arg, const struct ss_id *id)
+{
+	(void)arg;
+	(void)id;
+	return 0;
+}
+
+/* check_bookmark(s, ds, sn): its object list reads back well-formed. */
+static int
+check_bookmark(struct scrub *s, const char *ds, const struct ss_snap *sn)
+{
+	int r = ss_cat_bmids_each(s->p->cat, sn->id, ignore_id, NULL);
+
+	if (r == SS_ENOENT)
+		report_snap(s, ds, sn, "it has no object list");
+	else if (r == SS_ECORRUPT)
+		report_snap(s, ds, sn, ss_errmsg());
+	else
+		return r;
+	ss_errclear();
+	return 0;
+}
+
 static int
 check_roots(struct scrub *s)
 {
@@ -84,22 +124,17 @@ check_roots(struct scrub *s)
 		struct ss_snap *sn = NULL;
 		size_t k = 0;
 
-		if ((r = ss_cat_snap_list(s->p->cat, v[i].id, SS_SNAP, &sn,
-		    &k)) != 0)
+		if ((r = ss_cat_snap_list(s->p->cat, v[i].id, 0, &sn, &k)) != 0)
 			break;
-		for (size_t j = 0; j < k; j++) {
-			s->st->snapshots++;
-			if (ss_cat_obj_get(s->p->cat, &sn[j].root, NULL) == 0)
+		for (size_t j = 0; j < k && r == 0; j++) {
+			if (sn[j].kind == SS_BOOKMARK) {
+				r = check_bookmark(s, v[i].name, &sn[j]);
 				continue;
-			s->st->errors++;
-			if (s->cb) {
-				char *m = ss_asprintf("snapshot %s@%s: its root"
-				    " object is missing", v[i].name, sn[j].name);
-
-				if (m)
-					s->cb(s->arg, m);
-				free(m);
 			}
+			s->st->snapshots++;
+			if (ss_cat_obj_get(s->p->cat, &sn[j].root, NULL) != 0)
+				report_snap(s, v[i].name, &sn[j], "its root object"
+				    " is missing");
 		}
 		ss_snap_list_free(sn, k);
 	}

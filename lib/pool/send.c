@@ -1,33 +1,90 @@
 /*
  * send.c: a stream of a dataset's snapshots (docs/stream-format.md).
  *
- * Objects of a raw stream, and of an unencrypted dataset, travel exactly as
- * stored, in post-order (references first), minus what the base snapshot
- * of an incremental already holds.  Sending needs no key for them.
+ * Objects travel in post-order (references first), minus what the base of
+ * an incremental already holds.  In a raw stream, and for an unencrypted
+ * dataset, they travel exactly as stored and sending needs no key.  A
+ * non-raw stream of an encrypted dataset is decrypted: each object is
+ * opened (authenticated) with the dataset's keys and sent unencrypted,
+ * named by a keyed stream identifier instead of its content, so that the
+ * sender never has to hash unchanged data again to send an incremental.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "compress/compress.h"
 #include "pool/space.h"
 #include "stream/stream.h"
 #include "tree/tree.h"
 
-/* ---------- payload helpers ---------- */
+#define REC_OVERHEAD (SS_STREAM_RECHDR + SS_SUM_LEN)
+
+struct sender {
+	struct ss_pool *p;
+	const struct ss_send_opts *o;
+	struct ss_packr *pr;
+	struct ss_swriter *w;	/* NULL for a dry run (-n) */
+	struct ss_idset *base;	/* reachable from the base snapshot */
+	struct ss_idset *sent;
+	struct ss_buf obj, rec;
+	uint64_t objects, bytes, est;
+	int raw, dry;
+	/* decrypted send of an encrypted dataset */
+	int mapped;		/* the current dataset's objects go decrypted */
+	int64_t keyroot;	/* encryption root whose keys are below */
+	struct ss_keyset ks;
+	uint8_t k_sid[SS_KEY_LEN];
+	struct ss_objctx *open, *plain;
+	struct ss_buf pt, out;
+	/* progress */
+	const char *cur_ds, *cur_snap, *cur_from;
+};
+
+/* ---------- records ---------- */
+
+static int
+record(struct sender *s, uint8_t type, const void *p, size_t n)
+{
+	s->est += REC_OVERHEAD + n;
+	return s->w ? ss_sw_record(s->w, type, p, n) : 0;
+}
+
+static uint64_t
+sent_bytes(const struct sender *s)
+{
+	return s->w ? ss_sw_bytes(s->w) : s->est;
+}
+
+static void
+event(struct sender *s, int what, uint64_t bytes)
+{
+	struct ss_send_event ev;
+
+	if (s->o->cb == NULL)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.what = what;
+	ev.ds = s->cur_ds;
+	ev.snap = s->cur_snap;
+	ev.from = s->cur_from;
+	ev.bytes = bytes;
+	s->o->cb(s->o->arg, &ev);
+}
 
 static int
 put_snaprec(struct ss_buf *b, const char *rel, const struct ss_snap *s,
-    uint64_t from)
+    const struct ss_id *root, uint64_t from)
 {
 	int r = 0;
 
+	ss_buf_reset(b);
 	r |= ss_buf_put_str16(b, rel, strlen(rel));
-	r |= ss_buf_put_u8(b, (uint8_t)s->kind);
+	r |= ss_buf_put_u8(b, SS_SNAP);
 	r |= ss_buf_put_u64(b, s->guid);
 	r |= ss_buf_put_str16(b, s->name, strlen(s->name));
 	r |= ss_buf_put_u64(b, (uint64_t)s->creation_ns);
-	r |= ss_buf_put(b, s->root.b, SS_ID_LEN);
+	r |= ss_buf_put(b, root->b, SS_ID_LEN);
 	r |= ss_buf_put_u64(b, s->prev_guid);
 	r |= ss_buf_put(b, s->mac, SS_HASH_LEN);
 	r |= ss_buf_put_u64(b, from);
@@ -37,20 +94,68 @@ put_snaprec(struct ss_buf *b, const char *rel, const struct ss_snap *s,
 	return r ? SS_ENOMEM : 0;
 }
 
-/* ---------- send ---------- */
+/* ---------- decrypted objects ---------- */
 
-struct sender {
-	struct ss_pool *p;
-	struct ss_packr *pr;
-	struct ss_swriter *w;
-	struct ss_idset *base;	/* reachable from the base snapshot */
-	struct ss_idset *sent;
-	struct ss_buf obj, rec;
-	uint64_t objects, bytes;
-	int raw;
-};
+/* sid(s, id, out): the stream identifier of a stored identifier. */
+static int
+sid(void *arg, const uint8_t *id, struct ss_id *out)
+{
+	const struct sender *s = arg;
 
-/* read_refs(s, id, row, refs, &n): an object's stored bytes and refs. */
+	return ss_hmac_sha256(s->k_sid, SS_KEY_LEN, id, SS_ID_LEN, out->b);
+}
+
+/* map_setup(s, ds): keys to open ${ds}'s objects, once per root. */
+static int
+map_setup(struct sender *s, const struct ss_ds *ds)
+{
+	static const char label[] = "snapseal v1 send-id";
+	int r;
+
+	if (s->keyroot == ds->encroot)
+		return 0;
+	ss_keyset_wipe(&s->ks);
+	ss_objctx_free(s->open);
+	s->open = NULL;
+	s->keyroot = 0;
+	if ((r = ss_ds_keyset(s->p, ds, &s->ks)) != 0)
+		return r;
+	if ((r = ss_hmac_sha256(s->ks.k_id, SS_KEY_LEN, label, sizeof(label),
+	    s->k_sid)) != 0)
+		return r;
+	if ((s->open = ss_objctx_new(s->ks.k_id, s->ks.k_obj, 0, 0)) == NULL)
+		return SS_ENOMEM;
+	s->keyroot = ds->encroot;
+	return 0;
+}
+
+/*
+ * decrypt(s, id, h): open the stored object in s->obj and build its
+ * decrypted form, named by its stream identifier, into s->out.
+ */
+static int
+decrypt(struct sender *s, const struct ss_id *id, struct ss_id *name)
+{
+	struct ss_id *refs = NULL;
+	uint32_t nrefs = 0;
+	uint8_t type;
+	int r;
+
+	if ((r = ss_obj_open(s->open, id, s->obj.p, s->obj.len, &type,
+	    &s->pt)) != 0)
+		return r;
+	if ((r = ss_tree_remap(type, s->pt.p, s->pt.len, sid, s, &s->rec,
+	    &refs, &nrefs)) == 0 && (r = sid(s, id->b, name)) == 0)
+		r = ss_obj_seal(s->plain, name, type, s->rec.p, s->rec.len,
+		    refs, nrefs, &s->out);
+	free(refs);
+	ss_buf_wipe(&s->pt);
+	return r;
+}
+
+/* ---------- the object walk ---------- */
+
+/* read_obj(s, id, h): an object's stored bytes into s->obj, parsed. */
 static int
 read_obj(struct sender *s, const struct ss_id *id, struct ss_objhdr *h)
 {
@@ -98,23 +203,38 @@ push_frame(struct sender *s, struct frame **st, size_t *n, size_t *cap,
 	return 0;
 }
 
-/* emit(s, id): one OBJECT record with the stored bytes of ${id}. */
+/* emit(s, id, len): one OBJECT record for ${id} (${len} stored bytes). */
 static int
-emit(struct sender *s, const struct ss_id *id)
+emit(struct sender *s, const struct ss_id *id, uint32_t len)
 {
 	struct ss_objhdr h;
+	struct ss_id name = *id;
+	const struct ss_buf *body = &s->obj;
 	int r;
 
+	s->objects++;
+	if (s->dry) {
+		s->bytes += len;
+		s->est += REC_OVERHEAD + SS_ID_LEN + 4 + len;
+		event(s, SS_SEV_PROGRESS, s->est);
+		return 0;
+	}
 	if ((r = read_obj(s, id, &h)) != 0)
 		return r;
+	if (s->mapped) {
+		if ((r = decrypt(s, id, &name)) != 0)
+			return r;
+		body = &s->out;
+	}
 	ss_buf_reset(&s->rec);
-	if (ss_buf_put(&s->rec, id->b, SS_ID_LEN) ||
-	    ss_buf_put_u32(&s->rec, (uint32_t)s->obj.len) ||
-	    ss_buf_put(&s->rec, s->obj.p, s->obj.len))
+	if (ss_buf_put(&s->rec, name.b, SS_ID_LEN) ||
+	    ss_buf_put_u32(&s->rec, (uint32_t)body->len) ||
+	    ss_buf_put(&s->rec, body->p, body->len))
 		return SS_ENOMEM;
-	s->objects++;
-	s->bytes += s->obj.len;
-	return ss_sw_record(s->w, SS_REC_OBJECT, s->rec.p, s->rec.len);
+	s->bytes += body->len;
+	if ((r = record(s, SS_REC_OBJECT, s->rec.p, s->rec.len)) == 0)
+		event(s, SS_SEV_PROGRESS, sent_bytes(s));
+	return r;
 }
 
 /*
@@ -142,7 +262,7 @@ visit(struct sender *s, const struct ss_id *id, int mark_only,
 		return push_frame(s, st, n, cap, id);
 	if ((r = ss_idset_add(seen, id->b)) < 0)
 		return r;
-	return mark_only ? 0 : emit(s, id);
+	return mark_only ? 0 : emit(s, id, row.loc.len);
 }
 
 /*
@@ -175,8 +295,14 @@ walk(struct sender *s, const struct ss_id *root, int mark_only)
 
 		free(f->refs);
 		n--;
-		if ((r = ss_idset_add(seen, id.b)) > 0)
-			r = mark_only ? 0 : emit(s, &id);
+		if ((r = ss_idset_add(seen, id.b)) > 0) {
+			struct ss_objrow row;
+
+			r = 0;
+			if (!mark_only && (r = ss_cat_obj_get(s->p->cat, &id,
+			    &row)) == 0)
+				r = emit(s, &id, row.loc.len);
+		}
 	}
 	for (size_t i = 0; i < n; i++)
 		free(st[i].refs);
@@ -184,19 +310,83 @@ walk(struct sender *s, const struct ss_id *root, int mark_only)
 	return r < 0 ? r : 0;
 }
 
+/* mark_base(s, base): what the receiver of an incremental already holds. */
+static int
+mark_base(struct sender *s, const struct ss_snap *base)
+{
+	if (base->kind == SS_BOOKMARK)
+		return ss_bookmark_ids(s->p, base, s->base);
+	return walk(s, &base->root, 1);
+}
+
+/* ---------- datasets ---------- */
+
 /*
- * dataset_record(p, ds, rel, top, b): the DATASET record.  The wrapped key
- * travels with the top of the stream and with every dataset that is its
- * own encryption root; the others name their root's guid only.
+ * put_props(p, ds, b): the properties a replication stream (or -p) carries:
+ * those set on the dataset itself, locally or by an earlier receive.  Key
+ * properties travel in the wrapped key, and keylocation stays behind
+ * (the receiver prompts), as in zfs.
  */
 static int
-dataset_record(struct ss_pool *p, const struct ss_ds *ds, const char *rel,
-    int top, struct ss_buf *b)
+put_props(struct ss_pool *p, const struct ss_ds *ds, struct ss_buf *b)
 {
-	struct ss_buf key = SS_BUF_INIT;
-	struct ss_ds root;
-	int withkey = ds->encroot && (top || ds->encroot == ds->id), r = 0;
+	static const char *const fixed[] = { "mountpoint", "compression" };
+	char **user = NULL, *val;
+	size_t nuser = 0, cnt = 0, at;
+	int r;
 
+	if ((r = ss_cat_prop_names(p->cat, ds->id, &user, &nuser)) != 0)
+		return r;
+	at = b->len;
+	r = ss_buf_put_u32(b, 0) ? SS_ENOMEM : 0;
+	for (size_t i = 0; i < 2 + nuser && r == 0; i++) {
+		const char *name = i < 2 ? fixed[i] : user[i - 2];
+		int src = SS_SRC_LOCAL;
+
+		r = ss_cat_prop_get(p->cat, ds->id, name, src, &val);
+		if (r == SS_ENOENT) {
+			src = SS_SRC_RECEIVED;
+			r = ss_cat_prop_get(p->cat, ds->id, name, src, &val);
+		}
+		if (r == SS_ENOENT) {
+			r = 0;
+			continue;
+		}
+		if (r == 0 && (ss_buf_put_str16(b, name, strlen(name)) ||
+		    ss_buf_put_str16(b, val, strlen(val)) ||
+		    ss_buf_put_u8(b, (uint8_t)src)))
+			r = SS_ENOMEM;
+		free(val);
+		cnt++;
+	}
+	for (size_t i = 0; i < nuser; i++)
+		free(user[i]);
+	free(user);
+	if (r == 0) {
+		uint32_t le = (uint32_t)cnt;
+
+		for (int i = 0; i < 4; i++)
+			b->p[at + (size_t)i] = (uint8_t)(le >> (8 * i));
+	}
+	return r;
+}
+
+/*
+ * dataset_record(s, ds, rel, top, from, props): the DATASET record.  In a
+ * raw stream the wrapped key travels with the top of the stream and with
+ * every dataset that is its own encryption root; the others name their
+ * root's guid only.
+ */
+static int
+dataset_record(struct sender *s, const struct ss_ds *ds, const char *rel,
+    int top, uint64_t from, int props)
+{
+	struct ss_pool *p = s->p;
+	struct ss_buf key = SS_BUF_INIT, *b = &s->rec;
+	struct ss_ds root;
+	int withkey, r = 0;
+
+	withkey = s->raw && ds->encroot && (top || ds->encroot == ds->id);
 	memset(&root, 0, sizeof(root));
 	if (ds->encroot && (r = ss_cat_ds_get_id(p->cat, ds->encroot, &root)))
 		return r;
@@ -209,72 +399,130 @@ dataset_record(struct ss_pool *p, const struct ss_ds *ds, const char *rel,
 	r |= ss_buf_put_u8(b, withkey ? 1 : 0);
 	if (withkey)
 		r |= ss_buf_put(b, key.p, key.len);
-	r |= ss_buf_put_u32(b, 0);	/* no properties without -p/-R */
+	r |= ss_buf_put_u64(b, from);
 	if (r != 0)
 		r = SS_ENOMEM;
+	else if (props)
+		r = put_props(p, ds, b);
+	else if (ss_buf_put_u32(b, 0))
+		r = SS_ENOMEM;
+	if (r == 0)
+		r = record(s, SS_REC_DATASET, b->p, b->len);
 out:
 	ss_buf_free(&key);
 	ss_ds_clear(&root);
 	return r;
 }
 
+/* check_mac(s, ds, sn): a decrypted send trusts only authentic records. */
+static int
+check_mac(struct sender *s, const struct ss_ds *ds, const struct ss_snap *sn)
+{
+	uint8_t mac[SS_HASH_LEN];
+	int r;
+
+	if ((r = ss_snap_mac(&s->ks, ds, sn, mac)) != 0)
+		return r;
+	if (!ss_ct_eq(mac, sn->mac, SS_HASH_LEN))
+		return ss_err(SS_EAUTH, "snapshot record of '%s@%s' failed"
+		    " authentication: the pool was modified", ds->name,
+		    sn->name);
+	return 0;
+}
+
+/* send_snap(s, ds, rel, sn, from): the objects and record of one snapshot. */
+static int
+send_snap(struct sender *s, const struct ss_ds *ds, const char *rel,
+    const struct ss_snap *sn, const struct ss_snap *from)
+{
+	struct ss_id root = sn->root;
+	uint64_t start = sent_bytes(s);
+	char *full;
+	int r;
+
+	if ((full = ss_asprintf("%s@%s", ds->name, sn->name)) == NULL)
+		return SS_ENOMEM;
+	s->cur_ds = ds->name;
+	s->cur_snap = full;
+	s->cur_from = from ? from->name : NULL;
+	event(s, SS_SEV_BEGIN, start);
+	if (s->mapped && (r = check_mac(s, ds, sn)) != 0)
+		goto out;
+	if ((r = walk(s, &sn->root, 0)) != 0)
+		goto out;
+	if (s->mapped && (r = sid(s, sn->root.b, &root)) != 0)
+		goto out;
+	if ((r = put_snaprec(&s->rec, rel, sn, &root, from ? from->guid : 0)))
+		goto out;
+	if ((r = record(s, SS_REC_SNAPSHOT, s->rec.p, s->rec.len)) == 0)
+		event(s, SS_SEV_SNAP, sent_bytes(s) - start);
+out:
+	s->cur_snap = NULL;
+	free(full);
+	return r;
+}
+
 /*
- * send_dataset(s, o, ds, rel, top, upto, base): the DATASET record of
- * ${ds} and its snapshots: with ${base}, only ${upto} incrementally; in a
- * replication stream, every snapshot up to the one named like ${upto}.
+ * send_dataset(s, ds, rel, top, upto, base, all): the DATASET record of
+ * ${ds} and its snapshots: from ${base} (or from nothing) up to ${upto};
+ * only ${upto} unless ${all} (-I, or a replication stream).
  */
 static int
 send_dataset(struct sender *s, const struct ss_ds *ds, const char *rel,
     int top, const struct ss_snap *upto, const struct ss_snap *base,
-    int replicate)
+    int all)
 {
-	struct ss_snap *v = NULL, one;
+	struct ss_snap *v = NULL;
+	const struct ss_snap *from = base;
 	size_t n = 0;
-	uint64_t from = base ? base->guid : 0;
 	int r;
 
-	if ((r = dataset_record(s->p, ds, rel, top, &s->rec)) != 0 ||
-	    (r = ss_sw_record(s->w, SS_REC_DATASET, s->rec.p, s->rec.len)))
+	s->mapped = !s->raw && ds->encroot != 0;
+	if (s->mapped && (r = map_setup(s, ds)) != 0)
 		return r;
-	if (!replicate) {
-		v = &one;
-		one = *upto;
-		n = 1;
-	} else if ((r = ss_cat_snap_list(s->p->cat, ds->id, SS_SNAP, &v,
-	    &n)) != 0)
+	if (base && (r = mark_base(s, base)) != 0)
+		return r;
+	if ((r = dataset_record(s, ds, rel, top, base ? base->guid : 0,
+	    (s->o->flags & (SS_SEND_PROPS | SS_SEND_REPLICATE)) != 0)) != 0)
+		return r;
+	if (!all)
+		return send_snap(s, ds, rel, upto, base);
+	if ((r = ss_cat_snap_list(s->p->cat, ds->id, SS_SNAP, &v, &n)) != 0)
 		return r;
 	for (size_t i = 0; i < n && r == 0; i++) {
 		if (v[i].createtxg > upto->createtxg)
 			break;
 		if (base && v[i].createtxg <= base->createtxg)
-			continue;	/* -I: the receiver has these */
-		if ((r = walk(s, &v[i].root, 0)) != 0)
-			break;
-		ss_buf_reset(&s->rec);
-		if ((r = put_snaprec(&s->rec, rel, &v[i], from)) == 0)
-			r = ss_sw_record(s->w, SS_REC_SNAPSHOT, s->rec.p,
-			    s->rec.len);
-		from = v[i].guid;
+			continue;	/* the receiver has these */
+		r = send_snap(s, ds, rel, &v[i], from);
+		from = &v[i];
 	}
-	if (replicate)
-		ss_snap_list_free(v, n);
+	ss_snap_list_free(v, n);
 	return r;
 }
 
-/* send_tree(s, o): a replication stream of o's dataset and descendants. */
+/*
+ * send_tree(s, o, base): a replication stream of o's dataset and its
+ * descendants.  With a base, each dataset that holds a snapshot (or
+ * bookmark) of the base's name is sent incrementally from it, the others
+ * (created since) in full.
+ */
 static int
-send_tree(struct sender *s, const struct ss_obj_ref *o)
+send_tree(struct sender *s, const struct ss_obj_ref *o,
+    const struct ss_obj_ref *base)
 {
 	struct ss_ds *v = NULL;
-	struct ss_snap upto;
+	struct ss_snap upto, from;
 	size_t n = 0, tl = strlen(o->ds.name);
-	int r;
+	int all = !base || (s->o->flags & SS_SEND_INTERMEDIATE), r;
 
 	if ((r = ss_cat_ds_list(s->p->cat, o->ds.name, &v, &n)) != 0)
 		return r;
 	for (size_t i = 0; i < n && r == 0; i++) {
 		const char *rel = v[i].name + tl + (i ? 1 : 0);
+		int have = 0;
 
+		memset(&from, 0, sizeof(from));
 		r = ss_cat_snap_get(s->p->cat, v[i].id, o->snap.name, SS_SNAP,
 		    &upto);
 		if (r == SS_ENOENT) {
@@ -283,94 +531,26 @@ send_tree(struct sender *s, const struct ss_obj_ref *o)
 			    o->snap.name);
 			break;
 		}
-		if (r == 0 && v[i].encroot && !s->raw)
-			r = ss_err(SS_ENOTSUP, "'%s' is encrypted: use -w",
-			    v[i].name);
+		if (r == 0 && base) {
+			r = ss_cat_snap_get(s->p->cat, v[i].id, base->snap.name,
+			    base->kind, &from);
+			have = r == 0 && from.createtxg < upto.createtxg;
+			if (r == SS_ENOENT)
+				r = 0;
+		}
 		if (r == 0)
-			r = send_dataset(s, &v[i], rel, i == 0, &upto, NULL, 1);
+			r = send_dataset(s, &v[i], rel, i == 0, &upto,
+			    have ? &from : NULL, have ? all : 1);
 		ss_snap_clear(&upto);
+		ss_snap_clear(&from);
 	}
 	ss_ds_list_free(v, n);
 	return r;
 }
 
-int
-ss_send(struct ss_pool *p, const char *name, const char *from, int flags,
-    int fd, struct ss_send_stats *stats)
-{
-	struct ss_obj_ref o, base;
-	struct sender s;
-	struct ss_begin b;
-	int r;
+/* ---------- entry points ---------- */
 
-	memset(&s, 0, sizeof(s));
-	memset(&base, 0, sizeof(base));
-	s.p = p;
-	s.raw = (flags & SS_SEND_RAW) != 0;
-	if ((r = ss_resolve(p, name, &o)) != 0)
-		return r;
-	if (o.kind != SS_SNAP) {
-		r = ss_err(SS_EINVAL, "'%s' is not a snapshot", name);
-		goto out;
-	}
-	if (o.ds.encroot && !s.raw) {
-		r = ss_err(SS_ENOTSUP, "sending an encrypted dataset without -w"
-		    " (decrypted) is not implemented yet; use -w");
-		goto out;
-	}
-	if ((flags & SS_SEND_INTERMEDIATE) && !from) {
-		r = ss_err(SS_EINVAL, "-I needs an incremental source");
-		goto out;
-	}
-	if (from && (flags & SS_SEND_REPLICATE)) {
-		r = ss_err(SS_ENOTSUP, "incremental replication streams (-R"
-		    " with -i or -I) are not implemented yet");
-		goto out;
-	}
-	if (from && (r = ss_send_base(p, &o, from, &base)) != 0)
-		goto out;
-	s.pr = ss_pool_packr(p);
-	s.base = ss_idset_new();
-	s.sent = ss_idset_new();
-	if (s.pr == NULL || s.base == NULL || s.sent == NULL) {
-		r = SS_ENOMEM;
-		goto out;
-	}
-	memset(&b, 0, sizeof(b));
-	b.version = SS_STREAM_VERSION;
-	b.flags = (s.raw ? SS_STREAMF_RAW : 0) |
-	    (from ? SS_STREAMF_INCREMENTAL : 0) |
-	    (flags & SS_SEND_REPLICATE ? SS_STREAMF_REPLICATION : 0);
-	b.guid = ss_random_u64();
-	snprintf(b.name, sizeof(b.name), "%s", o.ds.name);
-	if (from && (r = walk(&s, &base.snap.root, 1)) != 0)
-		goto out;
-	if ((r = ss_sw_open(fd, &b, &s.w)) != 0)
-		goto out;
-	if (flags & SS_SEND_REPLICATE)
-		r = send_tree(&s, &o);
-	else
-		r = send_dataset(&s, &o.ds, "", 1, &o.snap, from ? &base.snap :
-		    NULL, (flags & SS_SEND_INTERMEDIATE) != 0);
-	if (r == 0)
-		r = ss_sw_end(s.w);
-	if (stats) {
-		stats->objects = s.objects;
-		stats->objbytes = s.bytes;
-		stats->bytes = s.w ? ss_sw_bytes(s.w) : 0;
-	}
-out:
-	ss_sw_free(s.w);
-	ss_idset_free(s.base);
-	ss_idset_free(s.sent);
-	ss_buf_free(&s.obj);
-	ss_buf_free(&s.rec);
-	ss_obj_ref_clear(&o);
-	ss_obj_ref_clear(&base);
-	return r;
-}
-
-/* ss_send_base(p, o, from, base): the -i snapshot ("@s" or "ds@s"). */
+/* ss_send_base(p, o, from, base): the -i source ("@s", "ds@s", "#b"...). */
 int
 ss_send_base(struct ss_pool *p, const struct ss_obj_ref *o, const char *from,
     struct ss_obj_ref *base)
@@ -378,19 +558,113 @@ ss_send_base(struct ss_pool *p, const struct ss_obj_ref *o, const char *from,
 	char *full;
 	int r;
 
-	if (from[0] == '@')
+	if (from[0] == '@' || from[0] == '#')
 		full = ss_asprintf("%s%s", o->ds.name, from);
 	else
 		full = ss_strdup(from);
 	if (full == NULL)
 		return SS_ENOMEM;
 	r = ss_resolve(p, full, base);
-	if (r == 0 && (base->kind != SS_SNAP || base->ds.id != o->ds.id))
+	if (r == 0 && (base->kind == 0 || base->ds.id != o->ds.id))
 		r = ss_err(SS_EINVAL, "incremental source '%s' must be an"
-		    " earlier snapshot of '%s'", from, o->ds.name);
+		    " earlier snapshot or bookmark of '%s'", from, o->ds.name);
 	else if (r == 0 && base->snap.createtxg >= o->snap.createtxg)
 		r = ss_err(SS_EINVAL, "incremental source '%s' is not earlier"
 		    " than '%s@%s'", from, o->ds.name, o->snap.name);
 	free(full);
+	return r;
+}
+
+static int
+send_open(struct sender *s, const struct ss_obj_ref *o, int fd)
+{
+	struct ss_begin b;
+
+	memset(&b, 0, sizeof(b));
+	b.version = SS_STREAM_VERSION;
+	b.flags = (s->raw ? SS_STREAMF_RAW : 0) |
+	    (s->o->from ? SS_STREAMF_INCREMENTAL : 0) |
+	    (s->o->flags & SS_SEND_REPLICATE ? SS_STREAMF_REPLICATION : 0) |
+	    (s->o->flags & (SS_SEND_PROPS | SS_SEND_REPLICATE) ?
+	    SS_STREAMF_PROPERTIES : 0);
+	b.guid = ss_random_u64();
+	snprintf(b.name, sizeof(b.name), "%s", o->ds.name);
+	s->est = REC_OVERHEAD + 46 + strlen(b.name);
+	return s->dry ? 0 : ss_sw_open(fd, &b, &s->w);
+}
+
+static int
+check_args(const struct ss_obj_ref *o, const struct ss_send_opts *opt,
+    const char *name)
+{
+	if (o->kind != SS_SNAP)
+		return ss_err(SS_EINVAL, "'%s' is not a snapshot", name);
+	if ((opt->flags & SS_SEND_INTERMEDIATE) && !opt->from)
+		return ss_err(SS_EINVAL, "-I needs an incremental source");
+	if ((opt->flags & SS_SEND_INTERMEDIATE) && opt->from &&
+	    strchr(opt->from, '#'))
+		return ss_err(SS_EINVAL, "-I cannot start from a bookmark"
+		    " (use -i)");
+	return 0;
+}
+
+int
+ss_send(struct ss_pool *p, const char *name, const struct ss_send_opts *opt,
+    int fd, struct ss_send_stats *stats)
+{
+	struct ss_obj_ref o, base;
+	struct sender s;
+	int r;
+
+	memset(&s, 0, sizeof(s));
+	memset(&base, 0, sizeof(base));
+	s.p = p;
+	s.o = opt;
+	s.raw = (opt->flags & SS_SEND_RAW) != 0;
+	s.dry = (opt->flags & SS_SEND_DRYRUN) != 0;
+	if ((r = ss_resolve(p, name, &o)) != 0)
+		return r;
+	if ((r = check_args(&o, opt, name)) != 0)
+		goto out;
+	if (opt->from && (r = ss_send_base(p, &o, opt->from, &base)) != 0)
+		goto out;
+	s.pr = ss_pool_packr(p);
+	s.base = ss_idset_new();
+	s.sent = ss_idset_new();
+	s.plain = ss_objctx_new(NULL, NULL, opt->flags & SS_SEND_COMPRESS ?
+	    SS_COMP_ZSTD : SS_COMP_OFF, 3);
+	if (s.pr == NULL || s.base == NULL || s.sent == NULL || !s.plain) {
+		r = SS_ENOMEM;
+		goto out;
+	}
+	if ((r = send_open(&s, &o, fd)) != 0)
+		goto out;
+	if (opt->flags & SS_SEND_REPLICATE)
+		r = send_tree(&s, &o, opt->from ? &base : NULL);
+	else
+		r = send_dataset(&s, &o.ds, "", 1, &o.snap, opt->from ?
+		    &base.snap : NULL, (opt->flags & SS_SEND_INTERMEDIATE) != 0);
+	if (r == 0 && s.w)
+		r = ss_sw_end(s.w);
+	s.est += REC_OVERHEAD + 48;
+	if (stats) {
+		stats->objects = s.objects;
+		stats->objbytes = s.bytes;
+		stats->bytes = s.w ? ss_sw_bytes(s.w) : s.est;
+	}
+out:
+	ss_sw_free(s.w);
+	ss_idset_free(s.base);
+	ss_idset_free(s.sent);
+	ss_buf_free(&s.obj);
+	ss_buf_free(&s.rec);
+	ss_buf_wipe(&s.pt);
+	ss_buf_free(&s.out);
+	ss_keyset_wipe(&s.ks);
+	ss_cleanse(s.k_sid, sizeof(s.k_sid));
+	ss_objctx_free(s.open);
+	ss_objctx_free(s.plain);
+	ss_obj_ref_clear(&o);
+	ss_obj_ref_clear(&base);
 	return r;
 }

@@ -428,9 +428,9 @@ open_check_flags(const struct ss_objctx *c, const struct ss_id *id,
 	return 0;
 }
 
-int
-ss_obj_open(struct ss_objctx *c, const struct ss_id *id, const void *stored,
-    size_t n, uint8_t *type, struct ss_buf *out)
+static int
+obj_open(struct ss_objctx *c, const struct ss_id *id, const void *stored,
+    size_t n, uint8_t *type, struct ss_buf *out, int check_id)
 {
 	uint8_t got[SS_ID_LEN];
 	struct ss_objhdr h;
@@ -443,10 +443,10 @@ ss_obj_open(struct ss_objctx *c, const struct ss_id *id, const void *stored,
 		goto out;
 	if ((r = open_plain(c, id, stored, &h, out)) != 0)
 		goto out;
-	r = ss_idhash2(c->ih, out->p, 1, out->p + 1, h.rawlen - 1u, got);
-	if (r != 0)
+	if (check_id && (r = ss_idhash2(c->ih, out->p, 1, out->p + 1,
+	    h.rawlen - 1u, got)) != 0)
 		goto out;
-	if (!ss_ct_eq(got, id->b, SS_ID_LEN)) {
+	if (check_id && !ss_ct_eq(got, id->b, SS_ID_LEN)) {
 		r = oerr(SS_EAUTH, id, "object content does not match its "
 		    "identifier");
 		goto out;
@@ -458,4 +458,20 @@ out:
 	if (r != 0)
 		ss_buf_reset(out);
 	return r;
+}
+
+int
+ss_obj_open(struct ss_objctx *c, const struct ss_id *id, const void *stored,
+    size_t n, uint8_t *type, struct ss_buf *out)
+{
+	return obj_open(c, id, stored, n, type, out, 1);
+}
+
+int
+ss_obj_open_named(struct ss_objctx *c, const struct ss_id *id,
+    const void *stored, size_t n, uint8_t *type, struct ss_buf *out)
+{
+	if (ss_objctx_encrypted(c))
+		return ss_err(SS_EINVAL, "ss_obj_open_named: plain objects only");
+	return obj_open(c, id, stored, n, type, out, 0);
 }

@@ -106,6 +106,15 @@ int ss_obj_parse(const struct ss_id *id, const void *stored, size_t n,
 int ss_obj_open(struct ss_objctx *c, const struct ss_id *id,
     const void *stored, size_t n, uint8_t *type, struct ss_buf *out);
 
+/*
+ * ss_obj_open_named(c, id, stored, n, type, out): open an unencrypted
+ * object whose identifier is a name chosen by its sender (a decrypted
+ * stream names objects by keyed stream identifiers, not by their content):
+ * everything ss_obj_open checks except that the content hashes to ${id}.
+ */
+int ss_obj_open_named(struct ss_objctx *c, const struct ss_id *id,
+    const void *stored, size_t n, uint8_t *type, struct ss_buf *out);
+
 /* ---------- packs ---------- */
 
 struct ss_loc {

@@ -78,6 +78,16 @@ const struct ss_ent *ss_dir_find(const struct ss_dir *d, const char *name,
 /* ss_ent_encode(e, out): append one entry. */
 int ss_ent_encode(const struct ss_ent *e, struct ss_buf *out);
 
+/*
+ * ss_tree_remap(type, p, n, map, arg, out, &refs, &nrefs): copy a payload
+ * of ${type} into ${out} with every object identifier it names replaced by
+ * map(arg, id, &new); ${refs} (malloc'd, sorted, unique) receives the new
+ * identifiers.  Chunks are copied as they are.  The payload is untrusted.
+ */
+typedef int (*ss_remap_fn)(void *arg, const uint8_t *id, struct ss_id *out);
+int ss_tree_remap(uint8_t type, const uint8_t *p, size_t n, ss_remap_fn map,
+    void *arg, struct ss_buf *out, struct ss_id **refs, uint32_t *nrefs);
+
 /* Everything the tree code needs: set up by the pool layer. */
 struct ss_tree {
 	struct ss_cat *cat;

@@ -150,9 +150,11 @@ test_expect_success 'plain datasets send and receive without -w' '
 	test_cmp p.digest actual
 '
 
-test_expect_success KEYRING 'an encrypted dataset without -w is refused for now' '
+test_expect_success KEYRING 'without -w an encrypted dataset is sent decrypted: that needs its key' '
+	snapseal unload-key zdata/encrypted &&
 	test_must_fail snapseal send zdata/encrypted/jambon@later >x.stream 2>err &&
-	test_grep "use -w" err
+	test_grep "key not loaded" err &&
+	snapseal load-key zdata/encrypted
 '
 
 test_expect_success 'a stream that names objects it does not carry is refused' '

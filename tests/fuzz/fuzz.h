@@ -11,8 +11,12 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "crypto/crypto.h"
+#include "store/store.h"
+#include "stream/stream.h"
 
 /* The libFuzzer entry point (declared for -Wmissing-prototypes). */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -61,6 +65,118 @@ fuzz_fail(const char *what, const char *file, int line)
 {
 	fprintf(stderr, "%s:%d: property violated: %s\n", file, line, what);
 	abort();
+}
+
+/*
+ * fuzz_fixup_stream(p, n, objects): what a keyless rewriter of a stream
+ * can do: recompute every record's chained checksum and make END's
+ * totals, stream guid and whole-stream checksum agree (docs/stream-
+ * format.md).  With ${objects}, first the checksum at the end of each
+ * OBJECT record's stored object (XXH3-128 over id || the bytes before
+ * it, docs/format.md) too.  Without this, nearly every mutation would stop
+ * at the first checksum and the checks behind it would go unexplored.
+ * The bytes after the last whole record are left as they are.
+ */
+static inline void
+fuzz_fixup_object(uint8_t *pay, size_t len)
+{
+	size_t olen;
+
+	if (len < SS_ID_LEN + 4)
+		return;
+	olen = ss_le32dec(pay + SS_ID_LEN);
+	if (olen < SS_SUM_LEN || olen != len - SS_ID_LEN - 4)
+		return;
+	ss_sum128(pay, SS_ID_LEN, pay + SS_ID_LEN + 4, olen - SS_SUM_LEN,
+	    pay + len - SS_SUM_LEN);
+}
+
+static inline void
+fuzz_fixup_stream(uint8_t *p, size_t n, int objects)
+{
+	uint8_t prev[SS_SUM_LEN], a[SS_SUM_LEN + SS_STREAM_RECHDR];
+	uint64_t nrec = 0, nobj = 0, objbytes = 0;
+	size_t off = 0, len;
+
+	memset(prev, 0, sizeof(prev));
+	while (n - off >= SS_STREAM_RECHDR + SS_SUM_LEN) {
+		len = ss_le32dec(p + off + 4);
+		if (len > n - off - SS_STREAM_RECHDR - SS_SUM_LEN)
+			break;
+		if (p[off] == SS_REC_OBJECT && objects)
+			fuzz_fixup_object(p + off + SS_STREAM_RECHDR, len);
+		if (p[off] == SS_REC_END && len == 48) {
+			ss_le64enc(p + off + 8, nrec);
+			ss_le64enc(p + off + 16, nobj);
+			ss_le64enc(p + off + 24, objbytes);
+			if (off == 0 || ss_le32dec(p + 4) < 44)
+				ss_le64enc(p + off + 32, 0);
+			else	/* BEGIN's stream guid */
+				memcpy(p + off + 32, p + 8 + 36, 8);
+			ss_sum128(p, off, NULL, 0, p + off + 40);
+		}
+		memcpy(a, prev, SS_SUM_LEN);
+		memcpy(a + SS_SUM_LEN, p + off, SS_STREAM_RECHDR);
+		ss_sum128(a, sizeof(a), p + off + SS_STREAM_RECHDR, len, prev);
+		memcpy(p + off + SS_STREAM_RECHDR + len, prev, SS_SUM_LEN);
+		if (p[off] == SS_REC_OBJECT) {
+			nobj++;
+			objbytes += len;
+		}
+		nrec++;
+		off += SS_STREAM_RECHDR + len + SS_SUM_LEN;
+	}
+}
+
+/*
+ * fuzz_receive's inputs: one selector byte, then a stream.  The low three
+ * bits pick the destination (enum fuzz_rdest, fuzz_receive.c's table);
+ * FUZZ_RECV_VERBATIM reads the stream with its checksums as they are,
+ * otherwise they are recomputed first (fuzz_fixup_stream).  Its pool is
+ * set up with the streams of the seeds FUZZ_RECV_BASE_* received, so that
+ * the incremental seeds gen_corpus makes with them find their base.
+ */
+enum fuzz_rdest {
+	FUZZ_RD_NEW,		/* fz/new/x: a new dataset, plain parent */
+	FUZZ_RD_UNDER_ENC,	/* fz/enc/x: new, encrypted parent (key
+				   loaded): a plain stream is re-sealed */
+	FUZZ_RD_PLAIN,		/* fz/plain: received from BASE_PLAIN */
+	FUZZ_RD_RAW,		/* fz/raw: received from BASE_RAW, no key */
+	FUZZ_RD_SEALED,		/* fz/enc/sealed: BASE_PLAIN re-sealed */
+	FUZZ_RD_EMPTY,		/* fz/new: created here, no snapshot */
+	FUZZ_RD_NOPARENT,	/* fz/none/x: the parent does not exist */
+	FUZZ_RD_ENCROOT		/* fz/enc: created here, with a snapshot */
+};
+#define FUZZ_RECV_DESTMASK 0x07
+#define FUZZ_RECV_VERBATIM 0x08
+#define FUZZ_RECV_BASE_PLAIN "recv-full-plain"
+#define FUZZ_RECV_BASE_RAW "recv-full-raw"
+
+/* fuzz_tmpbase(): /dev/shm (no disk writes, free fsync), $TMPDIR or /tmp. */
+static inline const char *
+fuzz_tmpbase(void)
+{
+	const char *base = getenv("TMPDIR");
+
+	if (access("/dev/shm", W_OK | X_OK) == 0)
+		return "/dev/shm";
+	return base != NULL && *base != '\0' ? base : "/tmp";
+}
+
+/*
+ * fuzz_mkdtemp(tag): a new private directory "snapseal-TAG.XXXXXX" in
+ * fuzz_tmpbase(); newly allocated, NULL on error.
+ */
+static inline char *
+fuzz_mkdtemp(const char *tag)
+{
+	char *t = ss_asprintf("%s/snapseal-%s.XXXXXX", fuzz_tmpbase(), tag);
+
+	if (t != NULL && mkdtemp(t) == NULL) {
+		free(t);
+		t = NULL;
+	}
+	return t;
 }
 
 #endif /* SS_FUZZ_H */

@@ -5,9 +5,9 @@
  *
  * Each input is tried twice: as it is, and with every record's chained
  * checksum recomputed and END's totals and whole-stream checksum made to
- * agree, as a keyless rewriter can do.  Without the second pass nearly
- * every mutation would stop at the first checksum, and the record order
- * rules and END checks behind it would go unexplored.
+ * agree (fuzz_fixup_stream), as a keyless rewriter can do.  Without the
+ * second pass nearly every mutation would stop at the first checksum, and
+ * the record order rules and END checks behind it would go unexplored.
  *
  * Properties: errors are SS_ECORRUPT, or SS_ENOTSUP from ss_sr_open (a
  * memfd neither fails nor runs out of memory here); a returned record has
@@ -32,42 +32,6 @@ memfd_load(int fd, const uint8_t *p, size_t n)
 	FUZZ_CHECK(n == 0 || ss_pwrite_all(fd, p, n, 0) == 0);
 	FUZZ_CHECK(lseek(fd, 0, SEEK_SET) == 0);
 	return fd;
-}
-
-/* fixup(p, n): recompute the chain, END's totals and whole checksum. */
-static void
-fixup(uint8_t *p, size_t n)
-{
-	uint8_t prev[SS_SUM_LEN], a[SS_SUM_LEN + SS_STREAM_RECHDR];
-	uint64_t nrec = 0, objects = 0, objbytes = 0;
-	size_t off = 0, len;
-
-	memset(prev, 0, sizeof(prev));
-	while (n - off >= SS_STREAM_RECHDR + SS_SUM_LEN) {
-		len = ss_le32dec(p + off + 4);
-		if (len > n - off - SS_STREAM_RECHDR - SS_SUM_LEN)
-			break;
-		if (p[off] == SS_REC_END && len == 48) {
-			ss_le64enc(p + off + 8, nrec);
-			ss_le64enc(p + off + 16, objects);
-			ss_le64enc(p + off + 24, objbytes);
-			if (off == 0 || ss_le32dec(p + 4) < 44)
-				ss_le64enc(p + off + 32, 0);
-			else	/* BEGIN's stream guid */
-				memcpy(p + off + 32, p + 8 + 36, 8);
-			ss_sum128(p, off, NULL, 0, p + off + 40);
-		}
-		memcpy(a, prev, SS_SUM_LEN);
-		memcpy(a + SS_SUM_LEN, p + off, SS_STREAM_RECHDR);
-		ss_sum128(a, sizeof(a), p + off + SS_STREAM_RECHDR, len, prev);
-		memcpy(p + off + SS_STREAM_RECHDR + len, prev, SS_SUM_LEN);
-		if (p[off] == SS_REC_OBJECT) {
-			objects++;
-			objbytes += len;
-		}
-		nrec++;
-		off += SS_STREAM_RECHDR + len + SS_SUM_LEN;
-	}
 }
 
 static void
@@ -169,7 +133,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size == 0 || (copy = malloc(size)) == NULL)
 		return 0;
 	memcpy(copy, data, size);
-	fixup(copy, size);
+	fuzz_fixup_stream(copy, size, 0);
 	one_pass(copy, size);
 	free(copy);
 	return 0;

@@ -4,11 +4,12 @@
  * inputs that get past the first checks:
  *
  *   gen_corpus OUTDIR   -> OUTDIR/fuzz_dir/, fuzz_object/, fuzz_wrapped/,
- *                          fuzz_decompress/, fuzz_stream/ (created if
- *                          missing)
+ *                          fuzz_decompress/, fuzz_stream/, fuzz_receive/
+ *                          (created if missing)
  *
  * Sealed objects and wrapped keys use the fixed keys of fuzz.h and random
- * nonces, so two runs give different bytes; the generated files are
+ * nonces, and fuzz_receive's streams come from a pool made in a temporary
+ * directory (random guids), so two runs give different bytes; the generated files are
  * committed and replayed as they are (scripts/fuzz.sh corpus rewrites them).
  */
 #include <stdio.h>
@@ -19,6 +20,7 @@
 
 #include "compress/compress.h"
 #include "keys/keys.h"
+#include "pool/pool.h"
 #include "store/store.h"
 #include "stream/stream.h"
 #include "tree/tree.h"
@@ -458,6 +460,163 @@ gen_streams(void)
 	    1, 1);
 }
 
+/* ---------- streams of a real pool, for fuzz_receive ---------- */
+
+/*
+ * A source pool "src" in a temporary SNAPSEAL_HOME, made and sent with
+ * the library calls the CLI makes (snapseal create, snapshot, change-key,
+ * send), so the streams are what "snapseal send" writes:
+ *
+ *   src/plain           unencrypted; @a, then @b after a change
+ *   src/enc             encryption root (raw key FUZZ_WK); @a, then
+ *                       change-key (to FUZZ_MK) and @b
+ *   src/enc/kid         inherits the key
+ *   src/enc/open        encryption=off inside the encrypted tree
+ *
+ * Each seed is a selector byte (enum fuzz_rdest) and one stream.
+ */
+struct gen_pool {
+	struct ss_pool *p;
+	char *tmp, *live;
+};
+
+static void
+gen_write(const char *dir, const char *name, const void *p, size_t n)
+{
+	char *path = ss_path_join(dir, name);
+
+	if (path == NULL)
+		need(SS_ENOMEM, name);
+	need(ss_write_file_atomic(path, p, n, 0644), path);
+	free(path);
+}
+
+static void
+gen_fill(struct gen_pool *g, const char *ds, const char *file,
+    unsigned seed, size_t n)
+{
+	uint8_t buf[3000];
+	char *dir = ss_path_join(g->live, ds);
+
+	if (dir == NULL || n > sizeof(buf))
+		need(SS_ENOMEM, file);
+	if (seed % 2)
+		fill_noise(buf, n, seed);
+	else
+		fill_text(buf, n, seed);
+	gen_write(dir, file, buf, n);
+	free(dir);
+}
+
+static void
+gen_snap(struct gen_pool *g, const char *name, int recursive)
+{
+	need(ss_snapshot(g->p, &name, 1, recursive, NULL), name);
+}
+
+/* put_send(g, seed, dest, snap, from, flags): one send as a seed. */
+static void
+put_send(struct gen_pool *g, const char *seed, int dest, const char *snap,
+    const char *from, int flags)
+{
+	struct ss_send_opts o = { .flags = flags, .from = from };
+	struct ss_buf out = SS_BUF_INIT;
+	int fd = memfd_create("gen_corpus", 0);
+	off_t size;
+
+	if (fd < 0)
+		need(SS_EIO, "memfd_create");
+	need(ss_send(g->p, snap, &o, fd, NULL), seed);
+	if ((size = lseek(fd, 0, SEEK_END)) < 0)
+		need(SS_EIO, "lseek");
+	need(ss_buf_put_u8(&out, (uint8_t)dest), "grow");
+	need(ss_buf_reserve(&out, (size_t)size), "grow");
+	need(ss_pread_all(fd, out.p + 1, (size_t)size, 0), "read back");
+	out.len += (size_t)size;
+	close(fd);
+	put_file("fuzz_receive", seed, out.p, out.len);
+	ss_buf_free(&out);
+}
+
+static void
+gen_source(struct gen_pool *g)
+{
+	struct ss_kv enc[3] = { { "encryption", "on" },
+	    { "keyformat", "raw" }, { "keylocation", NULL } };
+	struct ss_kv off = { "encryption", "off" }, change[1];
+	char *k1 = ss_asprintf("file://%s/key1", g->tmp);
+	char *k2 = ss_asprintf("file://%s/key2", g->tmp);
+	struct ss_ds ds;
+
+	if (k1 == NULL || k2 == NULL)
+		need(SS_ENOMEM, "keylocation");
+	gen_write(g->tmp, "key1", FUZZ_WK, SS_KEY_LEN);
+	gen_write(g->tmp, "key2", FUZZ_MK, SS_KEY_LEN);
+	enc[2].value = k1;
+	need(ss_ds_create(g->p, "src/plain", NULL, 0, 0), "create plain");
+	need(ss_ds_create(g->p, "src/enc", enc, 3, 0), "create enc");
+	need(ss_ds_create(g->p, "src/enc/kid", NULL, 0, 0), "create kid");
+	need(ss_ds_create(g->p, "src/enc/open", &off, 1, 0), "create open");
+	gen_fill(g, "plain", "a.txt", 10, 700);
+	gen_fill(g, "plain", "noise.bin", 11, 300);
+	gen_fill(g, "enc", "secret.txt", 12, 500);
+	gen_fill(g, "enc/kid", "k.bin", 13, 200);
+	gen_fill(g, "enc/open", "o.txt", 14, 100);
+	gen_snap(g, "src/plain@a", 0);
+	gen_snap(g, "src/enc@a", 1);
+	gen_fill(g, "plain", "a.txt", 20, 900);
+	gen_fill(g, "plain", "new.txt", 22, 200);
+	gen_fill(g, "enc", "secret.txt", 24, 600);
+	gen_fill(g, "enc/kid", "k2.bin", 25, 100);
+	change[0].name = "keylocation";
+	change[0].value = k2;
+	need(ss_cat_ds_get(g->p->cat, "src/enc", &ds), "src/enc");
+	need(ss_key_change(g->p, &ds, change, 1), "change-key");
+	gen_snap(g, "src/plain@b", 0);
+	gen_snap(g, "src/enc@b", 1);
+	need(ss_key_unload(g->p, &ds), "unload-key");
+	ss_ds_clear(&ds);
+	free(k1);
+	free(k2);
+}
+
+static void
+gen_receive(void)
+{
+	struct gen_pool g;
+	char *home = NULL;
+
+	memset(&g, 0, sizeof(g));
+	if ((g.tmp = fuzz_mkdtemp("gen")) == NULL ||
+	    (home = ss_path_join(g.tmp, "home")) == NULL ||
+	    (g.live = ss_path_join(g.tmp, "live")) == NULL)
+		need(SS_EIO, "temporary directory");
+	setenv("SNAPSEAL_HOME", home, 1);
+	need(ss_pool_create("src", NULL, g.live, &g.p), "pool create");
+	gen_source(&g);
+	put_send(&g, FUZZ_RECV_BASE_PLAIN, FUZZ_RD_NEW, "src/plain@a", NULL,
+	    0);
+	put_send(&g, "recv-incr-plain", FUZZ_RD_PLAIN, "src/plain@b", "@a", 0);
+	put_send(&g, "recv-repl-plain", FUZZ_RD_NEW, "src/plain@b", NULL,
+	    SS_SEND_REPLICATE);
+	put_send(&g, "recv-reseal-full", FUZZ_RD_UNDER_ENC, "src/plain@a",
+	    NULL, 0);
+	put_send(&g, "recv-reseal-incr", FUZZ_RD_SEALED, "src/plain@b", "@a",
+	    0);
+	put_send(&g, FUZZ_RECV_BASE_RAW, FUZZ_RD_NEW, "src/enc@a", NULL,
+	    SS_SEND_RAW);
+	put_send(&g, "recv-incr-raw", FUZZ_RD_RAW, "src/enc@b", "@a",
+	    SS_SEND_RAW);
+	put_send(&g, "recv-repl-raw", FUZZ_RD_UNDER_ENC, "src/enc@b", NULL,
+	    SS_SEND_RAW | SS_SEND_REPLICATE);
+	ss_pool_close(g.p);
+	unsetenv("SNAPSEAL_HOME");
+	ss_rm_rf(g.tmp);
+	free(g.tmp);
+	free(g.live);
+	free(home);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -473,6 +632,7 @@ main(int argc, char **argv)
 	gen_wrapped();
 	gen_compressed();
 	gen_streams();
+	gen_receive();
 	ss_buf_free(&b);
 	return failed;
 }

@@ -2,9 +2,10 @@
  * test_catalog: the SQLite catalog (lib/catalog, docs/format.md 3) in a
  * temporary directory: meta and txg, datasets (prefix listing), properties
  * by source, wrapped keys, snapshots and bookmarks (ordering), the object
- * index and its reference counts, transactions and savepoints, isolation
- * between two connections, durability across close and reopen, and files
- * that are not catalogs.
+ * lists of bookmarks (rows, order, copy, deletion with their bookmark), the
+ * object index and its reference counts, transactions and savepoints,
+ * isolation between two connections, durability across close and reopen,
+ * and files that are not catalogs.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -411,6 +412,118 @@ test_snaps(struct ss_cat *c, int64_t ds, int64_t other)
 	    "snap get: another dataset's name space");
 }
 
+/* ---------- object lists of bookmarks ---------- */
+
+/* seqid(i): identifiers that sort as ${i} does (big-endian prefix). */
+static struct ss_id
+seqid(uint32_t i)
+{
+	struct ss_id id;
+
+	memset(id.b, 0x5a, SS_ID_LEN);
+	id.b[0] = (uint8_t)(i >> 24);
+	id.b[1] = (uint8_t)(i >> 16);
+	id.b[2] = (uint8_t)(i >> 8);
+	id.b[3] = (uint8_t)i;
+	return id;
+}
+
+struct collect {
+	uint32_t n, stop_at;
+	int ordered;		/* the i-th call got seqid(i) */
+};
+
+static int
+collect_fn(void *arg, const struct ss_id *id)
+{
+	struct collect *k = arg;
+	struct ss_id want = seqid(k->n);
+
+	if (memcmp(id->b, want.b, SS_ID_LEN) != 0)
+		k->ordered = 0;
+	return ++k->n == k->stop_at ? 9 : 0;
+}
+
+/* list_has(c, snap, n): the list of ${snap} is seqid(0..n-1), in order. */
+static int
+list_has(struct ss_cat *c, int64_t snap, uint32_t n)
+{
+	struct collect k = { 0, 0, 1 };
+	int r = ss_cat_bmids_each(c, snap, collect_fn, &k);
+
+	if (r != 0 || k.n != n || !k.ordered)
+		printf("#   list of %lld: r=%d, %u ids (want %u), ordered %d\n",
+		    (long long)snap, r, k.n, n, k.ordered);
+	return r == 0 && k.n == n && k.ordered;
+}
+
+static int64_t
+bm_id(struct ss_cat *c, int64_t ds, const char *name)
+{
+	struct ss_snap s;
+	int64_t id = -1;
+
+	if (ss_cat_snap_get(c, ds, name, SS_BOOKMARK, &s) == 0)
+		id = s.id;
+	ss_snap_clear(&s);
+	return id;
+}
+
+static void
+test_bmids(struct ss_cat *c, int64_t ds)
+{
+	uint32_t big = 2 * SS_CAT_BMIDS_SEG + 5;
+	struct ss_id *ids = calloc(big, sizeof(*ids)), swap;
+	struct collect k = { 0, 3, 1 };
+	int64_t b1 = -1, b2 = -1, b3 = -1;
+
+	if (ids == NULL)
+		bail("out of memory");
+	for (uint32_t i = 0; i < big; i++)
+		ids[i] = seqid(i);
+	ok(add_snap(c, ds, "l1", SS_BOOKMARK, 21) == 0 &&
+	    add_snap(c, ds, "l2", SS_BOOKMARK, 22) == 0 &&
+	    add_snap(c, ds, "l3", SS_BOOKMARK, 23) == 0 &&
+	    (b1 = bm_id(c, ds, "l1")) > 0 && (b2 = bm_id(c, ds, "l2")) > 0 &&
+	    (b3 = bm_id(c, ds, "l3")) > 0, "bmids: three bookmark rows");
+	is_int(ss_cat_bmids_each(c, b1, collect_fn, &k), SS_ENOENT,
+	    "bmids each: no list yet is SS_ENOENT");
+	is_int(ss_cat_bmids_put(c, b1, ids, 3), 0, "bmids put: three ids");
+	ok(list_has(c, b1, 3), "bmids each: the three, in order");
+	k.n = 0;
+	is_int(ss_cat_bmids_each(c, b1, collect_fn, &k), 9,
+	    "bmids each: stops at and returns the first non-zero");
+	is_int(k.n, 3, "bmids each: ... after that call");
+	is_int(ss_cat_bmids_put(c, b2, ids, big), 0,
+	    "bmids put: 2 rows' worth and 5 more");
+	ok(list_has(c, b2, big), "bmids each: across rows, in order");
+	is_int(ss_cat_bmids_put(c, b3, ids, 0), SS_EINVAL,
+	    "bmids put: an empty list is refused");
+	swap = ids[1];
+	ids[1] = ids[2];
+	ids[2] = swap;
+	is_int(ss_cat_bmids_put(c, b3, ids, 3), SS_EINVAL,
+	    "bmids put: an unsorted list is refused");
+	ids[2] = ids[1];
+	is_int(ss_cat_bmids_put(c, b3, ids, 3), SS_EINVAL,
+	    "bmids put: a repeated identifier is refused");
+	ok(ss_cat_bmids_each(c, b3, collect_fn, &k) == SS_ENOENT,
+	    "bmids put: nothing stored by a refused put");
+	is_int(ss_cat_bmids_copy(c, b2, b3), 0, "bmids copy");
+	ok(list_has(c, b3, big) && list_has(c, b2, big),
+	    "bmids copy: both rows have the list");
+	is_int(ss_cat_bmids_copy(c, 999999, b1), SS_ENOENT,
+	    "bmids copy: from a row without a list is SS_ENOENT");
+	ok(list_has(c, b1, 3), "bmids copy: ... and changes nothing");
+	is_int(ss_cat_snap_del(c, b2), 0, "bmids: delete a bookmark row");
+	is_int(ss_cat_bmids_each(c, b2, collect_fn, &k), SS_ENOENT,
+	    "bmids: the deleted row's list is gone with it");
+	ok(list_has(c, b3, big), "bmids: the copy stays");
+	ok(ss_cat_snap_del(c, b1) == 0 && ss_cat_snap_del(c, b3) == 0,
+	    "bmids: delete the others");
+	free(ids);
+}
+
 /* ---------- object index ---------- */
 
 struct walk {
@@ -691,6 +804,7 @@ main(void)
 	test_props(c, a, b);
 	test_keys(c, 1);
 	test_snaps(c, a, b);
+	test_bmids(c, a);
 	test_objects(c);
 	test_transactions(c);
 	test_two_connections(c);

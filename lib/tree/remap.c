@@ -1,0 +1,102 @@
+/*
+ * remap.c: rewrite the object identifiers a tree payload names.
+ *
+ * Identifiers depend on the keys of the dataset that holds an object, so
+ * an object that moves between key domains (a decrypted send, a plain
+ * stream sealed again under an encrypted parent) must name its children
+ * by their identifiers in the new domain.  Directory objects and file maps
+ * name children; chunks name none.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tree/tree.h"
+
+/* remap_file(p, n, map, arg, out, refs, nrefs): a file map's chunk ids. */
+static int
+remap_file(const uint8_t *p, size_t n, ss_remap_fn map, void *arg,
+    struct ss_buf *out, struct ss_id **refs, uint32_t *nrefs)
+{
+	struct ss_rd rd;
+	uint32_t cnt;
+	int r;
+
+	ss_rd_init(&rd, p, n);
+	(void)ss_rd_u8(&rd);
+	(void)ss_rd_u64(&rd);
+	cnt = ss_rd_u32(&rd);
+	if (rd.err || (uint64_t)cnt * (12 + SS_ID_LEN) != ss_rd_left(&rd))
+		return ss_err(SS_ECORRUPT, "invalid file map");
+	if ((*refs = ss_calloc((size_t)cnt + 1, sizeof(**refs))) == NULL ||
+	    ss_buf_put(out, p, n) != 0)
+		return SS_ENOMEM;
+	for (uint32_t i = 0; i < cnt; i++) {
+		size_t off = 13 + (size_t)i * (12 + SS_ID_LEN) + 12;
+
+		if ((r = map(arg, p + off, &(*refs)[i])) != 0)
+			return r;
+		memcpy(out->p + out->len - n + off, (*refs)[i].b, SS_ID_LEN);
+	}
+	*nrefs = (uint32_t)ss_ids_sort_unique(*refs, cnt);
+	return 0;
+}
+
+/* remap_dir(p, n, map, arg, out, refs, nrefs): a directory's content ids. */
+static int
+remap_dir(const uint8_t *p, size_t n, ss_remap_fn map, void *arg,
+    struct ss_buf *out, struct ss_id **refs, uint32_t *nrefs)
+{
+	struct ss_dir d;
+	size_t k = 0;
+	int r;
+
+	if ((r = ss_dir_decode(p, n, &d)) != 0)
+		return r;
+	if ((*refs = ss_calloc(d.n + 1, sizeof(**refs))) == NULL ||
+	    ss_buf_put_u8(out, SS_DIR_VERSION) ||
+	    ss_buf_put_u32(out, (uint32_t)d.n))
+		r = SS_ENOMEM;
+	for (size_t i = 0; i < d.n && r == 0; i++) {
+		struct ss_ent e = d.ents[i];
+
+		if (e.ckind != SS_CK_NONE) {
+			if ((r = map(arg, e.cid.b, &e.cid)) != 0)
+				break;
+			(*refs)[k++] = e.cid;
+		}
+		r = ss_ent_encode(&e, out);
+	}
+	free(d.ents);	/* decode borrows the payload: nothing else to free */
+	if (r == 0)
+		*nrefs = (uint32_t)ss_ids_sort_unique(*refs, k);
+	return r;
+}
+
+int
+ss_tree_remap(uint8_t type, const uint8_t *p, size_t n, ss_remap_fn map,
+    void *arg, struct ss_buf *out, struct ss_id **refs, uint32_t *nrefs)
+{
+	int r;
+
+	ss_buf_reset(out);
+	*refs = NULL;
+	*nrefs = 0;
+	switch (type) {
+	case SS_OT_FILE:
+		r = remap_file(p, n, map, arg, out, refs, nrefs);
+		break;
+	case SS_OT_DIR:
+		r = remap_dir(p, n, map, arg, out, refs, nrefs);
+		break;
+	case SS_OT_CHUNK:
+		r = ss_buf_put(out, p, n) ? SS_ENOMEM : 0;
+		break;
+	default:
+		r = ss_err(SS_ECORRUPT, "object of unknown type %u", type);
+	}
+	if (r != 0) {
+		free(*refs);
+		*refs = NULL;
+	}
+	return r;
+}
