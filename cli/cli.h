@@ -51,7 +51,8 @@ void warn_cb(void *arg, const char *msg);
 /*
  * open_pool_for(name, write, &p): open the pool that ${name} (a dataset,
  * snapshot or bookmark name) lives in; prints the error itself.  write: 0
- * shared lock, 1 exclusive, 2 no lock (send).
+ * shared lock, 1 exclusive, 2 no lock (send), 3 exclusive taken later with
+ * ss_pool_lock (receive, once its stream begins).
  */
 int open_pool_for(const char *verb, const char *name, int write,
     struct ss_pool **p);

@@ -99,14 +99,17 @@ cmd_send(int argc, char **argv)
 	struct ss_send_opts o;
 	struct ss_send_stats st;
 	struct progress pg;
+	struct ss_token tk;
 	struct ss_pool *p = NULL;
+	const char *name;
 	int c, dry = 0, r;
 
 	memset(&st, 0, sizeof(st));
 	memset(&o, 0, sizeof(o));
 	memset(&pg, 0, sizeof(pg));
-	while ((c = getopt(argc, argv, "wRpLecni:I:vP")) != -1) {
+	while ((c = getopt(argc, argv, "wRpLecni:I:vPt:")) != -1) {
 		switch (c) {
+		case 't': o.token = optarg; break;
 		case 'w': o.flags |= SS_SEND_RAW; break;
 		case 'R': o.flags |= SS_SEND_REPLICATE; break;
 		case 'p': o.flags |= SS_SEND_PROPS; break;
@@ -123,7 +126,13 @@ cmd_send(int argc, char **argv)
 		default: return usage("send");
 		}
 	}
-	if (optind + 1 != argc)
+	if (o.token && (optind != argc || o.from ||
+	    (o.flags & ~SS_SEND_COMPRESS))) {
+		fprintf(stderr, "send -t takes the stream's flags from the"
+		    " token: only -n, -v, -P and -c go with it\n");
+		return usage("send");
+	}
+	if (!o.token && optind + 1 != argc)
 		return usage("send");
 	if (!dry && isatty(STDOUT_FILENO)) {
 		fprintf(stderr, "Error: Stream can not be written to a terminal."
@@ -131,18 +140,24 @@ cmd_send(int argc, char **argv)
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if ((r = open_pool_for("send", argv[optind], 2, &p)) != 0)
+	if (o.token) {
+		if ((r = ss_token_parse(o.token, &tk)) != 0)
+			return fail("resume send", NULL, r);
+		name = tk.ds;
+	} else
+		name = argv[optind];
+	if ((r = open_pool_for("send", name, 2, &p)) != 0)
 		return r;
 	if (pg.verbose || pg.parsable)
-		r = estimate(p, argv[optind], &o, &pg);
+		r = estimate(p, name, &o, &pg);
 	if (r == 0 && !dry) {
 		o.cb = pg.verbose || pg.parsable ? on_event : NULL;
 		o.arg = &pg;
-		r = ss_send(p, argv[optind], &o, STDOUT_FILENO, &st);
+		r = ss_send(p, name, &o, STDOUT_FILENO, &st);
 	}
 	ss_pool_close(p);
 	if (r != 0)
-		return fail("send", argv[optind], r);
+		return fail("send", name, r);
 	if (pg.verbose && !dry)
 		fprintf(stderr, "sent %llu objects (%llu bytes stored), stream"
 		    " of %llu bytes\n", (unsigned long long)st.objects,
@@ -159,7 +174,7 @@ cmd_receive(int argc, char **argv)
 	struct ss_pool *p = NULL;
 	const char **ex = NULL;
 	struct ss_kv *set = NULL;
-	int c, verbose = 0, r = 0;
+	int c, verbose = 0, abort_it = 0, r = 0;
 
 	memset(&st, 0, sizeof(st));
 	memset(&o, 0, sizeof(o));
@@ -168,9 +183,11 @@ cmd_receive(int argc, char **argv)
 		r = fail("receive", NULL, SS_ENOMEM);
 		goto out;
 	}
-	while ((c = getopt(argc, argv, "vunFx:o:")) != -1) {
+	while ((c = getopt(argc, argv, "vunFsAx:o:")) != -1) {
 		switch (c) {
 		case 'v': verbose = 1; break;
+		case 's': o.flags |= SS_RECV_RESUMABLE; break;
+		case 'A': abort_it = 1; break;
 		case 'u': break;	/* nothing is mounted by receive */
 		case 'n': o.flags |= SS_RECV_DRYRUN; break;
 		case 'F': o.flags |= SS_RECV_FORCE; break;
@@ -193,8 +210,16 @@ cmd_receive(int argc, char **argv)
 	}
 	o.exclude = ex;
 	o.set = set;
-	if ((r = open_pool_for("receive", argv[optind], 1, &p)) != 0)
+	if ((r = open_pool_for("receive", argv[optind], abort_it ? 1 : 3,
+	    &p)) != 0)
 		goto out;
+	if (abort_it) {
+		r = ss_receive_abort(p, argv[optind]);
+		ss_pool_close(p);
+		if (r != 0)
+			r = fail("abort receive of", argv[optind], r);
+		goto out;
+	}
 	r = ss_receive_with(p, argv[optind], STDIN_FILENO, &o, &st);
 	ss_pool_close(p);
 	if (r != 0) {

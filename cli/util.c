@@ -47,7 +47,8 @@ open_pool_for(const char *verb, const char *name, int write,
 	if ((r = ss_name_pool(name, pool, sizeof(pool))) != 0)
 		return fail(verb, name, r);
 	if ((r = ss_pool_open(pool, write == 1 ? SS_POOL_WRITE :
-	    write == 2 ? SS_POOL_NOLOCK : 0, p)) != 0) {
+	    write == 2 ? SS_POOL_NOLOCK : write == 3 ? SS_POOL_WRITE |
+	    SS_POOL_NOLOCK : 0, p)) != 0) {
 		if (r == SS_ENOENT)
 			ss_err(r, "dataset does not exist");
 		return fail(verb, name, r);

@@ -45,7 +45,9 @@ static const char *const schema =
     "CREATE TABLE IF NOT EXISTS idmap(ds INTEGER NOT NULL, src BLOB NOT NULL,"
     " dst BLOB NOT NULL, PRIMARY KEY(ds, src)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS bookmark_ids(snap INTEGER NOT NULL,"
-    " seq INTEGER NOT NULL, ids BLOB NOT NULL, PRIMARY KEY(snap, seq));";
+    " seq INTEGER NOT NULL, ids BLOB NOT NULL, PRIMARY KEY(snap, seq));"
+    "CREATE TABLE IF NOT EXISTS resume(ds INTEGER PRIMARY KEY,"
+    " state BLOB NOT NULL, created INTEGER NOT NULL, held BLOB NOT NULL);";
 
 static const char *const stmt_sql[ST_NSTMT] = {
 	[ST_OBJ_GET] = "SELECT pack, off, len, refs, nchild FROM objects"
@@ -446,6 +448,7 @@ ss_cat_ds_del(struct ss_cat *c, int64_t id)
 		"DELETE FROM props WHERE ds = ?1",
 		"DELETE FROM keys WHERE root = ?1",
 		"DELETE FROM idmap WHERE ds = ?1",
+		"DELETE FROM resume WHERE ds = ?1",
 		"DELETE FROM datasets WHERE id = ?1",
 	};
 	sqlite3_stmt *st;
@@ -1121,5 +1124,75 @@ ss_cat_idmap_set(struct ss_cat *c, int64_t ds, const struct ss_id *src,
 	sqlite3_bind_int64(st, 1, ds);
 	sqlite3_bind_blob(st, 2, src->b, SS_ID_LEN, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 3, dst->b, SS_ID_LEN, SQLITE_STATIC);
+	return step_done(c, st);
+}
+
+/* ---------- saved state of interrupted receives (receive -s) ---------- */
+
+void
+ss_resume_clear(struct ss_resume *rs)
+{
+	ss_buf_free(&rs->state);
+	ss_buf_free(&rs->held);
+	rs->created = 0;
+}
+
+int
+ss_cat_resume_get(struct ss_cat *c, int64_t ds, struct ss_resume *rs)
+{
+	sqlite3_stmt *st;
+	int r, rc;
+
+	memset(rs, 0, sizeof(*rs));
+	if ((r = prep(c, "SELECT state, created, held FROM resume"
+	    " WHERE ds = ?1", &st)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, ds);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		rs->created = sqlite3_column_int(st, 1);
+		if (ss_buf_put(&rs->state, sqlite3_column_blob(st, 0),
+		    (size_t)sqlite3_column_bytes(st, 0)) ||
+		    ss_buf_put(&rs->held, sqlite3_column_blob(st, 2),
+		    (size_t)sqlite3_column_bytes(st, 2)))
+			r = SS_ENOMEM;
+		else if (rs->held.len % SS_ID_LEN)
+			r = ss_err(SS_ECORRUPT, "catalog: invalid resume state");
+	} else
+		r = rc == SQLITE_DONE ? SS_ENOENT : dberr(c, rc, "resume");
+	sqlite3_finalize(st);
+	if (r != 0)
+		ss_resume_clear(rs);
+	return r;
+}
+
+int
+ss_cat_resume_set(struct ss_cat *c, int64_t ds, const struct ss_resume *rs)
+{
+	static const uint8_t none;
+	sqlite3_stmt *st;
+	int r;
+
+	if ((r = prep(c, "INSERT OR REPLACE INTO resume(ds, state, created,"
+	    " held) VALUES(?1, ?2, ?3, ?4)", &st)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, ds);
+	sqlite3_bind_blob(st, 2, rs->state.len ? rs->state.p : &none,
+	    (int)rs->state.len, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, rs->created);
+	sqlite3_bind_blob(st, 4, rs->held.len ? rs->held.p : &none,
+	    (int)rs->held.len, SQLITE_STATIC);
+	return step_done(c, st);
+}
+
+int
+ss_cat_resume_del(struct ss_cat *c, int64_t ds)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if ((r = prep(c, "DELETE FROM resume WHERE ds = ?1", &st)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, ds);
 	return step_done(c, st);
 }

@@ -190,4 +190,17 @@ int ss_cat_idmap_get(struct ss_cat *c, int64_t ds, const struct ss_id *src,
 int ss_cat_idmap_set(struct ss_cat *c, int64_t ds, const struct ss_id *src,
     const struct ss_id *dst);
 
+/* ---------- saved state of interrupted receives (receive -s) ---------- */
+
+struct ss_resume {
+	struct ss_buf state;	/* the resume token's payload */
+	int created;		/* the receive created the dataset */
+	struct ss_buf held;	/* ids (32 bytes each) held for the resume */
+};
+void ss_resume_clear(struct ss_resume *rs);
+/* ss_cat_resume_get(c, ds, rs): SS_ENOENT if the dataset has none. */
+int ss_cat_resume_get(struct ss_cat *c, int64_t ds, struct ss_resume *rs);
+int ss_cat_resume_set(struct ss_cat *c, int64_t ds, const struct ss_resume *rs);
+int ss_cat_resume_del(struct ss_cat *c, int64_t ds);
+
 #endif /* SS_CATALOG_H */

@@ -86,7 +86,10 @@ drop_snap(struct ss_pool *p, const struct ss_snap *s, struct ss_freelist *f)
 	return s->kind == SS_SNAP ? ss_release(p, &s->root, f) : 0;
 }
 
-/* drop_all(p, ds, f, cb, arg): every snapshot and bookmark of a dataset. */
+/*
+ * drop_all(p, ds, f, cb, arg): every snapshot and bookmark of a dataset,
+ * and what a partial receive into it keeps.
+ */
 static int
 drop_all(struct ss_pool *p, const struct ss_ds *ds, struct ss_freelist *f,
     ss_destroy_cb cb, void *arg)
@@ -107,7 +110,8 @@ drop_all(struct ss_pool *p, const struct ss_ds *ds, struct ss_freelist *f,
 		r = drop_snap(p, &v[i - 1], f);
 	}
 	ss_snap_list_free(v, n);
-	return r;
+	/* the objects a saved partial receive holds (receive -s) */
+	return r == 0 ? ss_resume_release(p, ds->id, f) : r;
 }
 
 /* begin or savepoint, and the matching end */

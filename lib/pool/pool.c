@@ -464,6 +464,12 @@ fail:
 	return r;
 }
 
+int
+ss_pool_lock(struct ss_pool *p)
+{
+	return p->lockfd >= 0 ? 0 : lock_pool(p, p->writable);
+}
+
 void
 ss_pool_close(struct ss_pool *p)
 {

@@ -70,6 +70,13 @@ int ss_pool_create(const char *name, const char *dir, const char *mountpoint,
  * send fail cleanly, never send something wrong.
  */
 #define SS_POOL_NOLOCK 2
+/*
+ * ss_pool_lock(p): take the lock now, for a pool opened with
+ * SS_POOL_NOLOCK (with SS_POOL_WRITE: exclusive).  receive opens its pool so
+ * and locks it once the stream has begun: "send -t $(get ...) | receive"
+ * must not make the get wait behind a receive that waits for the send.
+ */
+int ss_pool_lock(struct ss_pool *p);
 int ss_pool_open(const char *name, int flags, struct ss_pool **out);
 void ss_pool_close(struct ss_pool *p);
 
@@ -326,6 +333,7 @@ struct ss_send_event {
 struct ss_send_opts {
 	int flags;		/* SS_SEND_* */
 	const char *from;	/* -i/-I: "@s", "ds@s", "#b", "ds#b" or NULL */
+	const char *token;	/* -t: resume; name and from come from it */
 	void (*cb)(void *arg, const struct ss_send_event *ev);
 	void *arg;
 };
@@ -354,6 +362,7 @@ int ss_send_base(struct ss_pool *p, const struct ss_obj_ref *o,
 
 #define SS_RECV_FORCE 1		/* -F: roll back to the incremental's base */
 #define SS_RECV_DRYRUN 2	/* -n: check the whole stream, keep nothing */
+#define SS_RECV_RESUMABLE 4	/* -s: keep what arrived if the stream is cut */
 
 struct ss_recv_opts {
 	int flags;		/* SS_RECV_* */
@@ -386,15 +395,37 @@ int ss_prop_receive(struct ss_pool *p, const struct ss_ds *ds,
     const char *name, const char *value);
 int ss_prop_clear_received(struct ss_pool *p, const struct ss_ds *ds);
 
+/* ---------- resumable receives (lib/pool/resume.c) ---------- */
+
+/* What a resume token names (docs/stream-format.md). */
+struct ss_token {
+	uint64_t flags;		/* SS_STREAMF_* of the interrupted stream */
+	uint64_t dsguid, fromguid, toguid;
+	uint64_t objects;	/* OBJECT records the receiver holds */
+	char ds[SS_NAME_MAX + 1];	/* dataset name at the sender */
+	char snap[SS_NAME_MAX + 1];	/* snapshot name (after '@') */
+};
+
+/* ss_token_parse(s, t): check and decode "1-HEX-SUM" (SS_EINVAL if bad). */
+int ss_token_parse(const char *s, struct ss_token *t);
+/* ss_resume_token(p, ds, &s): the receive_resume_token (SS_ENOENT: none). */
+int ss_resume_token(struct ss_pool *p, const struct ss_ds *ds, char **token);
+/* ss_receive_abort(p, name): receive -A: drop a saved partial receive. */
+int ss_receive_abort(struct ss_pool *p, const char *name);
+
 /* ---------- bookmarks (lib/pool/bookmark.c) ---------- */
 
 struct ss_idset;
 
 /*
- * ss_bookmark(p, snap, bookmark): "pool/a@s" -> "pool/a#b" (or "#b").  The
- * bookmark keeps the snapshot's guid, createtxg, creation and root, and the
- * set of object identifiers its snapshot reached, so that an incremental
- * can be sent from it after the snapshot is destroyed.  Needs no key.
+ * ss_bookmark(p, snap, bookmark): "pool/a@s" -> "pool/a#b" (or "#b"), or a
+ * copy "pool/a#b" -> "pool/a#c"; one of the two names may be abbreviated
+ * and takes the other's dataset, which must be the same.  The bookmark
+ * keeps the snapshot's guid, createtxg, creation and root, and the set of
+ * object identifiers its snapshot reached (docs/format.md 3.9), so that an
+ * incremental can be sent from it after the snapshot is destroyed.  It
+ * holds no reference.  One transaction; needs no key.  SS_EEXIST "bookmark
+ * exists", SS_ENOENT "snapshot does not exist", SS_EINVAL for names.
  */
 int ss_bookmark(struct ss_pool *p, const char *snap, const char *bookmark);
 
@@ -409,6 +440,8 @@ int ss_bookmark_destroy(struct ss_pool *p, const char *name, int flags,
 /*
  * ss_bookmark_ids(p, bm, set): add to ${set} every object identifier the
  * bookmark's snapshot reached (the receiver of an earlier stream holds them).
+ * SS_EINVAL if ${bm} is not a bookmark; SS_ECORRUPT if its stored list is
+ * missing or damaged.
  */
 int ss_bookmark_ids(struct ss_pool *p, const struct ss_snap *bm,
     struct ss_idset *set);

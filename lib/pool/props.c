@@ -41,6 +41,7 @@ static const struct ss_propdef table[] = {
 	{ "encryptionroot", "ENCROOT", RO | SS_PF_CRYPT | FS | SN },
 	{ "keystatus", "KEYSTATUS", RO | SS_PF_CRYPT | FS | SN },
 	{ "name", "NAME", RO | SS_PF_HIDDEN | FS | SN | BM },
+	{ "receive_resume_token", "RESUMETOK", RO | SS_PF_HIDDEN | FS },
 };
 
 const struct ss_propdef *
@@ -476,6 +477,23 @@ get_name(struct ss_pool *p, const struct ss_obj_ref *o, struct ss_propval *v)
 	return 0;
 }
 
+static int
+get_resume_token(struct ss_pool *p, const struct ss_obj_ref *o,
+    struct ss_propval *v)
+{
+	char *t = NULL;
+	int r = ss_resume_token(p, &o->ds, &t);
+
+	if (r == SS_ENOENT) {
+		setv(v, SS_SOURCE_NONE, "-");
+		return 0;
+	}
+	if (r == 0)
+		setv(v, SS_SOURCE_NONE, "%s", t);
+	free(t);
+	return r;
+}
+
 static const struct {
 	const char *name;
 	getter fn;
@@ -491,6 +509,7 @@ static const struct {
 	{ "keyformat", get_keyformat }, { "pbkdf2iters", get_pbkdf2iters },
 	{ "encryptionroot", get_encroot }, { "keystatus", get_keystatus },
 	{ "name", get_name },
+	{ "receive_resume_token", get_resume_token },
 };
 
 static int

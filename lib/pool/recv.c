@@ -41,7 +41,14 @@ struct rds {
 	struct ss_ds ds;
 	struct remap *rm;	/* objects are remapped, NULL if stored as is */
 	int named;		/* stream identifiers are names, not hashes */
+	int created;		/* this receive created the dataset */
 	uint64_t keyowner;	/* root guid its wrapped key binds, or 0 */
+};
+
+/* A snapshot this receive added (undone into a hold by a saved state). */
+struct added {
+	int64_t id;
+	struct ss_id root;
 };
 
 struct receiver {
@@ -57,6 +64,15 @@ struct receiver {
 	struct ss_freelist freed;	/* snapshots -F rolled back */
 	int raw, replication, props;
 	uint64_t objects, bytes, skipped;
+	/* receive -s and resumed streams */
+	struct ss_begin begin;
+	struct ss_token tk;	/* what a saved state would say */
+	struct ss_resume prev;	/* the state a resumed stream continues */
+	int resuming, cut;
+	struct ss_id *stored;	/* objects this receive stored */
+	size_t nstored, capstored;
+	struct added *added;
+	size_t nadded, capadded;
 };
 
 struct prop {
@@ -66,7 +82,8 @@ struct prop {
 
 struct dsrec {
 	char rel[256];
-	uint64_t guid, rootguid, from;
+	char to[256];		/* the snapshot this dataset's part ends at */
+	uint64_t guid, rootguid, from, toguid;
 	int haskey;
 	const uint8_t *key;
 	size_t keylen;
@@ -102,9 +119,9 @@ parse_props(struct ss_rd *rd, struct dsrec *d)
 static int
 parse_dataset(const uint8_t *p, size_t n, struct dsrec *d)
 {
-	const uint8_t *rel;
+	const uint8_t *rel, *to;
 	struct ss_rd rd;
-	size_t nl;
+	size_t nl, tl;
 	int r;
 
 	memset(d, 0, sizeof(*d));
@@ -118,14 +135,19 @@ parse_dataset(const uint8_t *p, size_t n, struct dsrec *d)
 		d->key = ss_rd_bytes(&rd, d->keylen);
 	}
 	d->from = ss_rd_u64(&rd);
+	d->toguid = ss_rd_u64(&rd);
+	to = ss_rd_str16(&rd, &tl);
 	if ((r = parse_props(&rd, d)) == SS_ENOMEM)
 		return r;
 	if (r != 0 || rd.err || ss_rd_left(&rd) != 0 || d->haskey > 1 ||
 	    (d->haskey && d->rootguid == 0) || d->guid == 0 || nl > 200 ||
-	    memchr(rel, '\0', nl))
+	    memchr(rel, '\0', nl) || tl == 0 || tl > 255 ||
+	    memchr(to, '\0', tl))
 		return ss_err(SS_ECORRUPT, "invalid dataset record in stream");
 	memcpy(d->rel, rel, nl);
 	d->rel[nl] = '\0';
+	memcpy(d->to, to, tl);
+	d->to[tl] = '\0';
 	return 0;
 }
 
@@ -223,6 +245,19 @@ map_id(void *arg, const uint8_t *src, struct ss_id *dst)
 	    " object it does not carry") : r;
 }
 
+/* note_stored(rc, id): remember a stored object for receive -s. */
+static int
+note_stored(struct receiver *rc, const struct ss_id *id)
+{
+	if (!(rc->o->flags & SS_RECV_RESUMABLE))
+		return 0;
+	if (ss_grow(&rc->stored, &rc->capstored, rc->nstored,
+	    sizeof(*rc->stored)) != 0)
+		return SS_ENOMEM;
+	rc->stored[rc->nstored++] = *id;
+	return 0;
+}
+
 /* remap_object(rc, e, id, obj, len): open, map, store under our ids. */
 static int
 remap_object(struct receiver *rc, struct rds *e, const struct ss_id *id,
@@ -250,6 +285,8 @@ remap_object(struct receiver *rc, struct rds *e, const struct ss_id *id,
 		    nrefs, &nid, NULL);
 	if (r == 0)
 		r = ss_cat_idmap_set(rc->p->cat, rm->domain, &key, &nid);
+	if (r == 0)
+		r = note_stored(rc, &nid);
 	free(refs);
 	return r;
 }
@@ -381,6 +418,7 @@ new_dataset(struct receiver *rc, struct rds *e, const struct dsrec *d)
 	if ((r = ss_cat_next_txg(p->cat, &e->ds.createtxg)) != 0 ||
 	    (r = ss_cat_ds_add(p->cat, &e->ds)) != 0)
 		return r;
+	e->created = 1;
 	if (d->haskey && (r = set_key(rc, e, d)) != 0)
 		return r;
 	if (!rc->raw && (d->rootguid != 0 || encroot != 0))
@@ -503,7 +541,9 @@ existing(struct receiver *rc, struct rds *e, const struct dsrec *d)
 	if (rc->raw && (e->ds.encroot != 0) != (d->rootguid != 0))
 		return ss_err(SS_EINVAL, "cannot perform raw receive on top of"
 		    " an existing unencrypted dataset, or the reverse");
-	if (d->from == 0)
+	if (rc->resuming)
+		r = 0;		/* checked by the interrupted receive */
+	else if (d->from == 0)
 		r = overwrite(rc, e, d);
 	else if (e->ds.guid != d->guid)
 		r = ss_err(SS_EINVAL, "destination '%s' is another dataset"
@@ -515,6 +555,41 @@ existing(struct receiver *rc, struct rds *e, const struct dsrec *d)
 	if (r == 0 && !rc->raw && (d->rootguid != 0 || e->ds.encroot != 0))
 		r = remap_setup(rc, e);
 	return r;
+}
+
+/*
+ * resume_check(rc, e, d): a dataset with a saved partial receive takes
+ * only the stream that continues it (send -t), and that stream only if it
+ * is the same one: dataset, base, snapshot and flags.
+ */
+static int
+resume_check(struct receiver *rc, struct rds *e, const struct dsrec *d)
+{
+	struct ss_token *t = &rc->tk;
+	int r;
+
+	r = ss_cat_resume_get(rc->p->cat, e->ds.id, &rc->prev);
+	if (r == SS_ENOENT && rc->resuming)
+		return ss_err(SS_ENOENT, "'%s' has no resumable receive state",
+		    e->ds.name);
+	if (r == SS_ENOENT)
+		return 0;
+	if (r != 0)
+		return r;
+	if (!rc->resuming)
+		return ss_err(SS_EBUSY, "destination '%s' contains"
+		    " partially-complete state from receive -s: resume it"
+		    " with send -t (receive_resume_token) or abort it with"
+		    " receive -A", e->ds.name);
+	if ((r = ss_token_unpack(rc->prev.state.p, rc->prev.state.len, t)))
+		return r;
+	if (t->dsguid != d->guid || t->fromguid != d->from ||
+	    t->toguid != d->toguid || t->flags != (rc->begin.flags &
+	    ~(uint64_t)SS_STREAMF_RESUMED))
+		return ss_err(SS_EINVAL, "the stream does not continue the"
+		    " partial receive of '%s'", e->ds.name);
+	e->created = rc->prev.created;
+	return 0;
 }
 
 static int
@@ -549,16 +624,29 @@ on_dataset(struct receiver *rc, const uint8_t *p, size_t n)
 		goto out;
 	if ((r = ss_name_check(name, SS_NAME_DS)) == 0)
 		r = ss_cat_ds_get(rc->p->cat, name, &e->ds);
+	if (r == SS_ENOENT && rc->resuming)
+		r = ss_err(SS_ENOENT, "'%s' has no resumable receive state",
+		    name);
 	if (r == SS_ENOENT) {
 		e->ds.name = name;
 		r = new_dataset(rc, e, &d);
 	} else {
 		free(name);
 		if (r == 0)
+			r = resume_check(rc, e, &d);
+		if (r == 0)
 			r = existing(rc, e, &d);
 	}
 	if (r == 0)
 		r = apply_props(rc, e, &d);
+	if (r == 0 && rc->n == 1) {
+		rc->tk.flags = rc->begin.flags & ~(uint64_t)SS_STREAMF_RESUMED;
+		rc->tk.dsguid = d.guid;
+		rc->tk.fromguid = d.from;
+		rc->tk.toguid = d.toguid;
+		snprintf(rc->tk.ds, sizeof(rc->tk.ds), "%s", rc->begin.name);
+		snprintf(rc->tk.snap, sizeof(rc->tk.snap), "%s", d.to);
+	}
 out:
 	free(d.props);
 	return r;
@@ -614,7 +702,8 @@ on_object(struct receiver *rc, const uint8_t *p, size_t n)
 		return r;
 	row.refs = 0;
 	row.nchild = h.nrefs;
-	if ((r = ss_cat_obj_add(rc->p->cat, &id, &row)) != 0)
+	if ((r = ss_cat_obj_add(rc->p->cat, &id, &row)) != 0 ||
+	    (r = note_stored(rc, &id)) != 0)
 		return r;
 	for (uint32_t i = 0; i < h.nrefs && r == 0; i++) {
 		struct ss_id c;
@@ -730,6 +819,13 @@ on_snapshot(struct receiver *rc, const uint8_t *p, size_t n)
 	if ((r = ss_cat_next_txg(rc->p->cat, &s.createtxg)) == 0 &&
 	    (r = ss_cat_snap_add(rc->p->cat, &s)) == 0)
 		r = ss_cat_obj_ref(rc->p->cat, &s.root, 1, NULL);
+	if (r == 0 && (rc->o->flags & SS_RECV_RESUMABLE)) {
+		if (ss_grow(&rc->added, &rc->capadded, rc->nadded,
+		    sizeof(*rc->added)) != 0)
+			r = SS_ENOMEM;
+		else
+			rc->added[rc->nadded++] = (struct added){ s.id, s.root };
+	}
 out:
 	ss_snap_clear(&s);
 	return r;
@@ -744,8 +840,10 @@ receive_records(struct receiver *rc)
 	int r, snaps = 0;
 
 	for (;;) {
-		if ((r = ss_sr_next(rc->rd, &type, &p, &n)) != 0)
+		if ((r = ss_sr_next(rc->rd, &type, &p, &n)) != 0) {
+			rc->cut = 1;
 			return r;
+		}
 		switch (type) {
 		case SS_REC_DATASET:
 			r = on_dataset(rc, p, n);
@@ -767,6 +865,51 @@ receive_records(struct receiver *rc)
 		if (r != 0)
 			return r;
 	}
+}
+
+/*
+ * save_partial(rc): receive -s after the stream broke: keep every object
+ * that arrived, held by the saved state; snapshots the stream completed
+ * are taken back into holds too, since the resumed stream carries them
+ * again (it is the same stream without the objects already here).
+ */
+static int
+save_partial(struct receiver *rc)
+{
+	struct ss_resume st;
+	struct rds *e = &rc->v[0];
+	uint64_t base = rc->resuming ? rc->tk.objects : 0;
+	int r = 0;
+
+	memset(&st, 0, sizeof(st));
+	st.created = e->created;
+	if (rc->resuming && ss_buf_put(&st.held, rc->prev.held.p,
+	    rc->prev.held.len))
+		r = SS_ENOMEM;
+	for (size_t i = 0; i < rc->nadded && r == 0; i++)
+		if ((r = ss_cat_snap_del(rc->p->cat, rc->added[i].id)) == 0 &&
+		    ss_buf_put(&st.held, rc->added[i].root.b, SS_ID_LEN))
+			r = SS_ENOMEM;
+	for (size_t i = 0; i < rc->nstored && r == 0; i++) {
+		struct ss_objrow row;
+
+		if ((r = ss_cat_obj_get(rc->p->cat, &rc->stored[i], &row)) ||
+		    row.refs != 0)
+			continue;
+		if ((r = ss_cat_obj_ref(rc->p->cat, &rc->stored[i], 1,
+		    NULL)) == 0 && ss_buf_put(&st.held, rc->stored[i].b,
+		    SS_ID_LEN))
+			r = SS_ENOMEM;
+	}
+	rc->tk.objects = base + rc->objects;
+	if (r == 0)
+		r = ss_token_pack(&rc->tk, &st.state);
+	if (r == 0)
+		r = ss_cat_resume_set(rc->p->cat, e->ds.id, &st);
+	if (r == 0 && (r = ss_packw_flush(rc->pw)) == 0)
+		r = ss_cat_commit(rc->p->cat);
+	ss_resume_clear(&st);
+	return r;
 }
 
 /* set_local(rc): -o PROP=VALUE, as "set" just before the receive. */
@@ -795,6 +938,9 @@ receiver_free(struct receiver *rc)
 	}
 	free(rc->v);
 	ss_freelist_free(&rc->freed);
+	ss_resume_clear(&rc->prev);
+	free(rc->stored);
+	free(rc->added);
 }
 
 int
@@ -812,11 +958,18 @@ ss_receive_with(struct ss_pool *p, const char *target, int fd,
 	rc.target = target;
 	if ((r = ss_name_check(target, SS_NAME_DS)) != 0)
 		return r;
-	if ((r = ss_sr_open(fd, &rc.rd, &b)) != 0)
+	if ((r = ss_sr_open(fd, &rc.rd, &b)) != 0 || (r = ss_pool_lock(p)))
 		goto out;
+	rc.begin = b;
 	rc.raw = (b.flags & SS_STREAMF_RAW) != 0;
 	rc.replication = (b.flags & SS_STREAMF_REPLICATION) != 0;
 	rc.props = (b.flags & SS_STREAMF_PROPERTIES) != 0;
+	rc.resuming = (b.flags & SS_STREAMF_RESUMED) != 0;
+	if (rc.resuming && rc.replication) {
+		r = ss_err(SS_ECORRUPT, "a replication stream cannot be"
+		    " resumed");
+		goto out;
+	}
 	ss_gc_packs(p);
 	if ((r = ss_packw_open(p->dir, &rc.pw)) != 0 ||
 	    (r = ss_cat_begin(p->cat)) != 0)
@@ -824,12 +977,27 @@ ss_receive_with(struct ss_pool *p, const char *target, int fd,
 	r = receive_records(&rc);
 	if (r == 0)
 		r = set_local(&rc);
+	if (r == 0 && rc.resuming)
+		r = ss_resume_release(p, rc.v[0].ds.id, &rc.freed);
 	if (r == 0 && !dry && (r = ss_packw_flush(rc.pw)) == 0)
 		r = ss_cat_commit(p->cat);
+	if (r != 0 && rc.cut && rc.n == 1 && !rc.replication && !dry &&
+	    (rc.o->flags & SS_RECV_RESUMABLE)) {
+		char *msg = ss_strdup(ss_errmsg());
+
+		if (save_partial(&rc) == 0) {
+			ss_err(r, "%s; the partially received state was saved"
+			    " (see receive_resume_token)", msg ? msg : "");
+			free(msg);
+			goto saved;
+		}
+		free(msg);
+	}
 	if (r != 0 || dry)
 		ss_cat_rollback(p->cat);
 	else
 		ss_reclaim(p, &rc.freed);
+saved:
 	if (stats) {
 		stats->objects = rc.objects;
 		stats->skipped = rc.skipped;

@@ -29,6 +29,7 @@ struct sender {
 	struct ss_idset *sent;
 	struct ss_buf obj, rec;
 	uint64_t objects, bytes, est;
+	uint64_t skip;		/* send -t: objects the receiver holds */
 	int raw, dry;
 	/* decrypted send of an encrypted dataset */
 	int mapped;		/* the current dataset's objects go decrypted */
@@ -213,6 +214,10 @@ emit(struct sender *s, const struct ss_id *id, uint32_t len)
 	int r;
 
 	s->objects++;
+	if (s->skip > 0) {
+		s->skip--;
+		return 0;
+	}
 	if (s->dry) {
 		s->bytes += len;
 		s->est += REC_OVERHEAD + SS_ID_LEN + 4 + len;
@@ -372,14 +377,14 @@ put_props(struct ss_pool *p, const struct ss_ds *ds, struct ss_buf *b)
 }
 
 /*
- * dataset_record(s, ds, rel, top, from, props): the DATASET record.  In a
+ * dataset_record(s, ds, rel, top, from, to, props): the DATASET record.  In a
  * raw stream the wrapped key travels with the top of the stream and with
  * every dataset that is its own encryption root; the others name their
  * root's guid only.
  */
 static int
 dataset_record(struct sender *s, const struct ss_ds *ds, const char *rel,
-    int top, uint64_t from, int props)
+    int top, uint64_t from, const struct ss_snap *to, int props)
 {
 	struct ss_pool *p = s->p;
 	struct ss_buf key = SS_BUF_INIT, *b = &s->rec;
@@ -400,6 +405,8 @@ dataset_record(struct sender *s, const struct ss_ds *ds, const char *rel,
 	if (withkey)
 		r |= ss_buf_put(b, key.p, key.len);
 	r |= ss_buf_put_u64(b, from);
+	r |= ss_buf_put_u64(b, to->guid);
+	r |= ss_buf_put_str16(b, to->name, strlen(to->name));
 	if (r != 0)
 		r = SS_ENOMEM;
 	else if (props)
@@ -482,7 +489,7 @@ send_dataset(struct sender *s, const struct ss_ds *ds, const char *rel,
 		return r;
 	if (base && (r = mark_base(s, base)) != 0)
 		return r;
-	if ((r = dataset_record(s, ds, rel, top, base ? base->guid : 0,
+	if ((r = dataset_record(s, ds, rel, top, base ? base->guid : 0, upto,
 	    (s->o->flags & (SS_SEND_PROPS | SS_SEND_REPLICATE)) != 0)) != 0)
 		return r;
 	if (!all)
@@ -586,7 +593,9 @@ send_open(struct sender *s, const struct ss_obj_ref *o, int fd)
 	    (s->o->from ? SS_STREAMF_INCREMENTAL : 0) |
 	    (s->o->flags & SS_SEND_REPLICATE ? SS_STREAMF_REPLICATION : 0) |
 	    (s->o->flags & (SS_SEND_PROPS | SS_SEND_REPLICATE) ?
-	    SS_STREAMF_PROPERTIES : 0);
+	    SS_STREAMF_PROPERTIES : 0) |
+	    (s->o->flags & SS_SEND_INTERMEDIATE ? SS_STREAMF_INTERMEDIATE : 0) |
+	    (s->skip ? SS_STREAMF_RESUMED : 0);
 	b.guid = ss_random_u64();
 	snprintf(b.name, sizeof(b.name), "%s", o->ds.name);
 	s->est = REC_OVERHEAD + 46 + strlen(b.name);
@@ -608,22 +617,80 @@ check_args(const struct ss_obj_ref *o, const struct ss_send_opts *opt,
 	return 0;
 }
 
+/*
+ * from_token(p, tk, o, name, from): what "send -t" sends again: the same
+ * dataset, snapshot and base (by guid, so a snapshot destroyed and taken
+ * again under the same name is refused), with the same flags.
+ */
+static int
+from_token(struct ss_pool *p, const struct ss_token *tk,
+    struct ss_send_opts *o, char **name, char **from)
+{
+	struct ss_obj_ref ref;
+	struct ss_snap *v = NULL;
+	size_t n = 0;
+	int r;
+
+	if ((*name = ss_asprintf("%s@%s", tk->ds, tk->snap)) == NULL)
+		return SS_ENOMEM;
+	if ((r = ss_resolve(p, *name, &ref)) != 0)
+		return r;
+	if (ref.kind != SS_SNAP || ref.ds.guid != tk->dsguid ||
+	    ref.snap.guid != tk->toguid)
+		r = ss_err(SS_EINVAL, "'%s' is not the snapshot the resume"
+		    " token names (it was destroyed or replaced)", *name);
+	if (r == 0 && tk->fromguid &&
+	    (r = ss_cat_snap_list(p->cat, ref.ds.id, 0, &v, &n)) == 0) {
+		r = ss_err(SS_ENOENT, "the incremental source of the resume"
+		    " token no longer exists in '%s'", tk->ds);
+		for (size_t i = 0; i < n; i++)
+			if (v[i].guid == tk->fromguid) {
+				*from = ss_asprintf("%s%c%s", tk->ds,
+				    v[i].kind == SS_SNAP ? '@' : '#', v[i].name);
+				r = *from ? 0 : SS_ENOMEM;
+				break;
+			}
+		ss_snap_list_free(v, n);
+	}
+	ss_obj_ref_clear(&ref);
+	if (tk->flags & SS_STREAMF_REPLICATION)
+		r = ss_err(SS_ENOTSUP, "replication streams cannot be resumed");
+	o->from = *from;
+	o->flags &= SS_SEND_DRYRUN | SS_SEND_COMPRESS;
+	o->flags |= (tk->flags & SS_STREAMF_RAW ? SS_SEND_RAW : 0) |
+	    (tk->flags & SS_STREAMF_PROPERTIES ? SS_SEND_PROPS : 0) |
+	    (tk->flags & SS_STREAMF_INTERMEDIATE ? SS_SEND_INTERMEDIATE : 0);
+	return r;
+}
+
 int
 ss_send(struct ss_pool *p, const char *name, const struct ss_send_opts *opt,
     int fd, struct ss_send_stats *stats)
 {
+	struct ss_send_opts eff = *opt;
 	struct ss_obj_ref o, base;
+	struct ss_token tk;
 	struct sender s;
+	char *tname = NULL, *tfrom = NULL;
 	int r;
 
 	memset(&s, 0, sizeof(s));
 	memset(&base, 0, sizeof(base));
+	memset(&o, 0, sizeof(o));
+	if (opt->token) {
+		if ((r = ss_token_parse(opt->token, &tk)) != 0 ||
+		    (r = from_token(p, &tk, &eff, &tname, &tfrom)) != 0)
+			goto out;
+		name = tname;
+		s.skip = tk.objects;
+	}
+	opt = &eff;
 	s.p = p;
 	s.o = opt;
 	s.raw = (opt->flags & SS_SEND_RAW) != 0;
 	s.dry = (opt->flags & SS_SEND_DRYRUN) != 0;
 	if ((r = ss_resolve(p, name, &o)) != 0)
-		return r;
+		goto out;
 	if ((r = check_args(&o, opt, name)) != 0)
 		goto out;
 	if (opt->from && (r = ss_send_base(p, &o, opt->from, &base)) != 0)
@@ -644,6 +711,9 @@ ss_send(struct ss_pool *p, const char *name, const struct ss_send_opts *opt,
 	else
 		r = send_dataset(&s, &o.ds, "", 1, &o.snap, opt->from ?
 		    &base.snap : NULL, (opt->flags & SS_SEND_INTERMEDIATE) != 0);
+	if (r == 0 && s.skip)
+		r = ss_err(SS_EINVAL, "the resume token counts more objects"
+		    " than the stream holds");
 	if (r == 0 && s.w)
 		r = ss_sw_end(s.w);
 	s.est += REC_OVERHEAD + 48;
@@ -666,5 +736,7 @@ out:
 	ss_objctx_free(s.plain);
 	ss_obj_ref_clear(&o);
 	ss_obj_ref_clear(&base);
+	free(tname);
+	free(tfrom);
 	return r;
 }

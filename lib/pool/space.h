@@ -43,4 +43,11 @@ void ss_gc_packs(struct ss_pool *p);
 int ss_snap_mac(const struct ss_keyset *ks, const struct ss_ds *ds,
     const struct ss_snap *s, uint8_t out[SS_HASH_LEN]);
 
+/* Resume tokens and held objects (resume.c). */
+int ss_token_pack(const struct ss_token *t, struct ss_buf *b);
+int ss_token_unpack(const uint8_t *p, size_t n, struct ss_token *t);
+char *ss_token_string(const uint8_t *p, size_t n);
+/* ss_resume_release(p, ds, f): drop the holds and state of ${ds}, if any. */
+int ss_resume_release(struct ss_pool *p, int64_t ds, struct ss_freelist *f);
+
 #endif /* SS_SPACE_H */

@@ -43,6 +43,8 @@ enum ss_rectype {
 #define SS_STREAMF_REPLICATION 0x2
 #define SS_STREAMF_INCREMENTAL 0x4
 #define SS_STREAMF_PROPERTIES 0x8
+#define SS_STREAMF_INTERMEDIATE 0x10	/* -I: every snapshot after the base */
+#define SS_STREAMF_RESUMED 0x20		/* send -t: leading objects left out */
 /* BEGIN features: none defined in version 1; any set bit is refused. */
 #define SS_STREAM_FEATURES_KNOWN 0x0
 

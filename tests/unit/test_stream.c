@@ -695,10 +695,10 @@ test_begin_refusals(void)
 		{ 0, 0, 0, 3, 0, SS_ENOTSUP, "unsupported stream version 0" },
 		{ 1, 1, 0, 3, 0, SS_ENOTSUP, "features this snapseal" },
 		{ 1, 1ull << 63, 0, 3, 0, SS_ENOTSUP, "features" },
-		{ 1, 0, 0x10, 3, 0, SS_ENOTSUP, "flags this snapseal" },
+		{ 1, 0, 0x40, 3, 0, SS_ENOTSUP, "flags this snapseal" },
 		{ 1, 0, 0, 256, 0, SS_ECORRUPT, "malformed BEGIN" },
 		{ 1, 0, 0, 3, 1, SS_ECORRUPT, "malformed BEGIN" },
-		{ 1, 0, 0xf, 255, 0, 0, "" },
+		{ 1, 0, 0x3f, 255, 0, 0, "" },
 		{ 1, 0, 0, 0, 0, 0, "" },
 	};
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
