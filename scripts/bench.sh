@@ -237,11 +237,13 @@ stream_init_cmd() {
 	esac
 }
 # stream_cmd TOOL SNAP [BASE]: send SNAP (incremental from BASE) into the
-# destination; for snapseal each side of the pipe runs under runm
+# destination; for snapseal each side of the pipe runs under runm (no send
+# -v: it makes send estimate the stream's size first, a pass of its own;
+# receive -v only counts the stream's bytes, printed at the end)
 stream_cmd() {
 	case $1 in
 	snapseal) cmd=(bash -c 'set -o pipefail
-		"$1" "$2.send" "$3" send -v -w ${7:+-i "@$7"} "$4" |
+		"$1" "$2.send" "$3" send -w ${7:+-i "@$7"} "$4" |
 		    SNAPSEAL_HOME="$5" "$1" "$2.recv" "$3" receive -v "$6"' \
 		sh "$runm" "$PIPE" "$SS" "$DS@$2" "$SRV_HOME" "$SRV_DS" \
 		"${3:-}") ;;
@@ -291,8 +293,8 @@ step() {
 
 # stream_step TOOL RUN PHASE SNAP [BASE]: step PHASE sending SNAP
 # (incremental from BASE) into the destination; records besides PHASE.s and
-# PHASE.rss: PHASE.bytes (snapseal: the stream's bytes, as send -v counts
-# them; restic: the bytes the copy added to its repository), PHASE.added
+# PHASE.rss: PHASE.bytes (snapseal: the stream's bytes, as receive -v
+# counts them; restic: the bytes the copy added to its repository), PHASE.added
 # (what the destination grew by), PHASE.send.rss and PHASE.recv.rss (each
 # side of snapseal's pipe), PHASE.both.rss (their sum; restic: its copy)
 stream_step() {
@@ -308,9 +310,9 @@ stream_step() {
 	record "$t" "$r" "$p.added" "$((after - before))"
 	case $t in
 	snapseal)
-		n=$(sed -n 's/^sent .* stream of \([0-9]*\) bytes$/\1/p' \
+		n=$(sed -n 's/^received .* stream of \([0-9]*\) bytes$/\1/p' \
 		    "$log" | tail -n 1)
-		if [ -z "$n" ]; then	# send -v says it otherwise: count
+		if [ -z "$n" ]; then	# receive -v says it otherwise: count
 			n=$("$SS" send -w ${5:+-i "@$5"} "$DS@$4" | wc -c) ||
 				n=
 		fi
