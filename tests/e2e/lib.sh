@@ -197,6 +197,11 @@ test_lazy_prereq KEYRING '
 	keyctl invalidate "$id"
 '
 test_lazy_prereq MKNOD 'mknod null c 1 3'
+# XXHASH: python3 can call libxxhash (tests/tool/packtool.py resum).
+test_lazy_prereq XXHASH '
+	python3 -c "import ctypes, ctypes.util, sys
+sys.exit(0 if ctypes.util.find_library(\"xxhash\") else 1)"
+'
 
 # ---------- running tests ----------
 

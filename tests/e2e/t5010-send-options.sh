@@ -125,6 +125,27 @@ test_expect_success KEYRING 'send -R -i sends only the named snapshot of each da
 	test_cmp expect actual
 '
 
+test_expect_success KEYRING 'a keyless server sends raw onward to a third pool, which opens it with the key' '
+	third() { SNAPSEAL_HOME=$TRASH_DIRECTORY/third "$SNAPSEAL" "$@"; } &&
+	mkdir third &&
+	third pool create -m "$PWD/third-mnt" zc &&
+	srv get -H -o value keystatus zb/tree/one >actual &&
+	echo unavailable >expect &&
+	test_cmp expect actual &&
+	srv send -w zb/tree/one@t1 | third receive zc/one &&
+	srv send -w -I @t1 zb/tree/one@t3 | third receive zc/one &&
+	third get -H -o value keystatus,encryptionroot zc/one >actual &&
+	printf "unavailable\nzc/one\n" >expect &&
+	test_cmp expect actual &&
+	third load-key -L "file://$PWD/key" zc/one &&
+	third restore zc/one@t3 r8 &&
+	sstool digest r8 >actual &&
+	test_cmp one.digest actual &&
+	srv get -H -o value keystatus zb/tree/one >actual &&
+	echo unavailable >expect &&
+	test_cmp expect actual
+'
+
 test_expect_success 'properties: -p carries them as received, -x leaves one out, -o sets one' '
 	snapseal create -o encryption=off -o compression=lz4 \
 		-o mountpoint="$PWD/prod/props" zdata/props &&
@@ -229,6 +250,22 @@ test_expect_success KEYRING 'an idmap entry whose object was freed is not truste
 	test_cmp a.digest actual &&
 	srv pool scrub zs >out &&
 	test_grep "with 0 errors" out
+'
+
+test_expect_success KEYRING,XXHASH 'ciphertext a server rewrote with a valid checksum: scrub passes, the key holder refuses' '
+	srv pool create -m "$PWD/tamper-mnt" zt &&
+	snapseal send -w zdata/enc/docs@a | srv receive zt/docs &&
+	pk=$(find server/zt/packs -name "*.pack" | head -n 1) &&
+	tool="$SNAPSEAL_SRCDIR/tests/tool/packtool.py" &&
+	big=$(python3 "$tool" biggest "$pk") &&
+	at=$(python3 "$tool" payload "$pk" $big) &&
+	sstool flip "$pk" $at 0x80 &&
+	python3 "$tool" resum "$pk" $big &&
+	srv pool scrub zt >out &&
+	test_grep "with 0 errors" out &&
+	srv load-key -L "file://$PWD/key" zt/docs &&
+	test_must_fail srv restore zt/docs@a r9 2>err &&
+	test_grep -i "authenticat" err
 '
 
 test_done
