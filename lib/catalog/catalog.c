@@ -18,6 +18,7 @@ struct ss_cat {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_NSTMT];
 	int intx;
+	int reading;		/* ss_cat_begin_read opened a transaction */
 	int immutable;		/* opened read-only from a read-only/full fs */
 };
 
@@ -209,7 +210,7 @@ ss_cat_close(struct ss_cat *c)
 		return;
 	for (int i = 0; i < ST_NSTMT; i++)
 		sqlite3_finalize(c->st[i]);
-	if (c->intx)
+	if (c->intx || c->reading)
 		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 	/* leave the WAL empty at rest, so immutable readers see everything */
 	if (!c->immutable && c->db && sqlite3_get_autocommit(c->db)) {
@@ -248,6 +249,33 @@ ss_cat_rollback(struct ss_cat *c)
 	if (c->intx)
 		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 	c->intx = 0;
+}
+
+int
+ss_cat_begin_read(struct ss_cat *c)
+{
+	int r;
+
+	if (c->reading || !sqlite3_get_autocommit(c->db))
+		return 0;
+	if ((r = exec(c, "BEGIN DEFERRED")) != 0)
+		return r;
+	if ((r = exec(c, "SELECT count(*) FROM meta")) != 0) {
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+		return r;
+	}
+	c->reading = 1;
+	return 0;
+}
+
+void
+ss_cat_end_read(struct ss_cat *c)
+{
+	if (c == NULL || !c->reading)
+		return;
+	c->reading = 0;
+	if (!sqlite3_get_autocommit(c->db))
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 int

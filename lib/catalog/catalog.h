@@ -28,6 +28,18 @@ int ss_cat_commit(struct ss_cat *c);
 void ss_cat_rollback(struct ss_cat *c);
 
 /*
+ * Read transactions: ss_cat_begin_read(c) starts one (BEGIN DEFERRED and a
+ * first read, so that its snapshot is taken now), in which every later
+ * statement reads the same snapshot without taking and dropping SQLite's
+ * locks (fcntl calls, fstat) statement by statement: for long read-only
+ * walks (send).  Inside a transaction already open it does nothing, and
+ * the matching ss_cat_end_read(c) then does nothing either.  Only reads
+ * may happen in between.  ss_cat_end_read accepts a catalog without one.
+ */
+int ss_cat_begin_read(struct ss_cat *c);
+void ss_cat_end_read(struct ss_cat *c);
+
+/*
  * Savepoints nest inside or outside a transaction: used to compute what a
  * destroy would free by doing it and rolling it back (dry runs, USED).
  */

@@ -84,6 +84,7 @@ struct dsrec {
 	char rel[256];
 	char to[256];		/* the snapshot this dataset's part ends at */
 	uint64_t guid, rootguid, from, toguid;
+	uint8_t tag[SS_HASH_LEN];	/* resume tag of a decrypted stream */
 	int haskey;
 	const uint8_t *key;
 	size_t keylen;
@@ -119,7 +120,7 @@ parse_props(struct ss_rd *rd, struct dsrec *d)
 static int
 parse_dataset(const uint8_t *p, size_t n, struct dsrec *d)
 {
-	const uint8_t *rel, *to;
+	const uint8_t *rel, *to, *tag;
 	struct ss_rd rd;
 	size_t nl, tl;
 	int r;
@@ -137,6 +138,8 @@ parse_dataset(const uint8_t *p, size_t n, struct dsrec *d)
 	d->from = ss_rd_u64(&rd);
 	d->toguid = ss_rd_u64(&rd);
 	to = ss_rd_str16(&rd, &tl);
+	if ((tag = ss_rd_bytes(&rd, SS_HASH_LEN)) != NULL)
+		memcpy(d->tag, tag, SS_HASH_LEN);
 	if ((r = parse_props(&rd, d)) == SS_ENOMEM)
 		return r;
 	if (r != 0 || rd.err || ss_rd_left(&rd) != 0 || d->haskey > 1 ||
@@ -167,13 +170,32 @@ remap_free(struct remap *rm)
 	free(rm);
 }
 
+/* dest_compression(p, ds, comp, level): the dataset's compression. */
+static int
+dest_compression(struct ss_pool *p, const struct ss_ds *ds, int *comp,
+    int *level)
+{
+	struct ss_obj_ref o;
+	struct ss_propval *v;
+	int r;
+
+	if ((v = ss_malloc(sizeof(*v))) == NULL)
+		return SS_ENOMEM;
+	memset(&o, 0, sizeof(o));
+	o.ds = *ds;
+	if ((r = ss_prop_get(p, &o, "compression", v)) == 0 &&
+	    ss_comp_parse(v->value, comp, level) != 0)
+		r = ss_err(SS_ECORRUPT, "invalid compression '%s'", v->value);
+	free(v);
+	return r;
+}
+
 /* remap_setup(rc, e): the remapping context of dataset ${e}'s domain. */
 static int
 remap_setup(struct receiver *rc, struct rds *e)
 {
 	int64_t domain = e->ds.encroot ? e->ds.encroot : e->ds.id;
 	struct remap *rm;
-	char *v = NULL;
 	int r, comp = SS_COMP_ZSTD, level = 3;
 
 	for (size_t i = 0; i < rc->nrm; i++)
@@ -192,12 +214,8 @@ remap_setup(struct receiver *rc, struct rds *e)
 	if (rm->enc && (r = ss_ds_keyset(rc->p, &e->ds, &rm->ks)) != 0)
 		return r == SS_ENOKEY ? ss_err(SS_ENOKEY, "inherited key must"
 		    " be loaded (%s)", ss_errmsg()) : r;
-	if (ss_cat_prop_get(rc->p->cat, e->ds.id, "compression", SS_SRC_LOCAL,
-	    &v) == 0 && ss_comp_parse(v, &comp, &level) != 0) {
-		comp = SS_COMP_ZSTD;
-		level = 3;
-	}
-	free(v);
+	if ((r = dest_compression(rc->p, &e->ds, &comp, &level)) != 0)
+		return r;
 	ss_tree_init(&rm->t);
 	rm->t.cat = rc->p->cat;
 	rm->t.pw = rc->pw;
@@ -245,7 +263,11 @@ map_id(void *arg, const uint8_t *src, struct ss_id *dst)
 	    " object it does not carry") : r;
 }
 
-/* note_stored(rc, id): remember a stored object for receive -s. */
+/*
+ * note_stored(rc, id): remember an object the stream delivered (stored, or
+ * found here already) for receive -s: a saved state holds them all, so
+ * that nothing the resumed stream leaves out can disappear meanwhile.
+ */
 static int
 note_stored(struct receiver *rc, const struct ss_id *id)
 {
@@ -273,7 +295,7 @@ remap_object(struct receiver *rc, struct rds *e, const struct ss_id *id,
 		return r;
 	if (ss_cat_idmap_get(rc->p->cat, rm->domain, &key, &nid) == 0) {
 		rc->skipped++;
-		return 0;
+		return note_stored(rc, &nid);
 	}
 	r = e->named ? ss_obj_open_named(rm->plain, id, obj, len, &type,
 	    &rm->pt) : ss_obj_open(rm->plain, id, obj, len, &type, &rm->pt);
@@ -334,9 +356,12 @@ apply_props(struct receiver *rc, struct rds *e, const struct dsrec *d)
 		if (name == NULL || val == NULL)
 			r = SS_ENOMEM;
 		else if (!excluded(rc->o, name) &&
-		    ss_prop_receive(rc->p, &e->ds, name, val) == SS_EINVAL)
+		    (r = ss_prop_receive(rc->p, &e->ds, name, val)) ==
+		    SS_EINVAL) {
 			ss_pool_warn(rc->p, "cannot receive %s property on %s:"
 			    " %s", name, e->ds.name, ss_errmsg());
+			r = 0;
+		}
 		free(name);
 		free(val);
 	}
@@ -624,9 +649,12 @@ on_dataset(struct receiver *rc, const uint8_t *p, size_t n)
 		goto out;
 	if ((r = ss_name_check(name, SS_NAME_DS)) == 0)
 		r = ss_cat_ds_get(rc->p->cat, name, &e->ds);
-	if (r == SS_ENOENT && rc->resuming)
+	if (r == SS_ENOENT && rc->resuming) {
 		r = ss_err(SS_ENOENT, "'%s' has no resumable receive state",
 		    name);
+		free(name);
+		goto out;
+	}
 	if (r == SS_ENOENT) {
 		e->ds.name = name;
 		r = new_dataset(rc, e, &d);
@@ -646,6 +674,7 @@ on_dataset(struct receiver *rc, const uint8_t *p, size_t n)
 		rc->tk.toguid = d.toguid;
 		snprintf(rc->tk.ds, sizeof(rc->tk.ds), "%s", rc->begin.name);
 		snprintf(rc->tk.snap, sizeof(rc->tk.snap), "%s", d.to);
+		memcpy(rc->tk.tag, d.tag, SS_HASH_LEN);
 	}
 out:
 	free(d.props);
@@ -688,7 +717,7 @@ on_object(struct receiver *rc, const uint8_t *p, size_t n)
 		    " not match its dataset");
 	if (ss_cat_obj_get(rc->p->cat, &id, NULL) == 0) {
 		rc->skipped++;
-		return 0;
+		return note_stored(rc, &id);
 	}
 	for (uint32_t i = 0; i < h.nrefs; i++) {
 		struct ss_id c;
@@ -869,7 +898,7 @@ receive_records(struct receiver *rc)
 
 /*
  * save_partial(rc): receive -s after the stream broke: keep every object
- * that arrived, held by the saved state; snapshots the stream completed
+ * that arrived, each held once by the saved state; snapshots the stream completed
  * are taken back into holds too, since the resumed stream carries them
  * again (it is the same stream without the objects already here).
  */
@@ -890,17 +919,11 @@ save_partial(struct receiver *rc)
 		if ((r = ss_cat_snap_del(rc->p->cat, rc->added[i].id)) == 0 &&
 		    ss_buf_put(&st.held, rc->added[i].root.b, SS_ID_LEN))
 			r = SS_ENOMEM;
-	for (size_t i = 0; i < rc->nstored && r == 0; i++) {
-		struct ss_objrow row;
-
-		if ((r = ss_cat_obj_get(rc->p->cat, &rc->stored[i], &row)) ||
-		    row.refs != 0)
-			continue;
+	for (size_t i = 0; i < rc->nstored && r == 0; i++)
 		if ((r = ss_cat_obj_ref(rc->p->cat, &rc->stored[i], 1,
 		    NULL)) == 0 && ss_buf_put(&st.held, rc->stored[i].b,
 		    SS_ID_LEN))
 			r = SS_ENOMEM;
-	}
 	rc->tk.objects = base + rc->objects;
 	if (r == 0)
 		r = ss_token_pack(&rc->tk, &st.state);
@@ -974,6 +997,7 @@ ss_receive_with(struct ss_pool *p, const char *target, int fd,
 	if ((r = ss_packw_open(p->dir, &rc.pw)) != 0 ||
 	    (r = ss_cat_begin(p->cat)) != 0)
 		goto out;
+	ss_packw_uncached(rc.pw);	/* a stream is rarely read back soon */
 	r = receive_records(&rc);
 	if (r == 0)
 		r = set_local(&rc);
@@ -986,6 +1010,7 @@ ss_receive_with(struct ss_pool *p, const char *target, int fd,
 		char *msg = ss_strdup(ss_errmsg());
 
 		if (save_partial(&rc) == 0) {
+			ss_reclaim(p, &rc.freed);
 			ss_err(r, "%s; the partially received state was saved"
 			    " (see receive_resume_token)", msg ? msg : "");
 			free(msg);

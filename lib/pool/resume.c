@@ -36,13 +36,14 @@ ss_token_pack(const struct ss_token *t, struct ss_buf *b)
 	r |= ss_buf_put_u64(b, t->objects);
 	r |= ss_buf_put_str16(b, t->ds, strlen(t->ds));
 	r |= ss_buf_put_str16(b, t->snap, strlen(t->snap));
+	r |= ss_buf_put(b, t->tag, sizeof(t->tag));
 	return r ? SS_ENOMEM : 0;
 }
 
 int
 ss_token_unpack(const uint8_t *p, size_t n, struct ss_token *t)
 {
-	const uint8_t *ds, *snap;
+	const uint8_t *ds, *snap, *tag;
 	struct ss_rd rd;
 	size_t dl, sl;
 	uint8_t v;
@@ -57,6 +58,8 @@ ss_token_unpack(const uint8_t *p, size_t n, struct ss_token *t)
 	t->objects = ss_rd_u64(&rd);
 	ds = ss_rd_str16(&rd, &dl);
 	snap = ss_rd_str16(&rd, &sl);
+	if ((tag = ss_rd_bytes(&rd, sizeof(t->tag))) != NULL)
+		memcpy(t->tag, tag, sizeof(t->tag));
 	if (rd.err || ss_rd_left(&rd) || v != TOKEN_VERSION || dl == 0 ||
 	    dl > SS_NAME_MAX || sl == 0 || sl > SS_NAME_MAX ||
 	    memchr(ds, '\0', dl) || memchr(snap, '\0', sl))

@@ -30,6 +30,8 @@ struct sender {
 	struct ss_buf obj, rec;
 	uint64_t objects, bytes, est;
 	uint64_t skip;		/* send -t: objects the receiver holds */
+	int resumed;		/* send -t */
+	uint64_t bflags;	/* the stream's flags, RESUMED left out */
 	int raw, dry;
 	/* decrypted send of an encrypted dataset */
 	int mapped;		/* the current dataset's objects go decrypted */
@@ -40,6 +42,7 @@ struct sender {
 	struct ss_buf pt, out;
 	/* progress */
 	const char *cur_ds, *cur_snap, *cur_from;
+	char fromname[SS_NAME_MAX + 2];
 };
 
 /* ---------- records ---------- */
@@ -106,11 +109,40 @@ sid(void *arg, const uint8_t *id, struct ss_id *out)
 	return ss_hmac_sha256(s->k_sid, SS_KEY_LEN, id, SS_ID_LEN, out->b);
 }
 
+/* sid_key(ks, k_sid): the key of stream identifiers and resume tags. */
+static int
+sid_key(const struct ss_keyset *ks, uint8_t k_sid[SS_KEY_LEN])
+{
+	static const char label[] = "snapseal v1 send-id";
+
+	return ss_hmac_sha256(ks->k_id, SS_KEY_LEN, label, sizeof(label),
+	    k_sid);
+}
+
+/*
+ * resume_tag(k_sid, flags, ds, from, to, tag): what a decrypted stream's
+ * DATASET record carries so that "send -t" can tell a token its own
+ * decrypted send made from one a server forged to turn a raw send into a
+ * plaintext one: only the key holder can compute it.
+ */
+static int
+resume_tag(const uint8_t k_sid[SS_KEY_LEN], uint64_t flags, uint64_t ds,
+    uint64_t from, uint64_t to, uint8_t tag[SS_HASH_LEN])
+{
+	uint8_t b[6 + 32];
+
+	memcpy(b, "resume", 6);
+	ss_le64enc(b + 6, flags);
+	ss_le64enc(b + 14, ds);
+	ss_le64enc(b + 22, from);
+	ss_le64enc(b + 30, to);
+	return ss_hmac_sha256(k_sid, SS_KEY_LEN, b, sizeof(b), tag);
+}
+
 /* map_setup(s, ds): keys to open ${ds}'s objects, once per root. */
 static int
 map_setup(struct sender *s, const struct ss_ds *ds)
 {
-	static const char label[] = "snapseal v1 send-id";
 	int r;
 
 	if (s->keyroot == ds->encroot)
@@ -121,8 +153,7 @@ map_setup(struct sender *s, const struct ss_ds *ds)
 	s->keyroot = 0;
 	if ((r = ss_ds_keyset(s->p, ds, &s->ks)) != 0)
 		return r;
-	if ((r = ss_hmac_sha256(s->ks.k_id, SS_KEY_LEN, label, sizeof(label),
-	    s->k_sid)) != 0)
+	if ((r = sid_key(&s->ks, s->k_sid)) != 0)
 		return r;
 	if ((s->open = ss_objctx_new(s->ks.k_id, s->ks.k_obj, 0, 0)) == NULL)
 		return SS_ENOMEM;
@@ -156,31 +187,44 @@ decrypt(struct sender *s, const struct ss_id *id, struct ss_id *name)
 
 /* ---------- the object walk ---------- */
 
-/* read_obj(s, id, h): an object's stored bytes into s->obj, parsed. */
+/*
+ * read_obj(s, id, loc, h): the stored bytes of object ${id}, found at
+ * ${loc} by the index, into s->obj, parsed.
+ */
 static int
-read_obj(struct sender *s, const struct ss_id *id, struct ss_objhdr *h)
+read_obj(struct sender *s, const struct ss_id *id, const struct ss_loc *loc,
+    struct ss_objhdr *h)
 {
-	struct ss_objrow row;
 	int r;
 
-	if ((r = ss_cat_obj_get(s->p->cat, id, &row)) == SS_ENOENT)
-		return ss_err(SS_ECORRUPT, "an object of the snapshot is missing"
-		    " from the pool");
-	if (r != 0 || (r = ss_packr_read(s->pr, id, &row.loc, &s->obj)) != 0)
+	if ((r = ss_packr_read(s->pr, id, loc, &s->obj)) != 0)
 		return r;
 	return ss_obj_parse(id, s->obj.p, s->obj.len, h);
+}
+
+/* get_row(s, id, row): the index row of an object the walk needs. */
+static int
+get_row(struct sender *s, const struct ss_id *id, struct ss_objrow *row)
+{
+	int r;
+
+	if ((r = ss_cat_obj_get(s->p->cat, id, row)) == SS_ENOENT)
+		return ss_err(SS_ECORRUPT, "an object of the snapshot is missing"
+		    " from the pool");
+	return r;
 }
 
 /* A frame of the post-order walk: an object and its references. */
 struct frame {
 	struct ss_id id;
+	struct ss_loc loc;	/* where it is stored, from the index */
 	uint8_t *refs;
 	uint32_t n, next;
 };
 
 static int
 push_frame(struct sender *s, struct frame **st, size_t *n, size_t *cap,
-    const struct ss_id *id)
+    const struct ss_id *id, const struct ss_loc *loc)
 {
 	struct ss_objhdr h;
 	struct frame *f;
@@ -191,11 +235,12 @@ push_frame(struct sender *s, struct frame **st, size_t *n, size_t *cap,
 		    " (a cycle?)");
 	if (ss_grow(st, cap, *n, sizeof(**st)) != 0)
 		return SS_ENOMEM;
-	if ((r = read_obj(s, id, &h)) != 0)
+	if ((r = read_obj(s, id, loc, &h)) != 0)
 		return r;
 	f = &(*st)[(*n)++];
 	memset(f, 0, sizeof(*f));
 	f->id = *id;
+	f->loc = *loc;
 	f->n = h.nrefs;
 	if (h.nrefs && (f->refs = ss_malloc((size_t)h.nrefs * SS_ID_LEN)) == NULL)
 		return SS_ENOMEM;
@@ -204,14 +249,15 @@ push_frame(struct sender *s, struct frame **st, size_t *n, size_t *cap,
 	return 0;
 }
 
-/* emit(s, id, len): one OBJECT record for ${id} (${len} stored bytes). */
+/* emit(s, id, loc): one OBJECT record for ${id}, stored at ${loc}. */
 static int
-emit(struct sender *s, const struct ss_id *id, uint32_t len)
+emit(struct sender *s, const struct ss_id *id, const struct ss_loc *loc)
 {
 	struct ss_objhdr h;
 	struct ss_id name = *id;
 	const struct ss_buf *body = &s->obj;
-	int r;
+	uint8_t head[SS_ID_LEN + 4];
+	int r, fd = -1;
 
 	s->objects++;
 	if (s->skip > 0) {
@@ -219,26 +265,29 @@ emit(struct sender *s, const struct ss_id *id, uint32_t len)
 		return 0;
 	}
 	if (s->dry) {
-		s->bytes += len;
-		s->est += REC_OVERHEAD + SS_ID_LEN + 4 + len;
+		s->bytes += loc->len;
+		s->est += REC_OVERHEAD + SS_ID_LEN + 4 + loc->len;
 		event(s, SS_SEV_PROGRESS, s->est);
 		return 0;
 	}
-	if ((r = read_obj(s, id, &h)) != 0)
+	if ((r = read_obj(s, id, loc, &h)) != 0)
 		return r;
 	if (s->mapped) {
 		if ((r = decrypt(s, id, &name)) != 0)
 			return r;
 		body = &s->out;
-	}
-	ss_buf_reset(&s->rec);
-	if (ss_buf_put(&s->rec, name.b, SS_ID_LEN) ||
-	    ss_buf_put_u32(&s->rec, (uint32_t)body->len) ||
-	    ss_buf_put(&s->rec, body->p, body->len))
-		return SS_ENOMEM;
+	} else if ((r = ss_packr_fd(s->pr, loc->pack, &fd)) != 0)
+		return r;
+	/* the stored bytes as read, or straight from the pack (sendfile) */
+	memcpy(head, name.b, SS_ID_LEN);
+	ss_le32enc(head + SS_ID_LEN, (uint32_t)body->len);
 	s->bytes += body->len;
-	if ((r = record(s, SS_REC_OBJECT, s->rec.p, s->rec.len)) == 0)
-		event(s, SS_SEV_PROGRESS, sent_bytes(s));
+	s->est += REC_OVERHEAD + sizeof(head) + body->len;
+	if (s->w && (r = ss_sw_record2(s->w, SS_REC_OBJECT, head,
+	    sizeof(head), body->p, body->len, fd, loc->off +
+	    SS_PACK_RECHDR)) != 0)
+		return r;
+	event(s, SS_SEV_PROGRESS, sent_bytes(s));
 	return r;
 }
 
@@ -258,16 +307,13 @@ visit(struct sender *s, const struct ss_id *id, int mark_only,
 	if ((!mark_only && ss_idset_has(s->base, id->b)) ||
 	    ss_idset_has(seen, id->b))
 		return 0;
-	if ((r = ss_cat_obj_get(s->p->cat, id, &row)) == SS_ENOENT)
-		return ss_err(SS_ECORRUPT, "an object of the snapshot is missing"
-		    " from the pool");
-	if (r != 0)
+	if ((r = get_row(s, id, &row)) != 0)
 		return r;
 	if (row.nchild > 0)
-		return push_frame(s, st, n, cap, id);
+		return push_frame(s, st, n, cap, id, &row.loc);
 	if ((r = ss_idset_add(seen, id->b)) < 0)
 		return r;
-	return mark_only ? 0 : emit(s, id, row.loc.len);
+	return mark_only ? 0 : emit(s, id, &row.loc);
 }
 
 /*
@@ -297,17 +343,12 @@ walk(struct sender *s, const struct ss_id *root, int mark_only)
 		}
 		/* all children are out: now the object itself */
 		struct ss_id id = f->id;
+		struct ss_loc loc = f->loc;
 
 		free(f->refs);
 		n--;
-		if ((r = ss_idset_add(seen, id.b)) > 0) {
-			struct ss_objrow row;
-
-			r = 0;
-			if (!mark_only && (r = ss_cat_obj_get(s->p->cat, &id,
-			    &row)) == 0)
-				r = emit(s, &id, row.loc.len);
-		}
+		if ((r = ss_idset_add(seen, id.b)) > 0)
+			r = mark_only ? 0 : emit(s, &id, &loc);
 	}
 	for (size_t i = 0; i < n; i++)
 		free(st[i].refs);
@@ -389,6 +430,7 @@ dataset_record(struct sender *s, const struct ss_ds *ds, const char *rel,
 	struct ss_pool *p = s->p;
 	struct ss_buf key = SS_BUF_INIT, *b = &s->rec;
 	struct ss_ds root;
+	uint8_t tag[SS_HASH_LEN];
 	int withkey, r = 0;
 
 	withkey = s->raw && ds->encroot && (top || ds->encroot == ds->id);
@@ -407,6 +449,11 @@ dataset_record(struct sender *s, const struct ss_ds *ds, const char *rel,
 	r |= ss_buf_put_u64(b, from);
 	r |= ss_buf_put_u64(b, to->guid);
 	r |= ss_buf_put_str16(b, to->name, strlen(to->name));
+	memset(tag, 0, sizeof(tag));
+	if (r == 0 && s->mapped)
+		r = resume_tag(s->k_sid, s->bflags, ds->guid, from, to->guid,
+		    tag);
+	r |= ss_buf_put(b, tag, sizeof(tag));
 	if (r != 0)
 		r = SS_ENOMEM;
 	else if (props)
@@ -451,7 +498,12 @@ send_snap(struct sender *s, const struct ss_ds *ds, const char *rel,
 		return SS_ENOMEM;
 	s->cur_ds = ds->name;
 	s->cur_snap = full;
-	s->cur_from = from ? from->name : NULL;
+	s->cur_from = NULL;
+	if (from) {
+		snprintf(s->fromname, sizeof(s->fromname), "%c%s",
+		    from->kind == SS_BOOKMARK ? '#' : '@', from->name);
+		s->cur_from = s->fromname;
+	}
 	event(s, SS_SEV_BEGIN, start);
 	if (s->mapped && (r = check_mac(s, ds, sn)) != 0)
 		goto out;
@@ -467,6 +519,16 @@ out:
 	s->cur_snap = NULL;
 	free(full);
 	return r;
+}
+
+static int
+reset_sets(struct sender *s)
+{
+	ss_idset_free(s->base);
+	ss_idset_free(s->sent);
+	s->base = ss_idset_new();
+	s->sent = ss_idset_new();
+	return s->base && s->sent ? 0 : SS_ENOMEM;
 }
 
 /*
@@ -486,6 +548,12 @@ send_dataset(struct sender *s, const struct ss_ds *ds, const char *rel,
 
 	s->mapped = !s->raw && ds->encroot != 0;
 	if (s->mapped && (r = map_setup(s, ds)) != 0)
+		return r;
+	/*
+	 * A receiver may map decrypted objects per dataset (an unencrypted
+	 * destination): an object is then sent again for each dataset.
+	 */
+	if (s->mapped && s->objects && (r = reset_sets(s)) != 0)
 		return r;
 	if (base && (r = mark_base(s, base)) != 0)
 		return r;
@@ -594,8 +662,10 @@ send_open(struct sender *s, const struct ss_obj_ref *o, int fd)
 	    (s->o->flags & SS_SEND_REPLICATE ? SS_STREAMF_REPLICATION : 0) |
 	    (s->o->flags & (SS_SEND_PROPS | SS_SEND_REPLICATE) ?
 	    SS_STREAMF_PROPERTIES : 0) |
-	    (s->o->flags & SS_SEND_INTERMEDIATE ? SS_STREAMF_INTERMEDIATE : 0) |
-	    (s->skip ? SS_STREAMF_RESUMED : 0);
+	    (s->o->flags & SS_SEND_INTERMEDIATE ? SS_STREAMF_INTERMEDIATE : 0);
+	s->bflags = b.flags;
+	if (s->resumed)
+		b.flags |= SS_STREAMF_RESUMED;
 	b.guid = ss_random_u64();
 	snprintf(b.name, sizeof(b.name), "%s", o->ds.name);
 	s->est = REC_OVERHEAD + 46 + strlen(b.name);
@@ -615,6 +685,31 @@ check_args(const struct ss_obj_ref *o, const struct ss_send_opts *opt,
 		return ss_err(SS_EINVAL, "-I cannot start from a bookmark"
 		    " (use -i)");
 	return 0;
+}
+
+/*
+ * check_tag(p, ds, tk): a token that would send an encrypted dataset
+ * decrypted must come from a decrypted send of ours: the receiver (a
+ * server) writes the token, and must not be able to turn a raw send into
+ * a plaintext one (OpenZFS issue 14153).
+ */
+static int
+check_tag(struct ss_pool *p, const struct ss_ds *ds, const struct ss_token *tk)
+{
+	struct ss_keyset ks;
+	uint8_t k_sid[SS_KEY_LEN], tag[SS_HASH_LEN];
+	int r;
+
+	if ((r = ss_ds_keyset(p, ds, &ks)) == 0 && (r = sid_key(&ks,
+	    k_sid)) == 0 && (r = resume_tag(k_sid, tk->flags, tk->dsguid,
+	    tk->fromguid, tk->toguid, tag)) == 0 &&
+	    !ss_ct_eq(tag, tk->tag, SS_HASH_LEN))
+		r = ss_err(SS_EAUTH, "the resume token would send '%s'"
+		    " decrypted, but no decrypted send made it (a raw send"
+		    " stays raw)", ds->name);
+	ss_keyset_wipe(&ks);
+	ss_cleanse(k_sid, sizeof(k_sid));
+	return r;
 }
 
 /*
@@ -652,6 +747,11 @@ from_token(struct ss_pool *p, const struct ss_token *tk,
 			}
 		ss_snap_list_free(v, n);
 	}
+	if (r == 0 && (o->flags & SS_SEND_RAW) && !(tk->flags & SS_STREAMF_RAW))
+		r = ss_err(SS_EINVAL, "-w given, but the resume token is not of"
+		    " a raw stream");
+	if (r == 0 && !(tk->flags & SS_STREAMF_RAW) && ref.ds.encroot)
+		r = check_tag(p, &ref.ds, tk);
 	ss_obj_ref_clear(&ref);
 	if (tk->flags & SS_STREAMF_REPLICATION)
 		r = ss_err(SS_ENOTSUP, "replication streams cannot be resumed");
@@ -677,12 +777,16 @@ ss_send(struct ss_pool *p, const char *name, const struct ss_send_opts *opt,
 	memset(&s, 0, sizeof(s));
 	memset(&base, 0, sizeof(base));
 	memset(&o, 0, sizeof(o));
+	/* one snapshot of the catalog, without a lock round per lookup */
+	if ((r = ss_cat_begin_read(p->cat)) != 0)
+		return r;
 	if (opt->token) {
 		if ((r = ss_token_parse(opt->token, &tk)) != 0 ||
 		    (r = from_token(p, &tk, &eff, &tname, &tfrom)) != 0)
 			goto out;
 		name = tname;
 		s.skip = tk.objects;
+		s.resumed = 1;
 	}
 	opt = &eff;
 	s.p = p;
@@ -723,6 +827,7 @@ ss_send(struct ss_pool *p, const char *name, const struct ss_send_opts *opt,
 		stats->bytes = s.w ? ss_sw_bytes(s.w) : s.est;
 	}
 out:
+	ss_cat_end_read(p->cat);
 	ss_sw_free(s.w);
 	ss_idset_free(s.base);
 	ss_idset_free(s.sent);

@@ -25,6 +25,7 @@
 #define PACK_MAGIC "SSPACK01"
 #define PACK_HDR 16
 #define PACK_WBUF (4u << 20)	/* writer buffer */
+#define PACK_WDIRECT (256u << 10)	/* records this large skip the buffer */
 #define PACK_RBUF (8u << 20)	/* scanner read size */
 #define PACK_FDS 64		/* reader descriptor cache */
 #define PACK_TRIES 16		/* attempts at a fresh pack number */
@@ -34,6 +35,11 @@
 #define REC_MIN 33u
 #define REC_MAX (16u + SS_ID_LEN * SS_OBJ_MAXREFS + SS_NONCE_LEN + \
     SS_OBJ_MAX + 1u + SS_TAG_LEN + SS_SUM_LEN)
+
+/* pwritev2 flag of Linux 6.14: write, start writeback, drop the pages */
+#ifndef RWF_DONTCACHE
+#define RWF_DONTCACHE 0x00000080
+#endif
 
 /* perr(code, pack, off, fmt, ...): "pack %016llx offset %llu: ...". */
 static int __attribute__((format(printf, 4, 5)))
@@ -102,6 +108,7 @@ struct ss_packw {
 	uint8_t *buf;		/* bytes not yet written to v[nv - 1] */
 	size_t blen;
 	int newdirs;		/* 1: an XX dir was made, 2: packs/ was made */
+	int uncached;		/* ss_packw_uncached and the kernel has it */
 	int err;		/* sticky: a failed write makes the writer unusable */
 	char errmsg[512];	/* ... and its message, repeated to later calls */
 	uint64_t written;
@@ -209,18 +216,74 @@ pw_create(struct ss_packw *w, struct pw_pack *pk)
 	return 0;
 }
 
+/*
+ * pw_writev(w, fd, v, cnt): append every byte of ${v} (changed in place) to
+ * ${fd}; -1 with errno on failure.  An uncached writer asks the kernel to
+ * drop the pages once written back, and writes plainly from the first
+ * refusal of the flag on (a kernel or filesystem without it).
+ */
+static int
+pw_writev(struct ss_packw *w, int fd, struct iovec *v, int cnt)
+{
+	ssize_t k;
+
+	while (cnt > 0) {
+		if (v->iov_len == 0) {
+			v++;
+			cnt--;
+			continue;
+		}
+		if (w->uncached) {
+			k = pwritev2(fd, v, cnt, -1, RWF_DONTCACHE);
+			if (k < 0 && (errno == EOPNOTSUPP || errno == EINVAL)) {
+				w->uncached = 0;
+				continue;
+			}
+		} else
+			k = writev(fd, v, cnt);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			if (k == 0)
+				errno = EIO;
+			return -1;
+		}
+		for (; cnt > 0 && (size_t)k >= v->iov_len; v++, cnt--)
+			k -= (ssize_t)v->iov_len;
+		if (cnt > 0) {
+			v->iov_base = (uint8_t *)v->iov_base + k;
+			v->iov_len -= (size_t)k;
+		}
+	}
+	return 0;
+}
+
+/*
+ * pw_put(w, a, an, b, bn): write the buffered bytes, then ${a} and ${b},
+ * to the current pack, in one system call where the kernel takes it all.
+ */
+static int
+pw_put(struct ss_packw *w, const void *a, size_t an, const void *b,
+    size_t bn)
+{
+	struct pw_pack *pk = &w->v[w->nv - 1];
+	struct iovec v[3] = {
+		{ w->buf, w->blen }, { (void *)a, an }, { (void *)b, bn }
+	};
+
+	if (w->blen + an + bn == 0)
+		return 0;
+	w->blen = 0;
+	if (pw_writev(w, pk->fd, v, 3) != 0)
+		return pw_fail(w, ss_errno_code(errno), pk->num);
+	return 0;
+}
+
 /* pw_drain(w): write the buffered bytes to the current pack. */
 static int
 pw_drain(struct ss_packw *w)
 {
-	struct pw_pack *pk = &w->v[w->nv - 1];
-	int r;
-
-	if (w->blen == 0)
-		return 0;
-	r = ss_write_all(pk->fd, w->buf, w->blen);
-	w->blen = 0;
-	return r != 0 ? pw_fail(w, r, pk->num) : 0;
+	return pw_put(w, NULL, 0, NULL, 0);
 }
 
 /* pw_sync(w, pk): fdatasync a pack written since the last flush. */
@@ -269,22 +332,23 @@ pw_rotate(struct ss_packw *w)
 	return 0;
 }
 
-/* pw_append(w, p, n): buffered append to the current pack. */
+/*
+ * pw_append(w, hdr, obj, n): append a record.  Large ones go straight from
+ * the caller's memory (with what is buffered before them), the others
+ * through the buffer.
+ */
 static int
-pw_append(struct ss_packw *w, const void *p, size_t n)
+pw_append(struct ss_packw *w, const uint8_t *hdr, const void *obj, size_t n)
 {
-	struct pw_pack *pk = &w->v[w->nv - 1];
 	int r;
 
-	if (n > PACK_WBUF - w->blen && (r = pw_drain(w)) != 0)
+	if (n >= PACK_WDIRECT)
+		return pw_put(w, hdr, SS_PACK_RECHDR, obj, n);
+	if (SS_PACK_RECHDR + n > PACK_WBUF - w->blen && (r = pw_drain(w)))
 		return r;
-	if (n >= PACK_WBUF) {
-		if ((r = ss_write_all(pk->fd, p, n)) != 0)
-			return pw_fail(w, r, pk->num);
-		return 0;
-	}
-	memcpy(w->buf + w->blen, p, n);
-	w->blen += n;
+	memcpy(w->buf + w->blen, hdr, SS_PACK_RECHDR);
+	memcpy(w->buf + w->blen + SS_PACK_RECHDR, obj, n);
+	w->blen += SS_PACK_RECHDR + n;
 	return 0;
 }
 
@@ -310,8 +374,7 @@ ss_packw_add(struct ss_packw *w, const struct ss_id *id, const void *obj,
 	}
 	ss_le32enc(hdr, (uint32_t)n);
 	memcpy(hdr + 4, id->b, SS_ID_LEN);
-	if ((r = pw_append(w, hdr, sizeof(hdr))) != 0 ||
-	    (r = pw_append(w, obj, n)) != 0)
+	if ((r = pw_append(w, hdr, obj, n)) != 0)
 		return r;
 	pk = &w->v[w->nv - 1];
 	pk->dirty = 1;
@@ -379,6 +442,12 @@ ss_packw_flush(struct ss_packw *w)
 	w->nv = w->cur ? 1 : 0;
 	w->newdirs = 0;
 	return 0;
+}
+
+void
+ss_packw_uncached(struct ss_packw *w)
+{
+	w->uncached = 1;
 }
 
 uint64_t
@@ -461,6 +530,12 @@ pr_fd(struct ss_packr *r, uint64_t num, int *fd)
 	victim->fd = *fd;
 	victim->used = ++r->clock;
 	return 0;
+}
+
+int
+ss_packr_fd(struct ss_packr *r, uint64_t pack, int *fd)
+{
+	return pr_fd(r, pack, fd);
 }
 
 /*

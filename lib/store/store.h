@@ -137,6 +137,16 @@ int ss_packw_open(const char *pooldir, struct ss_packw **out);
 int ss_packw_add(struct ss_packw *w, const struct ss_id *id, const void *obj,
     size_t n, struct ss_loc *loc);
 int ss_packw_flush(struct ss_packw *w);
+/*
+ * ss_packw_uncached(w): from now on write around the page cache: the
+ * kernel starts writing each append back at once and drops its pages when
+ * done (RWF_DONTCACHE, Linux 6.14; plain writes where the kernel or the
+ * filesystem refuses it).  For bulk writes nobody reads back soon
+ * (receive): it saves filling memory with them, and the final flush finds
+ * little left to write.  Durability is unchanged: ss_packw_flush still
+ * syncs.
+ */
+void ss_packw_uncached(struct ss_packw *w);
 /* Bytes appended since open (for statistics). */
 uint64_t ss_packw_written(const struct ss_packw *w);
 void ss_packw_free(struct ss_packw *w);
@@ -151,6 +161,12 @@ struct ss_packr;
 int ss_packr_open(const char *pooldir, struct ss_packr **out);
 int ss_packr_read(struct ss_packr *r, const struct ss_id *id,
     const struct ss_loc *loc, struct ss_buf *out);
+/*
+ * ss_packr_fd(r, pack, &fd): the reader's descriptor of pack ${pack}
+ * (opened if needed), borrowed until the next call on ${r}: for sending a
+ * record just read with ss_packr_read from the file itself.
+ */
+int ss_packr_fd(struct ss_packr *r, uint64_t pack, int *fd);
 void ss_packr_free(struct ss_packr *r);
 
 /*

@@ -13,11 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/sendfile.h>
 
 #include "stream/stream.h"
 
 #define SW_BUFSZ (1u << 20)		/* writer buffer */
-#define SR_BUFSZ (64u << 10)		/* reader buffer */
+#define SW_FILEMIN (64u << 10)		/* bodies this large go by sendfile */
+#define SR_BUFSZ (1u << 20)		/* reader buffer: a whole pipe */
+#define SR_DIRECT (64u << 10)		/* reads this large skip the buffer */
 #define SR_GROW (1u << 20)		/* payload buffer growth step */
 #define MAGIC_LEN 16
 #define BEGIN_MIN (MAGIC_LEN + 4)	/* magic and version: every version */
@@ -29,16 +32,22 @@
 
 typedef unsigned long long ull;
 
-/* rec_sum(prev, hdr, p, n, out): the chained checksum of one record. */
+/*
+ * rec_sum(prev, hdr, head, hn, p, n, out): the chained checksum of one
+ * record whose payload is ${head} (hn <= SS_SW_HEADMAX) then ${p}.
+ */
 static void
 rec_sum(const uint8_t prev[SS_SUM_LEN], const uint8_t hdr[SS_STREAM_RECHDR],
-    const uint8_t *p, size_t n, uint8_t out[SS_SUM_LEN])
+    const uint8_t *head, size_t hn, const uint8_t *p, size_t n,
+    uint8_t out[SS_SUM_LEN])
 {
-	uint8_t a[SS_SUM_LEN + SS_STREAM_RECHDR];
+	uint8_t a[SS_SUM_LEN + SS_STREAM_RECHDR + SS_SW_HEADMAX];
 
 	memcpy(a, prev, SS_SUM_LEN);
 	memcpy(a + SS_SUM_LEN, hdr, SS_STREAM_RECHDR);
-	ss_sum128(a, sizeof(a), p, n, out);
+	if (hn > 0)
+		memcpy(a + SS_SUM_LEN + SS_STREAM_RECHDR, head, hn);
+	ss_sum128(a, SS_SUM_LEN + SS_STREAM_RECHDR + hn, p, n, out);
 }
 
 /* ---------- writer ---------- */
@@ -47,6 +56,7 @@ struct ss_swriter {
 	int fd;
 	int err;		/* the first error, returned again later */
 	int ended;		/* END written */
+	int nosendfile;		/* the descriptor refused sendfile once */
 	uint8_t *buf;		/* SW_BUFSZ bytes */
 	size_t len;
 	uint8_t prev[SS_SUM_LEN];
@@ -99,9 +109,53 @@ sw_put(struct ss_swriter *w, const void *p, size_t n)
 	return 0;
 }
 
-/* sw_emit(w, type, p, n): frame and append one record. */
+/*
+ * sw_sendfile(w, p, n, fd, off): the ${n} bytes at ${p}, which are also at
+ * ${off} in file ${fd}, sent by the kernel from the file (no copy through
+ * this process, and in a pipe the file's pages are passed by reference).
+ * A descriptor that refuses sendfile before any byte went gets the bytes
+ * from memory, now and from then on.
+ */
 static int
-sw_emit(struct ss_swriter *w, uint8_t type, const uint8_t *p, size_t n)
+sw_sendfile(struct ss_swriter *w, const uint8_t *p, size_t n, int fd,
+    uint64_t off)
+{
+	off_t at = (off_t)off;
+	size_t done = 0;
+	ssize_t k;
+	int r;
+
+	if (w->nosendfile || fd < 0 || n < SW_FILEMIN)
+		return sw_put(w, p, n);
+	if ((r = sw_flush(w)) != 0)
+		return r;
+	while (done < n) {
+		k = sendfile(w->fd, fd, &at, n - done);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0 && done == 0 && (errno == EINVAL ||
+		    errno == ENOSYS || errno == EOPNOTSUPP)) {
+			w->nosendfile = 1;
+			return sw_put(w, p, n);
+		}
+		if (k < 0)
+			return sw_fail(w, ss_err_errno(ss_errno_code(errno),
+			    "writing the stream"));
+		if (k == 0)	/* the file is shorter than it was */
+			return sw_fail(w, ss_err(SS_EIO, "writing the stream:"
+			    " the pack file shrank while it was sent"));
+		done += (size_t)k;
+	}
+	return 0;
+}
+
+/*
+ * sw_emit(w, type, head, hn, p, n, fd, off): frame and append one record
+ * of payload ${head} then ${p} (see ss_sw_record2 for ${fd}, ${off}).
+ */
+static int
+sw_emit(struct ss_swriter *w, uint8_t type, const uint8_t *head, size_t hn,
+    const uint8_t *p, size_t n, int fd, uint64_t off)
 {
 	uint8_t hdr[SS_STREAM_RECHDR], sum[SS_SUM_LEN];
 	int r;
@@ -109,22 +163,25 @@ sw_emit(struct ss_swriter *w, uint8_t type, const uint8_t *p, size_t n)
 	hdr[0] = type;
 	hdr[1] = SS_RECF_CRITICAL;
 	ss_le16enc(hdr + 2, 0);
-	ss_le32enc(hdr + 4, (uint32_t)n);
-	rec_sum(w->prev, hdr, p, n, sum);
+	ss_le32enc(hdr + 4, (uint32_t)(hn + n));
+	rec_sum(w->prev, hdr, head, hn, p, n, sum);
 	if ((r = sw_put(w, hdr, sizeof(hdr))) != 0 ||
-	    (r = sw_put(w, p, n)) != 0 || (r = sw_put(w, sum, sizeof(sum))))
+	    (r = sw_put(w, head, hn)) != 0 ||
+	    (r = sw_sendfile(w, p, n, fd, off)) != 0 ||
+	    (r = sw_put(w, sum, sizeof(sum))))
 		return r;
 	if (type != SS_REC_END) {
 		ss_sum_update(w->whole, hdr, sizeof(hdr));
+		ss_sum_update(w->whole, head, hn);
 		ss_sum_update(w->whole, p, n);
 		ss_sum_update(w->whole, sum, sizeof(sum));
 	}
 	memcpy(w->prev, sum, SS_SUM_LEN);
-	w->bytes += sizeof(hdr) + n + sizeof(sum);
+	w->bytes += sizeof(hdr) + hn + n + sizeof(sum);
 	w->records++;
 	if (type == SS_REC_OBJECT) {
 		w->objects++;
-		w->objbytes += n;
+		w->objbytes += hn + n;
 	}
 	return 0;
 }
@@ -170,7 +227,7 @@ ss_sw_open(int fd, const struct ss_begin *b, struct ss_swriter **wp)
 	w->fd = fd;
 	w->guid = b->guid;
 	if ((r = begin_encode(b, &rec)) != 0 ||
-	    (r = sw_emit(w, SS_REC_BEGIN, rec.p, rec.len)) != 0)
+	    (r = sw_emit(w, SS_REC_BEGIN, NULL, 0, rec.p, rec.len, -1, 0)))
 		goto out;
 	*wp = w;
 	w = NULL;
@@ -181,7 +238,8 @@ out:
 }
 
 int
-ss_sw_record(struct ss_swriter *w, uint8_t type, const void *p, size_t n)
+ss_sw_record2(struct ss_swriter *w, uint8_t type, const void *head,
+    size_t hn, const void *body, size_t bn, int fd, uint64_t off)
 {
 	if (w->err != 0)
 		return w->err;
@@ -191,12 +249,18 @@ ss_sw_record(struct ss_swriter *w, uint8_t type, const void *p, size_t n)
 	    type != SS_REC_SNAPSHOT)
 		return ss_err(SS_EINVAL, "cannot write stream record type %u",
 		    type);
-	if (n > SS_STREAM_MAXREC)
+	if (hn > SS_SW_HEADMAX || bn > SS_STREAM_MAXREC - hn)
 		return ss_err(SS_ERANGE, "stream record of %zu bytes exceeds"
-		    " %u", n, SS_STREAM_MAXREC);
-	if (p == NULL && n > 0)
+		    " %u", hn + bn, SS_STREAM_MAXREC);
+	if ((head == NULL && hn > 0) || (body == NULL && bn > 0))
 		return ss_err(SS_EINVAL, "stream record without payload");
-	return sw_emit(w, type, p, n);
+	return sw_emit(w, type, head, hn, body, bn, fd, off);
+}
+
+int
+ss_sw_record(struct ss_swriter *w, uint8_t type, const void *p, size_t n)
+{
+	return ss_sw_record2(w, type, NULL, 0, p, n, -1, 0);
 }
 
 int
@@ -214,7 +278,7 @@ ss_sw_end(struct ss_swriter *w)
 	ss_le64enc(e + 16, w->objbytes);
 	ss_le64enc(e + 24, w->guid);
 	ss_sum_final(w->whole, e + 32);
-	if ((r = sw_emit(w, SS_REC_END, e, sizeof(e))) != 0 ||
+	if ((r = sw_emit(w, SS_REC_END, NULL, 0, e, sizeof(e), -1, 0)) != 0 ||
 	    (r = sw_flush(w)) != 0)
 		return r;
 	w->ended = 1;
@@ -246,7 +310,8 @@ struct ss_sreader {
 	int eof;
 	uint8_t *in;		/* SR_BUFSZ bytes read ahead */
 	size_t inoff, inlen;
-	uint8_t *pay;		/* the current payload */
+	const uint8_t *cur;	/* the current payload: in ${in} or ${pay} */
+	uint8_t *pay;		/* payloads not whole in ${in} */
 	size_t paycap;
 	uint8_t hdr[SS_STREAM_RECHDR], sum[SS_SUM_LEN], prev[SS_SUM_LEN];
 	struct ss_sumctx *whole;	/* every byte before END */
@@ -301,7 +366,7 @@ sr_read(struct ss_sreader *r, uint8_t *dst, size_t n)
 	int rc;
 
 	while (done < n) {
-		if (r->inoff == r->inlen && n - done >= SR_BUFSZ &&
+		if (r->inoff == r->inlen && n - done >= SR_DIRECT &&
 		    !r->eof) {
 			if ((got = sr_direct(r, dst + done, n - done)) < 0)
 				return (int)got;
@@ -323,7 +388,12 @@ sr_read(struct ss_sreader *r, uint8_t *dst, size_t n)
 	return 0;
 }
 
-/* sr_payload(r, n): read ${n} payload bytes, growing with what arrives. */
+/*
+ * sr_payload(r, n): read ${n} payload bytes into r->cur.  A payload that is
+ * already buffered whole, with the checksum after it (so that reading the
+ * checksum cannot refill the buffer under it), is used where it is;
+ * another is copied into r->pay, grown with what arrives.
+ */
 static int
 sr_payload(struct ss_sreader *r, size_t n)
 {
@@ -331,6 +401,13 @@ sr_payload(struct ss_sreader *r, size_t n)
 	uint8_t *p;
 	int rc;
 
+	if (r->inlen - r->inoff >= n + SS_SUM_LEN) {
+		r->cur = r->in + r->inoff;
+		r->inoff += n;
+		r->bytes += n;
+		return 0;
+	}
+	r->cur = r->pay;
 	while (done < n) {
 		step = n - done < SR_GROW ? n - done : SR_GROW;
 		if (done + step > r->paycap) {
@@ -342,6 +419,7 @@ sr_payload(struct ss_sreader *r, size_t n)
 			r->pay = p;
 			r->paycap = cap;
 		}
+		r->cur = r->pay;
 		if ((rc = sr_read(r, r->pay + done, step)) != 0)
 			return rc;
 		done += step;
@@ -350,7 +428,7 @@ sr_payload(struct ss_sreader *r, size_t n)
 }
 
 /*
- * sr_record(r, first): read the next record into r->hdr, r->pay and r->sum.
+ * sr_record(r, first): read the next record into r->hdr, r->cur and r->sum.
  * The length is bounded before anything is allocated.  For BEGIN (${first})
  * a missing BEGIN, the magic and the version are checked before the
  * checksum, so that a future version may change what follows them.
@@ -379,11 +457,11 @@ sr_record(struct ss_sreader *r, int first, size_t *np)
 	if ((rc = sr_payload(r, n)) != 0 ||
 	    (rc = sr_read(r, r->sum, sizeof(r->sum))) != 0)
 		return rc;
-	if (first && memcmp(r->pay, SS_STREAM_MAGIC, MAGIC_LEN) != 0)
+	if (first && memcmp(r->cur, SS_STREAM_MAGIC, MAGIC_LEN) != 0)
 		return ss_err(SS_ECORRUPT, "not a snapseal stream (bad magic)");
-	if (first && ss_le32dec(r->pay + MAGIC_LEN) != SS_STREAM_VERSION)
+	if (first && ss_le32dec(r->cur + MAGIC_LEN) != SS_STREAM_VERSION)
 		return ss_err(SS_ENOTSUP, "unsupported stream version %u",
-		    (unsigned)ss_le32dec(r->pay + MAGIC_LEN));
+		    (unsigned)ss_le32dec(r->cur + MAGIC_LEN));
 	*np = n;
 	return 0;
 }
@@ -394,7 +472,7 @@ sr_verify(struct ss_sreader *r, size_t n)
 {
 	uint8_t want[SS_SUM_LEN];
 
-	rec_sum(r->prev, r->hdr, r->pay, n, want);
+	rec_sum(r->prev, r->hdr, NULL, 0, r->cur, n, want);
 	if (memcmp(want, r->sum, SS_SUM_LEN) != 0)
 		return ss_err(SS_ECORRUPT, "checksum mismatch in record %llu",
 		    (ull)r->recno);
@@ -417,7 +495,7 @@ static void
 sr_account(struct ss_sreader *r, size_t n)
 {
 	ss_sum_update(r->whole, r->hdr, sizeof(r->hdr));
-	ss_sum_update(r->whole, r->pay, n);
+	ss_sum_update(r->whole, r->cur, n);
 	ss_sum_update(r->whole, r->sum, sizeof(r->sum));
 	if (r->hdr[0] == SS_REC_OBJECT) {
 		r->objects++;
@@ -473,7 +551,7 @@ ss_sr_open(int fd, struct ss_sreader **rp, struct ss_begin *b)
 	}
 	r->fd = fd;
 	if ((rc = sr_record(r, 1, &n)) != 0 || (rc = sr_verify(r, n)) != 0 ||
-	    (rc = begin_decode(r->pay, n, b)) != 0)
+	    (rc = begin_decode(r->cur, n, b)) != 0)
 		goto out;
 	r->guid = b->guid;
 	sr_account(r, n);
@@ -491,7 +569,7 @@ static int
 sr_end(struct ss_sreader *r, size_t n)
 {
 	uint8_t whole[SS_SUM_LEN];
-	const uint8_t *e = r->pay;
+	const uint8_t *e = r->cur;
 	int rc;
 
 	if (n != END_LEN)
@@ -575,7 +653,7 @@ ss_sr_next(struct ss_sreader *r, uint8_t *type, const uint8_t **p,
 	if ((rc = sr_next(r, &len)) != 0)
 		return (r->err = rc);
 	*type = r->hdr[0];
-	*p = len > 0 ? r->pay : empty;
+	*p = len > 0 ? r->cur : empty;
 	*n = len;
 	return 0;
 }

@@ -75,6 +75,20 @@ struct ss_swriter;
 int ss_sw_open(int fd, const struct ss_begin *b, struct ss_swriter **w);
 /* ss_sw_record(w, type, p, n): append one record (n <= SS_STREAM_MAXREC). */
 int ss_sw_record(struct ss_swriter *w, uint8_t type, const void *p, size_t n);
+
+/*
+ * ss_sw_record2(w, type, head, hn, body, bn, fd, off): append one record
+ * whose payload is ${head} (hn <= SS_SW_HEADMAX) then ${body}, without
+ * copying them together first.  With ${fd} >= 0, ${body} is also the ${bn}
+ * bytes of file ${fd} at offset ${off} (a pack record), and a large body
+ * goes from the file to the stream inside the kernel (sendfile) rather
+ * than through the writer's buffer; the checksums are computed over
+ * ${body}, so a file that changed in between makes a stream the reader
+ * refuses, never one it accepts.  Pass -1 when ${body} is only in memory.
+ */
+#define SS_SW_HEADMAX 64
+int ss_sw_record2(struct ss_swriter *w, uint8_t type, const void *head,
+    size_t hn, const void *body, size_t bn, int fd, uint64_t off);
 /* ss_sw_end(w): write END (with the totals) and flush everything. */
 int ss_sw_end(struct ss_swriter *w);
 /* Bytes written so far (for -v / -P progress). */

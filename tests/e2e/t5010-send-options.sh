@@ -146,6 +146,27 @@ test_expect_success KEYRING 'a keyless server sends raw onward to a third pool, 
 	test_cmp expect actual
 '
 
+test_expect_success KEYRING 'decrypted -R into an unencrypted parent: objects shared by two datasets' '
+	snapseal create zdata/enc/share &&
+	snapseal create zdata/enc/share/x &&
+	snapseal create zdata/enc/share/y &&
+	echo same-content >prod/enc/share/x/f &&
+	echo same-content >prod/enc/share/y/f &&
+	echo other >prod/enc/share/y/g &&
+	snapseal snapshot -r zdata/enc/share@s &&
+	snapseal send -R zdata/enc/share@s | srv receive zb/plain/share &&
+	srv restore zb/plain/share/y@s ry &&
+	test_cmp prod/enc/share/y/f ry/f &&
+	test_cmp prod/enc/share/y/g ry/g &&
+	srv restore zb/plain/share/x@s rx &&
+	test_cmp prod/enc/share/x/f rx/f
+'
+
+test_expect_success 'send -n checks its arguments even when it prints nothing' '
+	test_must_fail snapseal send -n zdata/enc/docs@nope 2>err &&
+	test_grep "does not exist" err
+'
+
 test_expect_success 'properties: -p carries them as received, -x leaves one out, -o sets one' '
 	snapseal create -o encryption=off -o compression=lz4 \
 		-o mountpoint="$PWD/prod/props" zdata/props &&

@@ -151,4 +151,52 @@ test_expect_success 'plain streams resume too' '
 	test_cmp p.digest actual
 '
 
+test_expect_success KEYRING,XXHASH 'a token a server edited to drop RAW does not turn the send into plaintext' '
+	st="$SNAPSEAL_SRCDIR/tests/tool/streamtool.py" &&
+	snapseal send -w zdata/enc/fresh@f | head -c 2000000 |
+		test_must_fail srv receive -s zb/forged &&
+	t=$(token zb/forged) &&
+	forged=$(python3 "$st" token-flags "$t" 0xfffffffe) &&
+	test_must_fail snapseal send -t "$forged" >x.stream 2>err &&
+	test_grep "a raw send stays raw" err &&
+	! grep -q -a MARKER x.stream &&
+	test_must_fail snapseal send -w -t "$forged" >x.stream 2>err &&
+	test_grep "not of a raw stream" err &&
+	snapseal send -w -t "$t" | srv receive -s zb/forged &&
+	srv list -H -o name -t snapshot zb/forged >actual &&
+	echo zb/forged@f >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success KEYRING 'a decrypted send resumes with its own token' '
+	snapseal send zdata/enc/docs@b >dec.stream &&
+	head -c $(($(wc -c <dec.stream) / 2)) dec.stream |
+		test_must_fail srv receive -s zb/dec &&
+	snapseal send -t "$(token zb/dec)" | srv receive -s zb/dec &&
+	srv restore zb/dec@b r5 &&
+	sstool digest r5 >actual &&
+	test_cmp b.digest actual
+'
+
+test_expect_success KEYRING 'a stream cut before its first object resumes' '
+	st="$SNAPSEAL_SRCDIR/tests/tool/streamtool.py" &&
+	snapseal send -w zdata/enc/fresh@f >fresh.stream &&
+	cut=$(python3 "$st" end-of fresh.stream 1) &&
+	head -c $((cut + 5)) fresh.stream | test_must_fail srv receive -s zb/early &&
+	snapseal send -t "$(token zb/early)" >early.stream &&
+	srv receive -s zb/early <early.stream &&
+	srv list -H -o name -t snapshot zb/early >actual &&
+	echo zb/early@f >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success KEYRING 'a resumed stream needs the saved state it continues' '
+	head -c 2000000 fresh.stream | test_must_fail srv receive -s zb/cont &&
+	snapseal send -t "$(token zb/cont)" >cont.stream &&
+	test_must_fail srv receive zb/elsewhere <cont.stream 2>err &&
+	test_grep "has no resumable receive state" err &&
+	test_must_fail srv list zb/elsewhere 2>/dev/null &&
+	srv receive zb/cont <cont.stream
+'
+
 test_done
