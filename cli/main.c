@@ -38,7 +38,7 @@ static const struct cmd cmds[] = {
 	{ "set", cmd_set, "set PROPERTY=VALUE... FILESYSTEM..." },
 	{ "inherit", cmd_inherit, "inherit [-r] PROPERTY FILESYSTEM..." },
 	{ "send", cmd_send, "send [-RwpcnvP] [-i|-I SNAPSHOT|BOOKMARK]"
-	    " SNAPSHOT\n       send [-nvPc] -t RECEIVE_RESUME_TOKEN" },
+	    " SNAPSHOT\n       send [-wnvPc] -t RECEIVE_RESUME_TOKEN" },
 	{ "receive", cmd_receive, "receive [-Fnsuv] [-x PROPERTY]..."
 	    " [-o PROPERTY=VALUE]... FILESYSTEM\n       receive -A FILESYSTEM" },
 	{ "load-key", cmd_load_key,

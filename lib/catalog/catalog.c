@@ -2,6 +2,7 @@
  * catalog.c: SQLite-backed pool metadata.  See catalog.h and docs/format.md.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,14 +161,27 @@ open_db(struct ss_cat *c, const char *path, int flags, int *immutable)
 	return rc;
 }
 
+/*
+ * sqlite_setup(): before SQLite initializes, once: no memory statistics
+ * (nothing reads them), which spares a global mutex on every allocation.
+ */
+static void
+sqlite_setup(void)
+{
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int
 ss_cat_open(const char *path, int create, struct ss_cat **out)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
 	struct ss_cat *c;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
 	int r, rc, immutable;
 
 	*out = NULL;
+	pthread_once(&once, sqlite_setup);
 	if (!create && (r = looks_like_sqlite(path)) != 0)
 		return r;
 	if ((c = ss_calloc(1, sizeof(*c))) == NULL)

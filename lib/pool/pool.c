@@ -214,6 +214,23 @@ write_marker(const char *dir, uint64_t guid)
 	return r;
 }
 
+/* new_resume_key(cat): the pool's secret for resume-token tags (send.c). */
+static int
+new_resume_key(struct ss_cat *cat)
+{
+	uint8_t k[SS_KEY_LEN];
+	char hex[2 * SS_KEY_LEN + 1];
+	int r;
+
+	if ((r = ss_rand(k, sizeof(k))) != 0)
+		return r;
+	ss_hex_encode(k, sizeof(k), hex);
+	r = ss_cat_meta_set(cat, SS_META_RESUME_KEY, hex);
+	ss_cleanse(k, sizeof(k));
+	ss_cleanse(hex, sizeof(hex));
+	return r;
+}
+
 static int
 init_catalog(const char *dir, const char *name, uint64_t guid,
     const char *mountpoint)
@@ -234,6 +251,7 @@ init_catalog(const char *dir, const char *name, uint64_t guid,
 	if ((r = ss_cat_meta_set(cat, "format", "1")) != 0 ||
 	    (r = ss_cat_meta_set(cat, "name", name)) != 0 ||
 	    (r = ss_cat_meta_set(cat, "guid", buf)) != 0 ||
+	    (r = new_resume_key(cat)) != 0 ||
 	    (r = ss_cat_next_txg(cat, &txg)) != 0)
 		goto out;
 	memset(&ds, 0, sizeof(ds));
@@ -461,6 +479,34 @@ fail:
 	free(link);
 	free(catpath);
 	ss_pool_close(p);
+	return r;
+}
+
+int
+ss_pool_resume_key(struct ss_pool *p, uint8_t key[SS_KEY_LEN])
+{
+	char *hex = NULL;
+	int r;
+
+	r = ss_cat_meta_get(p->cat, SS_META_RESUME_KEY, &hex);
+	if (r == SS_ENOENT) {
+		/* a pool made before resume tags: make its secret now */
+		if ((r = ss_cat_begin(p->cat)) != 0)
+			return r;
+		if ((r = new_resume_key(p->cat)) == 0)
+			r = ss_cat_commit(p->cat);
+		else
+			ss_cat_rollback(p->cat);
+		if (r == 0)
+			r = ss_cat_meta_get(p->cat, SS_META_RESUME_KEY, &hex);
+	}
+	if (r == 0 && (strlen(hex) != 2 * SS_KEY_LEN ||
+	    ss_hex_decode(hex, 2 * SS_KEY_LEN, key, SS_KEY_LEN) != 0))
+		r = ss_err(SS_ECORRUPT, "pool '%s': invalid resume key",
+		    p->name);
+	if (hex)
+		ss_cleanse(hex, strlen(hex));
+	free(hex);
 	return r;
 }
 

@@ -77,6 +77,14 @@ int ss_pool_create(const char *name, const char *dir, const char *mountpoint,
  * must not make the get wait behind a receive that waits for the send.
  */
 int ss_pool_lock(struct ss_pool *p);
+
+/*
+ * ss_pool_resume_key(p, key): the pool's own random secret (catalog meta
+ * "resume-key", made on first use for older pools) that tags the streams it
+ * sends, so that "send -t" refuses a resume token a receiver edited.
+ */
+#define SS_META_RESUME_KEY "resume-key"
+int ss_pool_resume_key(struct ss_pool *p, uint8_t key[SS_KEY_LEN]);
 int ss_pool_open(const char *name, int flags, struct ss_pool **out);
 void ss_pool_close(struct ss_pool *p);
 

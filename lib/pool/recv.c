@@ -683,6 +683,28 @@ out:
 
 /* ---------- objects and snapshots ---------- */
 
+/*
+ * sink(arg, type, n): a large OBJECT record of a dataset stored as it came
+ * is read straight into the pack writer's buffer, where its object is in
+ * place for ss_packw_add (the record's identifier and length take the
+ * place of the pack record's header): one copy less.
+ */
+static uint8_t *
+sink(void *arg, uint8_t type, size_t n)
+{
+	struct receiver *rc = arg;
+	uint8_t *p;
+
+	if (type != SS_REC_OBJECT || rc->n == 0 || rc->v[rc->n - 1].rm ||
+	    n <= SS_PACK_RECHDR)
+		return NULL;
+	if (ss_packw_reserve(rc->pw, n - SS_PACK_RECHDR, &p) != 0) {
+		ss_errclear();	/* the writer fails again, and says */
+		return NULL;
+	}
+	return p;
+}
+
 /* on_object(rc, p, n): store one object after keyless checks. */
 static int
 on_object(struct receiver *rc, const uint8_t *p, size_t n)
@@ -719,28 +741,27 @@ on_object(struct receiver *rc, const uint8_t *p, size_t n)
 		rc->skipped++;
 		return note_stored(rc, &id);
 	}
+	/*
+	 * One statement per reference both checks that it is present and
+	 * counts it; a failure undoes the counts with the whole receive.
+	 */
 	for (uint32_t i = 0; i < h.nrefs; i++) {
 		struct ss_id c;
 
 		memcpy(c.b, h.refs + (size_t)i * SS_ID_LEN, SS_ID_LEN);
-		if (ss_cat_obj_get(rc->p->cat, &c, NULL) != 0)
-			return ss_err(SS_ECORRUPT, "stream references an object"
-			    " it does not carry");
+		if ((r = ss_cat_obj_ref(rc->p->cat, &c, 1, NULL)) != 0)
+			return r == SS_ECORRUPT && ss_cat_obj_get(rc->p->cat,
+			    &c, NULL) == SS_ENOENT ? ss_err(SS_ECORRUPT,
+			    "stream references an object it does not carry") :
+			    r;
 	}
 	if ((r = ss_packw_add(rc->pw, &id, obj, len, &row.loc)) != 0)
 		return r;
 	row.refs = 0;
 	row.nchild = h.nrefs;
-	if ((r = ss_cat_obj_add(rc->p->cat, &id, &row)) != 0 ||
-	    (r = note_stored(rc, &id)) != 0)
+	if ((r = ss_cat_obj_add(rc->p->cat, &id, &row)) != 0)
 		return r;
-	for (uint32_t i = 0; i < h.nrefs && r == 0; i++) {
-		struct ss_id c;
-
-		memcpy(c.b, h.refs + (size_t)i * SS_ID_LEN, SS_ID_LEN);
-		r = ss_cat_obj_ref(rc->p->cat, &c, 1, NULL);
-	}
-	return r;
+	return note_stored(rc, &id);
 }
 
 /* parse_snap(p, n, s, rel, &from): a SNAPSHOT record. */
@@ -998,6 +1019,7 @@ ss_receive_with(struct ss_pool *p, const char *target, int fd,
 	    (r = ss_cat_begin(p->cat)) != 0)
 		goto out;
 	ss_packw_uncached(rc.pw);	/* a stream is rarely read back soon */
+	ss_sr_set_sink(rc.rd, sink, &rc);
 	r = receive_records(&rc);
 	if (r == 0)
 		r = set_local(&rc);

@@ -19,6 +19,8 @@
 #include "tree/tree.h"
 
 #define REC_OVERHEAD (SS_STREAM_RECHDR + SS_SUM_LEN)
+#define PF_BYTES (16u << 20)	/* cold packs: bytes announced ahead */
+#define PF_KIDS 512u		/* ... children looked up at a time */
 
 struct sender {
 	struct ss_pool *p;
@@ -38,6 +40,7 @@ struct sender {
 	int64_t keyroot;	/* encryption root whose keys are below */
 	struct ss_keyset ks;
 	uint8_t k_sid[SS_KEY_LEN];
+	uint8_t rkey[SS_KEY_LEN];	/* the pool's resume-tag secret */
 	struct ss_objctx *open, *plain;
 	struct ss_buf pt, out;
 	/* progress */
@@ -109,7 +112,7 @@ sid(void *arg, const uint8_t *id, struct ss_id *out)
 	return ss_hmac_sha256(s->k_sid, SS_KEY_LEN, id, SS_ID_LEN, out->b);
 }
 
-/* sid_key(ks, k_sid): the key of stream identifiers and resume tags. */
+/* sid_key(ks, k_sid): the key of stream identifiers. */
 static int
 sid_key(const struct ss_keyset *ks, uint8_t k_sid[SS_KEY_LEN])
 {
@@ -120,13 +123,16 @@ sid_key(const struct ss_keyset *ks, uint8_t k_sid[SS_KEY_LEN])
 }
 
 /*
- * resume_tag(k_sid, flags, ds, from, to, tag): what a decrypted stream's
- * DATASET record carries so that "send -t" can tell a token its own
- * decrypted send made from one a server forged to turn a raw send into a
- * plaintext one: only the key holder can compute it.
+ * resume_tag(key, flags, ds, from, to, tag): what every DATASET record
+ * carries so that "send -t" can tell a token made from one of this pool's
+ * streams from one a server edited: the receiver writes the token, and
+ * must not be able to change what is sent again (its flags, which turn a
+ * raw send into a plaintext one or add properties, its snapshot or its
+ * base; OpenZFS issue 14153).  ${key} is the sending pool's own secret,
+ * so raw sends, which may run without a dataset key, are covered too.
  */
 static int
-resume_tag(const uint8_t k_sid[SS_KEY_LEN], uint64_t flags, uint64_t ds,
+resume_tag(const uint8_t key[SS_KEY_LEN], uint64_t flags, uint64_t ds,
     uint64_t from, uint64_t to, uint8_t tag[SS_HASH_LEN])
 {
 	uint8_t b[6 + 32];
@@ -136,7 +142,7 @@ resume_tag(const uint8_t k_sid[SS_KEY_LEN], uint64_t flags, uint64_t ds,
 	ss_le64enc(b + 14, ds);
 	ss_le64enc(b + 22, from);
 	ss_le64enc(b + 30, to);
-	return ss_hmac_sha256(k_sid, SS_KEY_LEN, b, sizeof(b), tag);
+	return ss_hmac_sha256(key, SS_KEY_LEN, b, sizeof(b), tag);
 }
 
 /* map_setup(s, ds): keys to open ${ds}'s objects, once per root. */
@@ -214,12 +220,19 @@ get_row(struct sender *s, const struct ss_id *id, struct ss_objrow *row)
 	return r;
 }
 
-/* A frame of the post-order walk: an object and its references. */
+/*
+ * A frame of the post-order walk: an object and its references.  When the
+ * packs are read from the disk, the rows of the next children are looked
+ * up ahead and their records announced to the reader (prefetch).
+ */
 struct frame {
 	struct ss_id id;
 	struct ss_loc loc;	/* where it is stored, from the index */
 	uint8_t *refs;
 	uint32_t n, next;
+	struct ss_objrow *rows;	/* NULL, or rows[i] of children looked up */
+	uint32_t ahead;		/* children [next, ahead) were looked up */
+	uint64_t abytes;	/* ... and their records announced, bytes */
 };
 
 static int
@@ -246,6 +259,48 @@ push_frame(struct sender *s, struct frame **st, size_t *n, size_t *cap,
 		return SS_ENOMEM;
 	if (h.nrefs)
 		memcpy(f->refs, h.refs, (size_t)h.nrefs * SS_ID_LEN);
+	return 0;
+}
+
+/*
+ * prefetch(s, f, mark_only): once reads wait for the disk, look up the
+ * next children of ${f} (those the walk will not skip) and have the
+ * reader start on their records, about PF_BYTES ahead of the walk, so
+ * that the disk has work queued while the walk waits for one object.  A
+ * failed lookup is left for visit to report.
+ */
+static int
+prefetch(struct sender *s, struct frame *f, int mark_only)
+{
+	struct ss_idset *seen = mark_only ? s->base : s->sent;
+	uint32_t k = 0;
+
+	if (f->abytes >= PF_BYTES / 2 || f->ahead >= f->n ||
+	    !ss_packr_cold(s->pr))
+		return 0;
+	if (f->rows == NULL &&
+	    (f->rows = ss_calloc(f->n, sizeof(*f->rows))) == NULL)
+		return SS_ENOMEM;
+	if (f->ahead < f->next)
+		f->ahead = f->next;
+	for (; f->ahead < f->n && f->abytes < PF_BYTES && k < PF_KIDS; k++) {
+		struct ss_objrow *row = &f->rows[f->ahead];
+		struct ss_id c;
+
+		memcpy(c.b, f->refs + (size_t)f->ahead++ * SS_ID_LEN,
+		    SS_ID_LEN);
+		if ((!mark_only && ss_idset_has(s->base, c.b)) ||
+		    ss_idset_has(seen, c.b))
+			continue;
+		if (ss_cat_obj_get(s->p->cat, &c, row) != 0) {
+			memset(row, 0, sizeof(*row));
+			ss_errclear();
+			continue;
+		}
+		f->abytes += row->loc.len;
+		if (!mark_only || row->nchild > 0)
+			ss_packr_willneed(s->pr, &row->loc);
+	}
 	return 0;
 }
 
@@ -292,13 +347,14 @@ emit(struct sender *s, const struct ss_id *id, const struct ss_loc *loc)
 }
 
 /*
- * visit(s, id, mark_only, st, n, cap): a leaf (no references, known from
- * the index without reading it) is marked or emitted at once; an interior
- * object is pushed so that its children come first.
+ * visit(s, id, known, mark_only, st, n, cap): a leaf (no references, known
+ * from the index without reading it) is marked or emitted at once; an
+ * interior object is pushed so that its children come first.  ${known}
+ * is its index row if prefetch looked it up, else NULL.
  */
 static int
-visit(struct sender *s, const struct ss_id *id, int mark_only,
-    struct frame **st, size_t *n, size_t *cap)
+visit(struct sender *s, const struct ss_id *id, const struct ss_objrow *known,
+    int mark_only, struct frame **st, size_t *n, size_t *cap)
 {
 	struct ss_idset *seen = mark_only ? s->base : s->sent;
 	struct ss_objrow row;
@@ -307,7 +363,9 @@ visit(struct sender *s, const struct ss_id *id, int mark_only,
 	if ((!mark_only && ss_idset_has(s->base, id->b)) ||
 	    ss_idset_has(seen, id->b))
 		return 0;
-	if ((r = get_row(s, id, &row)) != 0)
+	if (known != NULL && known->loc.len != 0)
+		row = *known;
+	else if ((r = get_row(s, id, &row)) != 0)
 		return r;
 	if (row.nchild > 0)
 		return push_frame(s, st, n, cap, id, &row.loc);
@@ -329,16 +387,29 @@ walk(struct sender *s, const struct ss_id *root, int mark_only)
 	size_t n = 0, cap = 0;
 	int r;
 
-	r = visit(s, root, mark_only, &st, &n, &cap);
+	r = visit(s, root, NULL, mark_only, &st, &n, &cap);
 	while (r == 0 && n > 0) {
 		struct frame *f = &st[n - 1];
 
 		if (f->next < f->n) {
+			struct ss_objrow *known = NULL;
 			struct ss_id c;
+			uint32_t i;
 
-			memcpy(c.b, f->refs + (size_t)f->next++ * SS_ID_LEN,
-			    SS_ID_LEN);
-			r = visit(s, &c, mark_only, &st, &n, &cap);
+			if ((r = prefetch(s, f, mark_only)) != 0)
+				break;
+			i = f->next++;
+			memcpy(c.b, f->refs + (size_t)i * SS_ID_LEN, SS_ID_LEN);
+			if (i < f->ahead) {
+				known = &f->rows[i];
+				f->abytes -= known->loc.len;
+			}
+			/* ${known} is in st, which visit may move: copy it */
+			struct ss_objrow row = known ? *known :
+			    (struct ss_objrow){ .refs = 0 };
+
+			r = visit(s, &c, known ? &row : NULL, mark_only, &st,
+			    &n, &cap);
 			continue;
 		}
 		/* all children are out: now the object itself */
@@ -346,12 +417,15 @@ walk(struct sender *s, const struct ss_id *root, int mark_only)
 		struct ss_loc loc = f->loc;
 
 		free(f->refs);
+		free(f->rows);
 		n--;
 		if ((r = ss_idset_add(seen, id.b)) > 0)
 			r = mark_only ? 0 : emit(s, &id, &loc);
 	}
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		free(st[i].refs);
+		free(st[i].rows);
+	}
 	free(st);
 	return r < 0 ? r : 0;
 }
@@ -449,9 +523,8 @@ dataset_record(struct sender *s, const struct ss_ds *ds, const char *rel,
 	r |= ss_buf_put_u64(b, from);
 	r |= ss_buf_put_u64(b, to->guid);
 	r |= ss_buf_put_str16(b, to->name, strlen(to->name));
-	memset(tag, 0, sizeof(tag));
-	if (r == 0 && s->mapped)
-		r = resume_tag(s->k_sid, s->bflags, ds->guid, from, to->guid,
+	if (r == 0)
+		r = resume_tag(s->rkey, s->bflags, ds->guid, from, to->guid,
 		    tag);
 	r |= ss_buf_put(b, tag, sizeof(tag));
 	if (r != 0)
@@ -687,28 +760,17 @@ check_args(const struct ss_obj_ref *o, const struct ss_send_opts *opt,
 	return 0;
 }
 
-/*
- * check_tag(p, ds, tk): a token that would send an encrypted dataset
- * decrypted must come from a decrypted send of ours: the receiver (a
- * server) writes the token, and must not be able to turn a raw send into
- * a plaintext one (OpenZFS issue 14153).
- */
+/* check_tag(rkey, tk): the token names a stream this pool sent, unedited. */
 static int
-check_tag(struct ss_pool *p, const struct ss_ds *ds, const struct ss_token *tk)
+check_tag(const uint8_t rkey[SS_KEY_LEN], const struct ss_token *tk)
 {
-	struct ss_keyset ks;
-	uint8_t k_sid[SS_KEY_LEN], tag[SS_HASH_LEN];
+	uint8_t tag[SS_HASH_LEN];
 	int r;
 
-	if ((r = ss_ds_keyset(p, ds, &ks)) == 0 && (r = sid_key(&ks,
-	    k_sid)) == 0 && (r = resume_tag(k_sid, tk->flags, tk->dsguid,
-	    tk->fromguid, tk->toguid, tag)) == 0 &&
-	    !ss_ct_eq(tag, tk->tag, SS_HASH_LEN))
-		r = ss_err(SS_EAUTH, "the resume token would send '%s'"
-		    " decrypted, but no decrypted send made it (a raw send"
-		    " stays raw)", ds->name);
-	ss_keyset_wipe(&ks);
-	ss_cleanse(k_sid, sizeof(k_sid));
+	if ((r = resume_tag(rkey, tk->flags, tk->dsguid, tk->fromguid,
+	    tk->toguid, tag)) == 0 && !ss_ct_eq(tag, tk->tag, SS_HASH_LEN))
+		r = ss_err(SS_EAUTH, "the resume token was not made from a"
+		    " stream of this pool, or it was modified");
 	return r;
 }
 
@@ -718,8 +780,9 @@ check_tag(struct ss_pool *p, const struct ss_ds *ds, const struct ss_token *tk)
  * again under the same name is refused), with the same flags.
  */
 static int
-from_token(struct ss_pool *p, const struct ss_token *tk,
-    struct ss_send_opts *o, char **name, char **from)
+from_token(struct ss_pool *p, const uint8_t rkey[SS_KEY_LEN],
+    const struct ss_token *tk, struct ss_send_opts *o, char **name,
+    char **from)
 {
 	struct ss_obj_ref ref;
 	struct ss_snap *v = NULL;
@@ -750,8 +813,8 @@ from_token(struct ss_pool *p, const struct ss_token *tk,
 	if (r == 0 && (o->flags & SS_SEND_RAW) && !(tk->flags & SS_STREAMF_RAW))
 		r = ss_err(SS_EINVAL, "-w given, but the resume token is not of"
 		    " a raw stream");
-	if (r == 0 && !(tk->flags & SS_STREAMF_RAW) && ref.ds.encroot)
-		r = check_tag(p, &ref.ds, tk);
+	if (r == 0)
+		r = check_tag(rkey, tk);
 	ss_obj_ref_clear(&ref);
 	if (tk->flags & SS_STREAMF_REPLICATION)
 		r = ss_err(SS_ENOTSUP, "replication streams cannot be resumed");
@@ -777,12 +840,16 @@ ss_send(struct ss_pool *p, const char *name, const struct ss_send_opts *opt,
 	memset(&s, 0, sizeof(s));
 	memset(&base, 0, sizeof(base));
 	memset(&o, 0, sizeof(o));
-	/* one snapshot of the catalog, without a lock round per lookup */
-	if ((r = ss_cat_begin_read(p->cat)) != 0)
+	if ((r = ss_pool_resume_key(p, s.rkey)) != 0)
 		return r;
+	/* one snapshot of the catalog, without a lock round per lookup */
+	if ((r = ss_cat_begin_read(p->cat)) != 0) {
+		ss_cleanse(s.rkey, sizeof(s.rkey));
+		return r;
+	}
 	if (opt->token) {
 		if ((r = ss_token_parse(opt->token, &tk)) != 0 ||
-		    (r = from_token(p, &tk, &eff, &tname, &tfrom)) != 0)
+		    (r = from_token(p, s.rkey, &tk, &eff, &tname, &tfrom)))
 			goto out;
 		name = tname;
 		s.skip = tk.objects;
@@ -837,6 +904,7 @@ out:
 	ss_buf_free(&s.out);
 	ss_keyset_wipe(&s.ks);
 	ss_cleanse(s.k_sid, sizeof(s.k_sid));
+	ss_cleanse(s.rkey, sizeof(s.rkey));
 	ss_objctx_free(s.open);
 	ss_objctx_free(s.plain);
 	ss_obj_ref_clear(&o);

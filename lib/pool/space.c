@@ -67,8 +67,8 @@ push_children(struct ss_pool *p, const struct ss_id *id,
 	if (r != 0) {
 		ss_id_hex(id, hex);
 		ss_pool_warn(p, "object %.16s is damaged (%s); the objects it"
-		    " references keep their space until a scrub",
-		    hex, ss_errmsg());
+		    " references keep their space (pool scrub lists the"
+		    " damage)", hex, ss_errmsg());
 		return 0;
 	}
 	for (uint32_t i = 0; i < h.nrefs; i++) {

@@ -12,11 +12,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/stat.h>		/* STATX_DIOALIGN, before sys/stat.h */
 #include <sys/stat.h>
 #include <sys/uio.h>
 
@@ -26,8 +28,10 @@
 #define PACK_HDR 16
 #define PACK_WBUF (4u << 20)	/* writer buffer */
 #define PACK_WDIRECT (256u << 10)	/* records this large skip the buffer */
+#define PACK_DIOALIGN 4096u	/* direct writes: offsets, lengths, memory */
 #define PACK_RBUF (8u << 20)	/* scanner read size */
 #define PACK_FDS 64		/* reader descriptor cache */
+#define PACK_RA_ROUND (128u << 10)	/* ss_packr_willneed rounds out to */
 #define PACK_TRIES 16		/* attempts at a fresh pack number */
 #define PACK_MODE 0600
 
@@ -108,7 +112,12 @@ struct ss_packw {
 	uint8_t *buf;		/* bytes not yet written to v[nv - 1] */
 	size_t blen;
 	int newdirs;		/* 1: an XX dir was made, 2: packs/ was made */
-	int uncached;		/* ss_packw_uncached and the kernel has it */
+	int uncached;		/* ss_packw_uncached was called */
+	int dontcache;		/* ... and the kernel takes RWF_DONTCACHE */
+	struct pw_dio *dio;	/* ... and the filesystem takes O_DIRECT */
+	int nodio;		/* ... or it does not */
+	uint8_t *resv;		/* ss_packw_reserve: at w->buf + w->blen */
+	size_t resvn;		/* ... for an object of this many bytes */
 	int err;		/* sticky: a failed write makes the writer unusable */
 	char errmsg[512];	/* ... and its message, repeated to later calls */
 	uint64_t written;
@@ -177,8 +186,8 @@ pw_mkfile(struct ss_packw *w, uint64_t num, int *fd)
 		    "'%s'", dir);
 		goto out;
 	}
-	*fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC,
-	    PACK_MODE);
+	*fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+	    (w->uncached ? 0 : O_APPEND), PACK_MODE);
 	if (*fd < 0)
 		r = ss_err_errno(ss_errno_code(errno), "create pack '%s'",
 		    path);
@@ -186,6 +195,272 @@ out:
 	free(dir);
 	free(path);
 	return r;
+}
+
+/* ---------- direct writes ---------- */
+
+/*
+ * An uncached writer on a filesystem that takes O_DIRECT writes around the
+ * page cache: records are copied into one of two aligned buffers; when it
+ * is full, a thread writes its whole blocks straight to the disk while the
+ * other buffer fills, starting with the partial last block again.  Ending
+ * a pack (flush, rotation) writes that block padded with zeros, then cuts
+ * the file back to its size.  Nothing is left to write back at the flush,
+ * and no memory fills with pages nobody will read.
+ */
+struct pw_dio {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int stop;
+	int busy;		/* a write is waiting or running */
+	int fd;			/* the write: ${len} bytes of ${buf} at ${off} */
+	const uint8_t *buf;
+	size_t len;
+	uint64_t off;
+	int err;		/* errno of the first failed write */
+	uint8_t *b[2];		/* PACK_WBUF + PACK_DIOALIGN bytes each */
+	int cur;		/* w->buf is b[cur] */
+	uint64_t boff;		/* pack offset of w->buf[0], aligned */
+	int padded;		/* the pack runs past its size (zeros) */
+};
+
+/* dio_write(d): the thread's write; an errno value or 0. */
+static int
+dio_write(const struct pw_dio *d)
+{
+	size_t done = 0;
+	ssize_t k;
+
+	while (done < d->len) {
+		k = pwrite(d->fd, d->buf + done, d->len - done,
+		    (off_t)(d->off + done));
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return errno;
+		/* short: the filesystem is full (the rest is unaligned) */
+		if (k == 0 || (k % PACK_DIOALIGN) != 0)
+			return ENOSPC;
+		done += (size_t)k;
+	}
+	return 0;
+}
+
+static void *
+dio_main(void *arg)
+{
+	struct pw_dio *d = arg;
+	int e;
+
+	pthread_mutex_lock(&d->mu);
+	for (;;) {
+		while (!d->busy && !d->stop)
+			pthread_cond_wait(&d->cv, &d->mu);
+		if (!d->busy)
+			break;
+		pthread_mutex_unlock(&d->mu);
+		e = dio_write(d);
+		pthread_mutex_lock(&d->mu);
+		if (e != 0 && d->err == 0)
+			d->err = e;
+		d->busy = 0;
+		pthread_cond_broadcast(&d->cv);
+	}
+	pthread_mutex_unlock(&d->mu);
+	return NULL;
+}
+
+/* dio_wait(d): wait for the write in flight; the first failure's errno. */
+static int
+dio_wait(struct pw_dio *d)
+{
+	int e;
+
+	pthread_mutex_lock(&d->mu);
+	while (d->busy)
+		pthread_cond_wait(&d->cv, &d->mu);
+	e = d->err;
+	pthread_mutex_unlock(&d->mu);
+	return e;
+}
+
+static void
+dio_free(struct pw_dio *d)
+{
+	if (d == NULL)
+		return;
+	pthread_mutex_lock(&d->mu);
+	d->stop = 1;
+	pthread_cond_broadcast(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+	pthread_join(d->th, NULL);
+	pthread_cond_destroy(&d->cv);
+	pthread_mutex_destroy(&d->mu);
+	free(d->b[0]);
+	free(d->b[1]);
+	free(d);
+}
+
+/* dio_able(fd): 1 if direct writes of PACK_DIOALIGN blocks work on ${fd}. */
+static int
+dio_able(int fd)
+{
+	struct statx st;
+
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &st) != 0 ||
+	    !(st.stx_mask & STATX_DIOALIGN) || st.stx_dio_mem_align == 0 ||
+	    st.stx_dio_offset_align == 0 ||
+	    PACK_DIOALIGN % st.stx_dio_mem_align != 0 ||
+	    PACK_DIOALIGN % st.stx_dio_offset_align != 0)
+		return 0;
+	return 1;
+}
+
+/* dio_new(w): the buffers and the thread; w->buf becomes the first. */
+static int
+dio_new(struct ss_packw *w)
+{
+	struct pw_dio *d;
+	void *b0 = NULL, *b1 = NULL;
+
+	if ((d = ss_calloc(1, sizeof(*d))) == NULL)
+		return SS_ENOMEM;
+	if (posix_memalign(&b0, PACK_DIOALIGN, PACK_WBUF + PACK_DIOALIGN) ||
+	    posix_memalign(&b1, PACK_DIOALIGN, PACK_WBUF + PACK_DIOALIGN)) {
+		free(b0);
+		free(d);
+		return SS_ENOMEM;
+	}
+	d->b[0] = b0;
+	d->b[1] = b1;
+	pthread_mutex_init(&d->mu, NULL);
+	pthread_cond_init(&d->cv, NULL);
+	if (pthread_create(&d->th, NULL, dio_main, d) != 0) {
+		pthread_cond_destroy(&d->cv);
+		pthread_mutex_destroy(&d->mu);
+		free(b0);
+		free(b1);
+		free(d);
+		return SS_ENOMEM;
+	}
+	free(w->buf);
+	w->buf = d->b[0];
+	w->blen = 0;
+	w->dio = d;
+	return 0;
+}
+
+/*
+ * dio_attach(w, fd): make the new pack ${fd} written directly, starting
+ * the direct writer with the first pack; a filesystem that does not take
+ * direct writes leaves the writer buffered for good.
+ */
+static int
+dio_attach(struct ss_packw *w, int fd)
+{
+	int fl, r;
+
+	if (w->dio == NULL && !dio_able(fd)) {
+		w->nodio = 1;
+		return 0;
+	}
+	if ((fl = fcntl(fd, F_GETFL)) < 0 ||
+	    fcntl(fd, F_SETFL, fl | O_DIRECT) != 0) {
+		if (w->dio != NULL)
+			return ss_errno_code(errno);
+		w->nodio = 1;
+		return 0;
+	}
+	if (w->dio == NULL && (r = dio_new(w)) != 0) {
+		(void)fcntl(fd, F_SETFL, fl);
+		w->nodio = 1;
+		return r == SS_ENOMEM ? 0 : r;
+	}
+	return 0;
+}
+
+/*
+ * dio_drain(w, all): hand the buffer's whole blocks to the thread (with
+ * ${all}, every byte, the last block padded with zeros) once the previous
+ * write is done; the other buffer starts with the partial block.
+ */
+static int
+dio_drain(struct ss_packw *w, int all)
+{
+	struct pw_dio *d = w->dio;
+	struct pw_pack *pk = &w->v[w->nv - 1];
+	size_t full = w->blen & ~(size_t)(PACK_DIOALIGN - 1);
+	size_t tail = w->blen - full, len = full;
+	uint8_t *next;
+	int e;
+
+	if (all && tail > 0) {
+		len = full + PACK_DIOALIGN;
+		memset(w->buf + w->blen, 0, len - w->blen);
+	}
+	if (len == 0)
+		return 0;
+	if ((e = dio_wait(d)) != 0) {
+		errno = e;
+		return pw_fail(w, ss_errno_code(e), pk->num);
+	}
+	pthread_mutex_lock(&d->mu);
+	d->fd = pk->fd;
+	d->buf = w->buf;
+	d->len = len;
+	d->off = d->boff;
+	d->busy = 1;
+	pthread_cond_broadcast(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+	if (len > full)
+		d->padded = 1;
+	next = d->b[1 - d->cur];
+	memcpy(next, w->buf + full, tail);
+	d->cur = 1 - d->cur;
+	d->boff += full;
+	w->buf = next;
+	w->blen = tail;
+	return 0;
+}
+
+/* dio_append(w, p, n): copy into the buffers, handing full ones over. */
+static int
+dio_append(struct ss_packw *w, const void *p, size_t n)
+{
+	const uint8_t *q = p;
+	size_t k;
+	int r;
+
+	while (n > 0) {
+		if (w->blen == PACK_WBUF && (r = dio_drain(w, 0)) != 0)
+			return r;
+		k = PACK_WBUF - w->blen < n ? PACK_WBUF - w->blen : n;
+		memcpy(w->buf + w->blen, q, k);
+		w->blen += k;
+		q += k;
+		n -= k;
+	}
+	return 0;
+}
+
+/* dio_finish(w): everything of the current pack on disk, size exact. */
+static int
+dio_finish(struct ss_packw *w)
+{
+	struct pw_pack *pk = &w->v[w->nv - 1];
+	int r, e;
+
+	if ((r = dio_drain(w, 1)) != 0)
+		return r;
+	if ((e = dio_wait(w->dio)) != 0) {
+		errno = e;
+		return pw_fail(w, ss_errno_code(e), pk->num);
+	}
+	if (w->dio->padded && ftruncate(pk->fd, (off_t)w->cursize) != 0)
+		return pw_fail(w, ss_errno_code(errno), pk->num);
+	w->dio->padded = 0;
+	return 0;
 }
 
 /* pw_create(w, pk): a new pack with a fresh random number and its header. */
@@ -204,7 +479,17 @@ pw_create(struct ss_packw *w, struct pw_pack *pk)
 		return r;
 	memcpy(hdr, PACK_MAGIC, 8);
 	ss_le64enc(hdr + 8, num);
-	if ((r = ss_write_all(fd, hdr, sizeof(hdr))) != 0) {
+	if (w->uncached && !w->nodio && (r = dio_attach(w, fd)) != 0) {
+		r = pw_fail(w, r, num);
+		close(fd);
+		return r;
+	}
+	if (w->dio) {
+		/* the header goes with the first records */
+		memcpy(w->buf, hdr, sizeof(hdr));
+		w->blen = sizeof(hdr);
+		w->dio->boff = 0;
+	} else if ((r = ss_write_all(fd, hdr, sizeof(hdr))) != 0) {
 		r = pw_fail(w, r, num);
 		close(fd);
 		return r;
@@ -233,10 +518,10 @@ pw_writev(struct ss_packw *w, int fd, struct iovec *v, int cnt)
 			cnt--;
 			continue;
 		}
-		if (w->uncached) {
+		if (w->dontcache) {
 			k = pwritev2(fd, v, cnt, -1, RWF_DONTCACHE);
 			if (k < 0 && (errno == EOPNOTSUPP || errno == EINVAL)) {
-				w->uncached = 0;
+				w->dontcache = 0;
 				continue;
 			}
 		} else
@@ -286,6 +571,13 @@ pw_drain(struct ss_packw *w)
 	return pw_put(w, NULL, 0, NULL, 0);
 }
 
+/* pw_finish(w): every byte of the current pack written. */
+static int
+pw_finish(struct ss_packw *w)
+{
+	return w->dio ? dio_finish(w) : pw_drain(w);
+}
+
 /* pw_sync(w, pk): fdatasync a pack written since the last flush. */
 static int
 pw_sync(struct ss_packw *w, struct pw_pack *pk)
@@ -310,7 +602,7 @@ pw_rotate(struct ss_packw *w)
 
 	if (w->cur) {
 		pk = &w->v[w->nv - 1];
-		if ((r = pw_drain(w)) != 0 || (r = pw_sync(w, pk)) != 0)
+		if ((r = pw_finish(w)) != 0 || (r = pw_sync(w, pk)) != 0)
 			return r;
 		close(pk->fd);
 		pk->fd = -1;
@@ -342,6 +634,9 @@ pw_append(struct ss_packw *w, const uint8_t *hdr, const void *obj, size_t n)
 {
 	int r;
 
+	if (w->dio)
+		return (r = dio_append(w, hdr, SS_PACK_RECHDR)) != 0 ? r :
+		    dio_append(w, obj, n);
 	if (n >= PACK_WDIRECT)
 		return pw_put(w, hdr, SS_PACK_RECHDR, obj, n);
 	if (SS_PACK_RECHDR + n > PACK_WBUF - w->blen && (r = pw_drain(w)))
@@ -352,14 +647,11 @@ pw_append(struct ss_packw *w, const uint8_t *hdr, const void *obj, size_t n)
 	return 0;
 }
 
-int
-ss_packw_add(struct ss_packw *w, const struct ss_id *id, const void *obj,
-    size_t n, struct ss_loc *loc)
+/* pw_room(w, n): the pack to append an ${n}-byte object to is open. */
+static int
+pw_room(struct ss_packw *w, size_t n)
 {
 	uint64_t rec = SS_PACK_RECHDR + (uint64_t)n;
-	uint8_t hdr[SS_PACK_RECHDR];
-	struct pw_pack *pk;
-	int r;
 
 	if (w->err != 0)
 		return ss_err(w->err, "%s", w->errmsg[0] ? w->errmsg :
@@ -368,13 +660,81 @@ ss_packw_add(struct ss_packw *w, const struct ss_id *id, const void *obj,
 		return ss_err(SS_EINVAL, "stored object of %zu bytes is out "
 		    "of bounds", n);
 	if (!w->cur || (w->cursize > PACK_HDR &&
-	    w->cursize + rec > SS_PACK_TARGET)) {
-		if ((r = pw_rotate(w)) != 0)
-			return r;
-	}
+	    w->cursize + rec > SS_PACK_TARGET))
+		return pw_rotate(w);
+	return 0;
+}
+
+int
+ss_packw_reserve(struct ss_packw *w, size_t n, uint8_t **p)
+{
+	int r;
+
+	*p = NULL;
+	w->resv = NULL;
+	if (!w->uncached || w->nodio)
+		return 0;
+	if ((r = pw_room(w, n)) != 0)
+		return r;
+	if (w->dio == NULL || SS_PACK_RECHDR + n > PACK_WBUF)
+		return 0;
+	if (SS_PACK_RECHDR + n > PACK_WBUF - w->blen &&
+	    (r = dio_drain(w, 0)) != 0)
+		return r;
+	if (SS_PACK_RECHDR + n > PACK_WBUF - w->blen)
+		return 0;
+	*p = w->resv = w->buf + w->blen;
+	w->resvn = n;
+	return 0;
+}
+
+/*
+ * pw_inplace(w, obj, n): 1 if ${obj} is the object of the reservation
+ * (nothing to copy), 0 if it is elsewhere, < 0 if it lies in the writer's
+ * buffers without being that: the append would overwrite it.
+ */
+static int
+pw_inplace(struct ss_packw *w, const void *obj, size_t n)
+{
+	const uint8_t *o = obj, *b0, *b1;
+	uint8_t *resv = w->resv;
+
+	w->resv = NULL;
+	if (w->dio == NULL)
+		return 0;
+	if (resv != NULL && resv == w->buf + w->blen &&
+	    o == resv + SS_PACK_RECHDR && n == w->resvn)
+		return 1;
+	b0 = w->dio->b[0];
+	b1 = w->dio->b[1];
+	if ((o + n > b0 && o < b0 + PACK_WBUF + PACK_DIOALIGN) ||
+	    (o + n > b1 && o < b1 + PACK_WBUF + PACK_DIOALIGN))
+		return ss_err(SS_EINVAL, "ss_packw_add: object inside the"
+		    " writer's buffer but not where it was reserved");
+	return 0;
+}
+
+int
+ss_packw_add(struct ss_packw *w, const struct ss_id *id, const void *obj,
+    size_t n, struct ss_loc *loc)
+{
+	uint64_t rec = SS_PACK_RECHDR + (uint64_t)n;
+	uint8_t hdr[SS_PACK_RECHDR];
+	struct pw_pack *pk;
+	int r, in;
+
+	if ((in = pw_inplace(w, obj, n)) < 0)
+		return in;
+	if ((r = pw_room(w, n)) != 0)
+		return r;
 	ss_le32enc(hdr, (uint32_t)n);
 	memcpy(hdr + 4, id->b, SS_ID_LEN);
-	if ((r = pw_append(w, hdr, obj, n)) != 0)
+	if (in && w->buf + w->blen + SS_PACK_RECHDR == (const uint8_t *)obj) {
+		memcpy(w->buf + w->blen, hdr, sizeof(hdr));
+		w->blen += (size_t)rec;
+	} else if (in)
+		return ss_err(SS_EINVAL, "ss_packw_add: the reservation moved");
+	else if ((r = pw_append(w, hdr, obj, n)) != 0)
 		return r;
 	pk = &w->v[w->nv - 1];
 	pk->dirty = 1;
@@ -424,7 +784,7 @@ ss_packw_flush(struct ss_packw *w)
 	if (w->err != 0)
 		return ss_err(w->err, "%s", w->errmsg[0] ? w->errmsg :
 		    "pack writer failed earlier");
-	if (w->cur && (r = pw_drain(w)) != 0)
+	if (w->cur && (r = pw_finish(w)) != 0)
 		return r;
 	for (i = 0; i < w->nv; i++) {
 		if ((r = pw_sync(w, &w->v[i])) != 0)
@@ -448,6 +808,7 @@ void
 ss_packw_uncached(struct ss_packw *w)
 {
 	w->uncached = 1;
+	w->dontcache = 1;
 }
 
 uint64_t
@@ -463,6 +824,10 @@ ss_packw_free(struct ss_packw *w)
 
 	if (w == NULL)
 		return;
+	if (w->dio != NULL) {
+		w->buf = NULL;	/* one of the direct writer's buffers */
+		dio_free(w->dio);
+	}
 	for (i = 0; i < w->nv; i++) {
 		if (w->v[i].fd >= 0)
 			close(w->v[i].fd);
@@ -484,6 +849,8 @@ struct pr_slot {
 struct ss_packr {
 	char *pool;
 	uint64_t clock;
+	int cold;		/* a read had to wait for the disk */
+	int nonowait;		/* the kernel refused RWF_NOWAIT */
 	struct pr_slot s[PACK_FDS];
 };
 
@@ -538,19 +905,43 @@ ss_packr_fd(struct ss_packr *r, uint64_t pack, int *fd)
 	return pr_fd(r, pack, fd);
 }
 
+int
+ss_packr_cold(const struct ss_packr *r)
+{
+	return r->cold;
+}
+
+void
+ss_packr_willneed(struct ss_packr *r, const struct ss_loc *loc)
+{
+	uint64_t a = loc->off & ~(uint64_t)(PACK_RA_ROUND - 1);
+	uint64_t b = loc->off + SS_PACK_RECHDR + loc->len + PACK_RA_ROUND - 1;
+	int fd;
+
+	b &= ~(uint64_t)(PACK_RA_ROUND - 1);
+	if (pr_fd(r, loc->pack, &fd) != 0) {
+		ss_errclear();	/* the read will say */
+		return;
+	}
+	(void)posix_fadvise(fd, (off_t)a, (off_t)(b - a),
+	    POSIX_FADV_WILLNEED);
+}
+
 /*
- * pread_rec(fd, hdr, obj, n, off, &got): read a record header and ${n}
+ * pread_rec(r, fd, hdr, obj, n, off, &got): read a record header and ${n}
  * object bytes with as few system calls as possible; *${got} < 36 + n
- * means the file ended.  -1 with errno on a read error.
+ * means the file ended.  -1 with errno on a read error.  The first try
+ * does not wait for the disk: when it would have to, the reader notes
+ * that it is reading cold data (ss_packr_cold) and waits.
  */
 static int
-pread_rec(int fd, uint8_t *hdr, uint8_t *obj, size_t n, uint64_t off,
-    size_t *got)
+pread_rec(struct ss_packr *r, int fd, uint8_t *hdr, uint8_t *obj, size_t n,
+    uint64_t off, size_t *got)
 {
 	size_t want = SS_PACK_RECHDR + n, t = 0;
 	struct iovec v[2];
 	ssize_t k;
-	int cnt;
+	int cnt, nowait = !r->nonowait;
 
 	while (t < want) {
 		cnt = 0;
@@ -562,7 +953,19 @@ pread_rec(int fd, uint8_t *hdr, uint8_t *obj, size_t n, uint64_t off,
 		    t - SS_PACK_RECHDR : 0);
 		v[cnt].iov_len = want - (t > SS_PACK_RECHDR ? t : SS_PACK_RECHDR);
 		cnt++;
-		if ((k = preadv(fd, v, cnt, (off_t)(off + t))) < 0) {
+		k = preadv2(fd, v, cnt, (off_t)(off + t),
+		    nowait ? RWF_NOWAIT : 0);
+		if (nowait && (k < 0 || (size_t)k < want - t)) {
+			nowait = 0;
+			if (k < 0 && errno != EAGAIN) {
+				r->nonowait = 1;	/* not supported here */
+				continue;
+			}
+			r->cold = 1;
+			if (k < 0)
+				continue;
+		}
+		if (k < 0) {
 			if (errno == EINTR)
 				continue;
 			return -1;
@@ -610,7 +1013,7 @@ ss_packr_read(struct ss_packr *r, const struct ss_id *id,
 	if ((e = pr_fd(r, loc->pack, &fd)) != 0 ||
 	    (e = ss_buf_reserve(out, loc->len)) != 0)
 		return e;
-	if (pread_rec(fd, hdr, out->p, loc->len, loc->off, &got) != 0)
+	if (pread_rec(r, fd, hdr, out->p, loc->len, loc->off, &got) != 0)
 		return perr(ss_errno_code(errno), loc->pack, loc->off,
 		    "read: %s", strerror(errno));
 	if (got < SS_PACK_RECHDR + (size_t)loc->len)

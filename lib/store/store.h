@@ -136,15 +136,28 @@ struct ss_packw;
 int ss_packw_open(const char *pooldir, struct ss_packw **out);
 int ss_packw_add(struct ss_packw *w, const struct ss_id *id, const void *obj,
     size_t n, struct ss_loc *loc);
+/*
+ * ss_packw_reserve(w, n, &p): room in the writer's own buffer for the
+ * record of an ${n}-byte object, so that it need not be copied there: *p
+ * gets SS_PACK_RECHDR + n bytes, borrowed until the next call on ${w};
+ * the caller puts the object at *p + SS_PACK_RECHDR (the bytes before it
+ * are the writer's) and appends it with ss_packw_add(w, id, *p +
+ * SS_PACK_RECHDR, n, loc), which then copies nothing.  Not appending it is
+ * fine: the room is reused.  *p is NULL (and 0 returned) when the writer
+ * cannot (only an uncached writer writing directly can, for objects that
+ * fit its buffer).
+ */
+int ss_packw_reserve(struct ss_packw *w, size_t n, uint8_t **p);
 int ss_packw_flush(struct ss_packw *w);
 /*
- * ss_packw_uncached(w): from now on write around the page cache: the
- * kernel starts writing each append back at once and drops its pages when
- * done (RWF_DONTCACHE, Linux 6.14; plain writes where the kernel or the
- * filesystem refuses it).  For bulk writes nobody reads back soon
- * (receive): it saves filling memory with them, and the final flush finds
- * little left to write.  Durability is unchanged: ss_packw_flush still
- * syncs.
+ * ss_packw_uncached(w), before the first add: write around the page cache,
+ * for bulk writes nobody reads back soon (receive).  Where the filesystem
+ * takes O_DIRECT, records are copied into aligned buffers that a thread
+ * of the writer writes straight to the disk while the next one fills;
+ * elsewhere the kernel is asked to write each append back at once and to
+ * drop its pages (RWF_DONTCACHE, Linux 6.14), or writes plainly.  Either
+ * way memory does not fill with the stream and the final flush finds
+ * little left to write; durability is unchanged (ss_packw_flush syncs).
  */
 void ss_packw_uncached(struct ss_packw *w);
 /* Bytes appended since open (for statistics). */
@@ -167,6 +180,16 @@ int ss_packr_read(struct ss_packr *r, const struct ss_id *id,
  * record just read with ss_packr_read from the file itself.
  */
 int ss_packr_fd(struct ss_packr *r, uint64_t pack, int *fd);
+/*
+ * ss_packr_cold(r): 1 once a read of ${r} had to wait for the disk (the
+ * data was not in the page cache): a walk may then announce what it will
+ * read next with ss_packr_willneed(r, loc), which starts reading the
+ * record at ${loc} (rounded out to 128 KiB, where the neighbours of an
+ * object tend to be read soon too) without waiting.  Errors are left to
+ * the read.
+ */
+int ss_packr_cold(const struct ss_packr *r);
+void ss_packr_willneed(struct ss_packr *r, const struct ss_loc *loc);
 void ss_packr_free(struct ss_packr *r);
 
 /*

@@ -143,7 +143,7 @@ sw_sendfile(struct ss_swriter *w, const uint8_t *p, size_t n, int fd,
 			    "writing the stream"));
 		if (k == 0)	/* the file is shorter than it was */
 			return sw_fail(w, ss_err(SS_EIO, "writing the stream:"
-			    " the pack file shrank while it was sent"));
+			    " its source file ended early"));
 		done += (size_t)k;
 	}
 	return 0;
@@ -311,6 +311,8 @@ struct ss_sreader {
 	uint8_t *in;		/* SR_BUFSZ bytes read ahead */
 	size_t inoff, inlen;
 	const uint8_t *cur;	/* the current payload: in ${in} or ${pay} */
+	ss_sr_sink_fn sink;	/* ... or where this returned */
+	void *sinkarg;
 	uint8_t *pay;		/* payloads not whole in ${in} */
 	size_t paycap;
 	uint8_t hdr[SS_STREAM_RECHDR], sum[SS_SUM_LEN], prev[SS_SUM_LEN];
@@ -401,6 +403,11 @@ sr_payload(struct ss_sreader *r, size_t n)
 	uint8_t *p;
 	int rc;
 
+	if (r->sink != NULL && n >= SR_DIRECT &&
+	    (p = r->sink(r->sinkarg, r->hdr[0], n)) != NULL) {
+		r->cur = p;
+		return sr_read(r, p, n);
+	}
 	if (r->inlen - r->inoff >= n + SS_SUM_LEN) {
 		r->cur = r->in + r->inoff;
 		r->inoff += n;
@@ -656,6 +663,13 @@ ss_sr_next(struct ss_sreader *r, uint8_t *type, const uint8_t **p,
 	*p = len > 0 ? r->cur : empty;
 	*n = len;
 	return 0;
+}
+
+void
+ss_sr_set_sink(struct ss_sreader *r, ss_sr_sink_fn fn, void *arg)
+{
+	r->sink = fn;
+	r->sinkarg = arg;
 }
 
 uint64_t

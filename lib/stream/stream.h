@@ -119,6 +119,17 @@ int ss_sr_open(int fd, struct ss_sreader **r, struct ss_begin *b);
  */
 int ss_sr_next(struct ss_sreader *r, uint8_t *type, const uint8_t **p,
     size_t *n);
+/*
+ * ss_sr_set_sink(r, fn, arg): the payload of a large record (64 KiB or
+ * more) is read into the ${n} bytes ${fn}(arg, type, n) returns, after the
+ * record's header was read and its length checked, rather than into the
+ * reader's buffer: the receiver puts objects straight where they will be
+ * written (ss_packw_reserve).  The memory must stay valid until the next
+ * ss_sr_next; ${fn} returns NULL to leave a record to the reader's buffer.
+ * Everything is verified as usual, after it was read.
+ */
+typedef uint8_t *(*ss_sr_sink_fn)(void *arg, uint8_t type, size_t n);
+void ss_sr_set_sink(struct ss_sreader *r, ss_sr_sink_fn fn, void *arg);
 /* Bytes read so far. */
 uint64_t ss_sr_bytes(const struct ss_sreader *r);
 void ss_sr_free(struct ss_sreader *r);

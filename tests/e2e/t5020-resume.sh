@@ -151,15 +151,18 @@ test_expect_success 'plain streams resume too' '
 	test_cmp p.digest actual
 '
 
-test_expect_success KEYRING,XXHASH 'a token a server edited to drop RAW does not turn the send into plaintext' '
+test_expect_success KEYRING,XXHASH 'a token a server edited (RAW dropped, PROPERTIES added) is refused' '
 	st="$SNAPSEAL_SRCDIR/tests/tool/streamtool.py" &&
 	snapseal send -w zdata/enc/fresh@f | head -c 2000000 |
 		test_must_fail srv receive -s zb/forged &&
 	t=$(token zb/forged) &&
 	forged=$(python3 "$st" token-flags "$t" 0xfffffffe) &&
 	test_must_fail snapseal send -t "$forged" >x.stream 2>err &&
-	test_grep "a raw send stays raw" err &&
-	! grep -q -a MARKER x.stream &&
+	test_grep "was not made from a stream of this pool, or it was modified" err &&
+	test_line_count = 0 x.stream &&
+	withprops=$(python3 "$st" token-flags "$t" 0xffffffff 0x8) &&
+	test_must_fail snapseal send -t "$withprops" >x.stream 2>err &&
+	test_grep "or it was modified" err &&
 	test_must_fail snapseal send -w -t "$forged" >x.stream 2>err &&
 	test_grep "not of a raw stream" err &&
 	snapseal send -w -t "$t" | srv receive -s zb/forged &&

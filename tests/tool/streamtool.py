@@ -3,8 +3,9 @@
 # (docs/stream-format.md).
 #   streamtool.py records STREAM       one line per record: offset type length
 #   streamtool.py end-of STREAM N      offset just after record N (0 = BEGIN)
-#   streamtool.py token-flags TOKEN M  the token with its flags ANDed with M,
-#                                      its checksum recomputed (needs xxhash)
+#   streamtool.py token-flags TOKEN AND [OR]  the token with its flags ANDed
+#                                      with AND (then ORed with OR), its
+#                                      checksum recomputed (needs xxhash)
 import ctypes, ctypes.util, struct, sys
 
 def records(data):
@@ -41,7 +42,10 @@ elif cmd == "token-flags":
     v, body, _ = sys.argv[2].split("-")
     rec = bytearray.fromhex(body)
     flags, = struct.unpack_from("<Q", rec, 1)
-    struct.pack_into("<Q", rec, 1, flags & int(sys.argv[3], 0))
+    flags &= int(sys.argv[3], 0)
+    if len(sys.argv) > 4:
+        flags |= int(sys.argv[4], 0)
+    struct.pack_into("<Q", rec, 1, flags)
     print("%s-%s-%s" % (v, rec.hex(), sum8(rec).hex()))
 else:
     sys.exit("unknown command " + cmd)

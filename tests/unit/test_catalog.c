@@ -674,6 +674,41 @@ test_two_connections(struct ss_cat *c)
 	ss_cat_close(c2);
 }
 
+/*
+ * Read transactions (send): one snapshot of the catalog for the whole
+ * walk; nothing inside a writer's transaction; ending is safe anytime.
+ */
+static void
+test_read_tx(struct ss_cat *c)
+{
+	struct ss_cat *c2 = open_cat(dbpath, 0);
+	struct ss_id g = mkid(6);
+	struct ss_objrow rg = { { 3, 32, 40 }, 0, 0 }, got;
+
+	ss_cat_end_read(c2);
+	ss_cat_end_read(NULL);
+	ok(1, "read tx: ending none is harmless");
+	is_int(ss_cat_begin_read(c2), 0, "read tx: begins");
+	is_int(ss_cat_begin_read(c2), 0, "read tx: a second begin is a no-op");
+	ok(ss_cat_begin(c) == 0 && add_ds(c, "rtx/new", 0) > 0 &&
+	    ss_cat_obj_add(c, &g, &rg) == 0 && ss_cat_commit(c) == 0,
+	    "read tx: the other connection commits a dataset and an object");
+	ok(!ds_exists(c2, "rtx/new") && ss_cat_obj_get(c2, &g, &got) ==
+	    SS_ENOENT, "read tx: the reader keeps its snapshot");
+	ok(ds_exists(c2, "iso/x"), "read tx: ... and reads what was there");
+	ss_cat_end_read(c2);
+	ok(ds_exists(c2, "rtx/new") && ss_cat_obj_get(c2, &g, &got) == 0 &&
+	    got.loc.len == 40, "read tx: after the end, the new rows");
+	ok(ss_cat_begin(c2) == 0 && ss_cat_begin_read(c2) == 0,
+	    "read tx: inside a write transaction, begin_read does nothing");
+	ss_cat_end_read(c2);
+	ok(add_ds(c2, "rtx/w", 0) > 0 && ss_cat_commit(c2) == 0 &&
+	    ds_exists(c, "rtx/w"), "read tx: ... and the writer commits");
+	is_int(ss_cat_begin_read(c2), 0, "read tx: again");
+	ss_cat_close(c2);	/* with a read transaction open */
+	ok(ds_exists(c, "rtx/w"), "read tx: closed while open: nothing lost");
+}
+
 static struct ss_cat *
 test_reopen(struct ss_cat *c, int64_t ds)
 {
@@ -808,6 +843,7 @@ main(void)
 	test_objects(c);
 	test_transactions(c);
 	test_two_connections(c);
+	test_read_tx(c);
 	c = test_reopen(c, a);
 	ss_cat_close(c);
 	test_bad_files();

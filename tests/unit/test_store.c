@@ -675,6 +675,181 @@ test_pack_rotate(const char *pool)
 	ss_buf_free(&buf);
 }
 
+/*
+ * An uncached writer (receive): direct writes where the filesystem takes
+ * them, RWF_DONTCACHE or plain writes elsewhere.  Records of every size
+ * (across block boundaries, larger than both direct buffers), flushes in
+ * the middle (the partial block written padded, then cut back and written
+ * again), rotation: every pack must hold exactly its records.
+ */
+#define NUNC 120
+
+static size_t
+unc_size(size_t i)
+{
+	if (i == 7)
+		return 5u << 20;	/* larger than a buffer */
+	if (i == 61)
+		return 9u << 20 | 123;	/* larger than both */
+	if (i % 20 == 15)
+		return 12u << 20;	/* 6 of them: the pack rotates */
+	if (i % 10 == 3)
+		return 4096 - 36 + i % 7;	/* ends near a block boundary */
+	return 33 + (size_t)(rnd() % 70000);
+}
+
+static void
+test_pack_uncached(const char *pool)
+{
+	struct rec *v = calloc(NUNC, sizeof(*v));
+	struct ss_buf out = SS_BUF_INIT;
+	struct ss_packw *w;
+	struct ss_packr *r;
+	uint64_t *packs = NULL, sz = 0;
+	size_t i, n = 0, nbad = 0, seen;
+	int bad, e = 0, sizes = 1;
+
+	ok(ss_packw_open(pool, &w) == 0, "uncached: writer opens");
+	ss_packw_uncached(w);
+	for (i = 0; i < NUNC && e == 0; i++) {
+		n = unc_size(i);
+		memset(v[i].id.b, 0, SS_ID_LEN);
+		memcpy(v[i].id.b, &i, sizeof(i));
+		ss_buf_reserve(&v[i].s, n);
+		fill_random(v[i].s.p, n);
+		v[i].s.len = n;
+		e = ss_packw_add(w, &v[i].id, v[i].s.p, n, &v[i].loc);
+		if (e == 0 && (i == 0 || i == 8 || i == 40 || i == 62)) {
+			e = ss_packw_flush(w);
+			if (ss_pack_size(pool, v[i].loc.pack, &sz) != 0 ||
+			    sz != v[i].loc.off + 36 + v[i].loc.len)
+				sizes = 0;
+		}
+	}
+	is_int(e, 0, "uncached: %d records added, flushed four times", NUNC);
+	is_int(ss_packw_flush(w), 0, "uncached: final flush");
+	ok(sizes, "uncached: after each flush the pack ends at its last"
+	    " record");
+	ok(ss_pack_size(pool, v[NUNC - 1].loc.pack, &sz) == 0 &&
+	    sz == v[NUNC - 1].loc.off + 36 + v[NUNC - 1].loc.len,
+	    "uncached: the last pack ends at its last record");
+	ss_packr_open(pool, &r);
+	for (i = 0; i < NUNC; i++) {
+		if (ss_packr_read(r, &v[i].id, &v[i].loc, &out) != 0 ||
+		    out.len != v[i].s.len ||
+		    memcmp(out.p, v[i].s.p, out.len) != 0)
+			nbad++;
+	}
+	is_int(nbad, 0, "uncached: every record reads back");
+	e = ss_pack_list(pool, &packs, &n);
+	ok(e == 0 && n == 2, "uncached: rotated into two packs (%zu)", n);
+	seen = 0;
+	for (i = 0; e == 0 && i < n; i++) {
+		size_t s1;
+
+		e = scan_pack(pool, packs[i], v, NUNC, &s1, &bad);
+		seen += s1;
+		nbad += (size_t)bad;
+	}
+	ok(e == 0 && seen == NUNC && nbad == 0, "uncached: scans find every"
+	    " record and nothing else (%zu, %zu bad)", seen, nbad);
+	free(packs);
+	ss_packr_free(r);
+	ss_packw_free(w);
+	free_recs(v, NUNC);
+	ss_buf_free(&out);
+}
+
+/*
+ * ss_packw_reserve: an object put straight into the writer's buffer is
+ * appended without a copy, with the same result as a copied one; a
+ * reservation not used is harmless; a buffered writer has none to give.
+ * Then the reader: descriptors, announced reads, the cold flag.
+ */
+static void
+test_pack_reserve(const char *pool)
+{
+	struct rec v[4];
+	struct ss_buf out = SS_BUF_INIT;
+	struct ss_packw *w;
+	struct ss_packr *r;
+	uint8_t *p = NULL, *q = NULL;
+	size_t i, nbad = 0, sz[4] = { 300000, 5000, 1u << 20, 70000 };
+	int e, fd = -1;
+
+	memset(v, 0, sizeof(v));
+	for (i = 0; i < 4; i++) {
+		memset(v[i].id.b, 0x40 + (int)i, SS_ID_LEN);
+		ss_buf_reserve(&v[i].s, sz[i]);
+		fill_random(v[i].s.p, sz[i]);
+		v[i].s.len = sz[i];
+	}
+	ss_packw_open(pool, &w);
+	is_int(ss_packw_reserve(w, 1000, &p), 0, "reserve: buffered writer");
+	ok(p == NULL, "... has no room to give");
+	ss_packw_free(w);
+
+	ss_packw_open(pool, &w);
+	ss_packw_uncached(w);
+	e = ss_packw_reserve(w, sz[0], &p);
+	if (e == 0 && p != NULL) {
+		memcpy(p + SS_PACK_RECHDR, v[0].s.p, sz[0]);
+		e = ss_packw_add(w, &v[0].id, p + SS_PACK_RECHDR, sz[0],
+		    &v[0].loc);
+	} else if (e == 0)	/* no direct writes here */
+		e = ss_packw_add(w, &v[0].id, v[0].s.p, sz[0], &v[0].loc);
+	is_int(e, 0, "reserve: an object read into the reservation is added");
+	/* reserved, not used, then an ordinary add */
+	e = ss_packw_reserve(w, sz[1], &q);
+	if (e == 0)
+		e = ss_packw_add(w, &v[1].id, v[1].s.p, sz[1], &v[1].loc);
+	is_int(e, 0, "reserve: unused room, then a copied object");
+	if (p != NULL) {
+		ok(q != NULL, "reserve: room again");
+		is_int(ss_packw_add(w, &v[2].id, q + 100, 200, &v[2].loc),
+		    SS_EINVAL, "reserve: an object inside the buffer but not"
+		    " where reserved is refused");
+	}
+	e = ss_packw_reserve(w, sz[2], &q);
+	if (e == 0 && q != NULL) {
+		memcpy(q + SS_PACK_RECHDR, v[2].s.p, sz[2]);
+		e = ss_packw_add(w, &v[2].id, q + SS_PACK_RECHDR, sz[2],
+		    &v[2].loc);
+	} else if (e == 0)
+		e = ss_packw_add(w, &v[2].id, v[2].s.p, sz[2], &v[2].loc);
+	if (e == 0)
+		e = ss_packw_add(w, &v[3].id, v[3].s.p, sz[3], &v[3].loc);
+	is_int(e, 0, "reserve: two more");
+	is_int(ss_packw_flush(w), 0, "reserve: flush");
+	ss_packw_free(w);
+	ss_packr_open(pool, &r);
+	ok(ss_packr_cold(r) == 0, "reader: not cold before reading");
+	for (i = 0; i < 4; i++) {
+		ss_packr_willneed(r, &v[i].loc);
+		if (ss_packr_read(r, &v[i].id, &v[i].loc, &out) != 0 ||
+		    out.len != sz[i] || memcmp(out.p, v[i].s.p, sz[i]) != 0)
+			nbad++;
+	}
+	is_int(nbad, 0, "reserve: every object reads back, announced first");
+	ok(ss_packr_cold(r) == 0 || ss_packr_cold(r) == 1, "reader: cold"
+	    " is a flag (%d)", ss_packr_cold(r));
+	ok(ss_packr_fd(r, v[0].loc.pack, &fd) == 0 && fd >= 0 &&
+	    lseek(fd, 0, SEEK_END) == (off_t)(v[3].loc.off + 36 + sz[3]),
+	    "reader: the pack's descriptor, the pack's size");
+	{
+		struct ss_loc gone = v[0].loc;
+
+		gone.pack ^= 1;
+		ss_packr_willneed(r, &gone);	/* no such pack: quiet */
+		ok(ss_packr_fd(r, gone.pack, &fd) == SS_ENOENT,
+		    "reader: no descriptor for a missing pack");
+	}
+	ss_packr_free(r);
+	for (i = 0; i < 4; i++)
+		ss_buf_free(&v[i].s);
+	ss_buf_free(&out);
+}
+
 /* A pack of small uncompressed objects whose length fields have zero low
  * bytes (256 = 00 01 00 00, 65536 = 00 00 01 00), to test resync. */
 static struct rec *
@@ -943,6 +1118,15 @@ main(void)
 	with_pool(base, "torn", test_pack_torn);
 	with_pool(base, "corrupt", test_pack_corrupt);
 	with_pool(base, "list", test_pack_list);
+	with_pool(base, "uncached", test_pack_uncached);
+	with_pool(base, "reserve", test_pack_reserve);
 	ss_rm_rf(base);
+	/* a memory filesystem: no direct writes */
+	snprintf(base, sizeof(base), "/dev/shm/test_store.XXXXXX");
+	if (mkdtemp(base) != NULL) {
+		with_pool(base, "uncached", test_pack_uncached);
+		with_pool(base, "reserve", test_pack_reserve);
+		ss_rm_rf(base);
+	}
 	return done_testing();
 }

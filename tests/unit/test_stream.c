@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 
 #include "stream/stream.h"
 #include "tap.h"
@@ -800,6 +801,222 @@ test_idset(void)
 	free(ids);
 }
 
+/* ---------- records in two pieces, bodies from a file, sinks ---------- */
+
+#define BIGBODY (200u << 10)	/* goes by sendfile (>= 64 KiB) */
+
+/* fd_bytes(fd, b): everything in file ${fd}. */
+static void
+fd_bytes(int fd, struct ss_buf *b)
+{
+	off_t size = lseek(fd, 0, SEEK_END);
+
+	ss_buf_reset(b);
+	ss_buf_reserve(b, (size_t)size);
+	b->len = (size_t)size;
+	if (ss_pread_all(fd, b->p, b->len, 0) != 0) {
+		perror("pread");
+		exit(1);
+	}
+}
+
+/*
+ * two_write(out, how, head, body, file): a stream of OBJECT records of
+ * ${head} || ${body} (BIGBODY bytes) and of a small one, written as one
+ * piece (how 0), as two (1), or with the body from ${file} (2).
+ */
+static int
+two_write(int out, int how, const uint8_t *head, const uint8_t *body,
+    int file)
+{
+	struct ss_swriter *w;
+	struct ss_begin b;
+	uint8_t *one = malloc(36 + BIGBODY);
+	int r;
+
+	memcpy(one, head, 36);
+	memcpy(one + 36, body, BIGBODY);
+	begin_init(&b);
+	if ((r = ss_sw_open(out, &b, &w)) != 0)
+		goto out;
+	for (int i = 0; i < 3 && r == 0; i++) {
+		size_t bn = i == 1 ? 100 : BIGBODY;
+
+		if (how == 0)
+			r = ss_sw_record(w, SS_REC_OBJECT, one, 36 + bn);
+		else
+			r = ss_sw_record2(w, SS_REC_OBJECT, head, 36, body,
+			    bn, how == 2 ? file : -1, 0);
+	}
+	if (r == 0)
+		r = ss_sw_end(w);
+	ss_sw_free(w);
+out:
+	free(one);
+	return r;
+}
+
+static void
+test_record2(void)
+{
+	struct ss_buf want = SS_BUF_INIT, got = SS_BUF_INIT;
+	uint8_t head[36], *body = malloc(BIGBODY);
+	struct ss_swriter *w;
+	struct ss_begin b;
+	struct seen s;
+	int file, out, fds[2], bad = 0;
+
+	fill(head, sizeof(head), 21);
+	fill(body, BIGBODY, 22);
+	file = memfd_of(body, BIGBODY);
+	out = memfd_create("one", 0);
+	is_int(two_write(out, 0, head, body, file), 0, "record2: one piece");
+	fd_bytes(out, &want);
+	close(out);
+	is_int(slurp(want.p, want.len, &s), 0, "record2: it reads");
+	for (int how = 1; how <= 2; how++) {
+		out = memfd_create("two", 0);
+		is_int(two_write(out, how, head, body, file), 0, "record2: %s",
+		    how == 1 ? "two pieces" : "body from the file");
+		fd_bytes(out, &got);
+		close(out);
+		ok(got.len == want.len && !memcmp(got.p, want.p, got.len),
+		    "record2: %s: the same bytes", how == 1 ? "two pieces" :
+		    "body from the file");
+	}
+	/* sendfile refused (O_APPEND): the bytes come from memory */
+	out = memfd_create("append", 0);
+	ok(fcntl(out, F_SETFL, O_APPEND) == 0, "an O_APPEND descriptor");
+	is_int(two_write(out, 2, head, body, file), 0, "record2: appended");
+	fd_bytes(out, &got);
+	close(out);
+	ok(got.len == want.len && !memcmp(got.p, want.p, got.len),
+	    "record2: sendfile refused: the same bytes");
+	/* through a pipe, read on the other side while written */
+	if (pipe(fds) == 0) {
+		struct ss_buf in = SS_BUF_INIT;
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			close(fds[0]);
+			_exit(two_write(fds[1], 2, head, body, file) ? 1 : 0);
+		}
+		close(fds[1]);
+		for (;;) {
+			ssize_t k;
+
+			ss_buf_reserve(&in, 65536);
+			if ((k = read(fds[0], in.p + in.len, 65536)) <= 0)
+				break;
+			in.len += (size_t)k;
+		}
+		close(fds[0]);
+		waitpid(pid, &bad, 0);
+		ok(bad == 0 && in.len == want.len &&
+		    !memcmp(in.p, want.p, in.len),
+		    "record2: body from the file into a pipe: the same bytes");
+		ss_buf_free(&in);
+	}
+	/* the file says something else than memory: the reader refuses */
+	body[BIGBODY / 2] ^= 1;
+	out = memfd_create("liar", 0);
+	two_write(out, 2, head, body, file);
+	fd_bytes(out, &got);
+	close(out);
+	is_int(slurp(got.p, got.len, &s), SS_ECORRUPT, "record2: a file that"
+	    " differs from the checksummed memory is refused");
+	ok(has(s.msg, "checksum mismatch"), "... '%s'", s.msg);
+	/* bounds */
+	begin_init(&b);
+	out = memfd_create("bounds", 0);
+	if (ss_sw_open(out, &b, &w) == 0) {
+		is_int(ss_sw_record2(w, SS_REC_OBJECT, body, SS_SW_HEADMAX + 1,
+		    body, 10, -1, 0), SS_ERANGE, "record2: head too long");
+		is_int(ss_sw_record2(w, SS_REC_OBJECT, NULL, 4, body, 10, -1,
+		    0), SS_EINVAL, "record2: head without bytes");
+		is_int(ss_sw_record2(w, SS_REC_OBJECT, head, 36, body,
+		    SS_STREAM_MAXREC - 35, -1, 0), SS_ERANGE,
+		    "record2: head and body over the bound");
+		ss_sw_free(w);
+	}
+	close(out);
+	close(file);
+	free(body);
+	ss_buf_free(&want);
+	ss_buf_free(&got);
+}
+
+struct sinkst {
+	uint8_t *mem;
+	size_t calls, used;
+};
+
+static uint8_t *
+test_sink(void *arg, uint8_t type, size_t n)
+{
+	struct sinkst *k = arg;
+
+	k->calls++;
+	if (type != SS_REC_OBJECT || k->calls % 2 == 0)
+		return NULL;	/* every other one to the reader's buffer */
+	return k->mem;
+}
+
+static void
+test_sink_reads(void)
+{
+	struct ss_buf st = SS_BUF_INIT;
+	struct sinkst k = { NULL, 0, 0 };
+	struct ss_sreader *r = NULL;
+	struct ss_begin b;
+	uint8_t head[36], *body = malloc(BIGBODY), type;
+	const uint8_t *p;
+	size_t n, big = 0, insink = 0, right = 0;
+	int fd = memfd_create("sink", 0), rc;
+
+	fill(head, sizeof(head), 31);
+	fill(body, BIGBODY, 32);
+	k.mem = malloc(36 + BIGBODY);
+	two_write(fd, 1, head, body, -1);
+	fd_bytes(fd, &st);
+	lseek(fd, 0, SEEK_SET);
+	if ((rc = ss_sr_open(fd, &r, &b)) == 0) {
+		ss_sr_set_sink(r, test_sink, &k);
+		while ((rc = ss_sr_next(r, &type, &p, &n)) == 0 &&
+		    type != SS_REC_END) {
+			if (n != 36 + BIGBODY)
+				continue;
+			big++;
+			insink += p == k.mem;
+			right += !memcmp(p, head, 36) &&
+			    !memcmp(p + 36, body, BIGBODY);
+		}
+	}
+	is_int(rc, 0, "sink: the stream reads to its END");
+	ok(big == 2 && insink == 1 && right == 2, "sink: large payloads"
+	    " land in the sink when it takes them (%zu of %zu), intact", insink,
+	    big);
+	is_int(k.calls, 2, "sink: asked for large records only");
+	ss_sr_free(r);
+	close(fd);
+	/* a flipped bit in a payload read into the sink: still refused */
+	st.p[st.len / 3] ^= 0x10;
+	fd = memfd_of(st.p, st.len);
+	k.calls = 0;
+	if (ss_sr_open(fd, &r, &b) == 0) {
+		ss_sr_set_sink(r, test_sink, &k);
+		while ((rc = ss_sr_next(r, &type, &p, &n)) == 0 &&
+		    type != SS_REC_END)
+			;
+		is_int(rc, SS_ECORRUPT, "sink: a damaged payload is refused");
+		ss_sr_free(r);
+	}
+	close(fd);
+	free(k.mem);
+	free(body);
+	ss_buf_free(&st);
+}
+
 int
 main(void)
 {
@@ -815,6 +1032,8 @@ main(void)
 	test_unknown_records();
 	test_begin_refusals();
 	test_idset();
+	test_record2();
+	test_sink_reads();
 	ss_buf_free(&small);
 	return done_testing();
 }
