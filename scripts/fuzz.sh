@@ -8,7 +8,10 @@
 #   scripts/fuzz.sh long [SECONDS]   build; fuzz each target SECONDS (300)
 #                                    and print the executions it survived.
 #                                    The corpus grows in build/fuzz/corpus/.
-#   scripts/fuzz.sh corpus           rewrite tests/fuzz/corpus/ (gen_corpus)
+#   scripts/fuzz.sh corpus           rewrite tests/fuzz/corpus/ (gen_corpus);
+#                                    fuzz_receive's after a change of the
+#                                    stream format (FUZZ_TARGETS=fuzz_receive
+#                                    for that one alone)
 #   scripts/fuzz.sh minimize TARGET CRASH
 #                                    minimise a crashing input into
 #                                    tests/fuzz/crashes/ and add it to the
@@ -17,7 +20,10 @@
 # libFuzzer's coverage instrumentation into build/fuzz/lib/; only sources
 # older than their objects (and than every header) are reused.
 # Environment: CLANG (clang), FUZZ_BUILD (build/fuzz), FUZZ_SHORT (10),
-# FUZZ_JOBS (nproc) parallel compilations.
+# FUZZ_JOBS (nproc) parallel compilations, FUZZ_TARGETS (all) the targets
+# to build and run, e.g. FUZZ_TARGETS=fuzz_receive scripts/fuzz.sh long.
+# A target may print "TARGET: known bug, ..." lines at exit (bugs with a
+# reproducer in its corpus that are not fixed yet); they are shown.
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd -P)
@@ -26,8 +32,9 @@ cd "$root"
 
 CLANG=${CLANG:-clang}
 B=${FUZZ_BUILD:-build/fuzz}
-TARGETS="fuzz_dir fuzz_object fuzz_wrapped fuzz_decompress fuzz_stream \
+ALL_TARGETS="fuzz_dir fuzz_object fuzz_wrapped fuzz_decompress fuzz_stream \
 fuzz_receive"
+TARGETS=${FUZZ_TARGETS:-$ALL_TARGETS}
 PKGS="libcrypto libzstd liblz4 libxxhash sqlite3 libkeyutils"
 WARN="-Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
 -Wmissing-prototypes -Wvla -Wno-unused-parameter"
@@ -42,6 +49,13 @@ die() {
 	echo "fuzz: $*" >&2
 	exit 1
 }
+
+for t in $TARGETS; do
+	case " $ALL_TARGETS " in
+	*" $t "*) ;;
+	*) die "FUZZ_TARGETS: unknown target '$t' (one of: $ALL_TARGETS)" ;;
+	esac
+done
 
 pkgflags() {
 	# shellcheck disable=SC2086
@@ -158,6 +172,11 @@ fail() {
 	[ -z "$artifacts" ] || echo "fuzz: $1: $artifacts" >&2
 }
 
+# notes T LOG: the known bugs T reported (see the header).
+notes() {
+	grep "^$1: known bug" "$2" | sed 's/^/fuzz: /' || true
+}
+
 # execs LOG: number of inputs run, from libFuzzer's final statistics.
 execs() {
 	n=$(sed -n 's/^stat::number_of_executed_units: *//p' "$1" | tail -n 1)
@@ -184,6 +203,7 @@ replay() {
 		if run "$t" "$log" -max_total_time="$short" "$tmp" "$c"; then
 			echo "fuzz: $t: $nfiles corpus inputs replayed;" \
 			    "$(execs "$log") executions in ${short}s, no crash"
+			notes "$t" "$log"
 		else
 			fail "$t" "$log" "short fuzzing run"
 			bad=1
@@ -210,6 +230,7 @@ long() {
 			echo "fuzz: $t: survived $(execs "$log") executions" \
 			    "in ${secs}s ($(find "$work" -type f | wc -l)" \
 			    "inputs in $work)"
+			notes "$t" "$log"
 		else
 			fail "$t" "$log" \
 			    "crash after $(execs "$log") executions"
@@ -224,12 +245,12 @@ minimize() {
 	[ $# -eq 2 ] || die "usage: scripts/fuzz.sh minimize TARGET CRASH"
 	mt=$1
 	mc=$2
-	case " $TARGETS " in
+	case " $ALL_TARGETS " in
 	*" $mt "*) ;;
-	*) die "minimize: unknown target '$mt' (one of: $TARGETS)" ;;
+	*) die "minimize: unknown target '$mt' (one of: $ALL_TARGETS)" ;;
 	esac
 	[ -f "$mc" ] || die "$mc: no such file"
-	build
+	TARGETS=$mt build
 	mkdir -p tests/fuzz/crashes "tests/fuzz/corpus/$mt"
 	mo=tests/fuzz/crashes/$mt-$(sha1sum "$mc" | cut -c1-16)
 	"$B/$mt" -minimize_crash=1 -runs=100000 -exact_artifact_path="$mo" \

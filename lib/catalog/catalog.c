@@ -12,7 +12,7 @@
 #include "catalog/catalog.h"
 
 enum {
-	ST_OBJ_GET, ST_OBJ_ADD, ST_OBJ_REF, ST_OBJ_DEL, ST_NSTMT
+	ST_OBJ_GET, ST_OBJ_ADD, ST_OBJ_REF, ST_OBJ_BUMP, ST_OBJ_DEL, ST_NSTMT
 };
 
 struct ss_cat {
@@ -58,6 +58,10 @@ static const char *const stmt_sql[ST_NSTMT] = {
 	    " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
 	[ST_OBJ_REF] = "UPDATE objects SET refs = refs + ?2 WHERE id = ?1"
 	    " RETURNING refs",
+	/* the same without RETURNING (cheaper): a count that would go
+	 * negative changes nothing, like a missing row */
+	[ST_OBJ_BUMP] = "UPDATE objects SET refs = refs + ?2 WHERE id = ?1"
+	    " AND refs + ?2 >= 0",
 	[ST_OBJ_DEL] = "DELETE FROM objects WHERE id = ?1",
 };
 
@@ -1027,13 +1031,41 @@ ss_cat_obj_add(struct ss_cat *c, const struct ss_id *id,
 	return rc == SQLITE_DONE ? 0 : dberr(c, rc, "add object");
 }
 
+/*
+ * obj_bump(c, id, delta): ss_cat_obj_ref without the new count, in one
+ * statement that returns no row; only when nothing changed is the row
+ * looked up, to tell a missing object from a count gone negative.
+ */
+static int
+obj_bump(struct ss_cat *c, const struct ss_id *id, int64_t delta)
+{
+	sqlite3_stmt *st = obj_stmt(c, ST_OBJ_BUMP, id);
+	int rc, r;
+
+	sqlite3_bind_int64(st, 2, delta);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return dberr(c, rc, "reference object");
+	if (sqlite3_changes(c->db) == 1)
+		return 0;
+	if ((r = ss_cat_obj_get(c, id, NULL)) == SS_ENOENT)
+		return ss_err(SS_ECORRUPT, "catalog: referenced object missing"
+		    " from the index");
+	return r != 0 ? r : ss_err(SS_ECORRUPT, "catalog: negative reference"
+	    " count");
+}
+
 int
 ss_cat_obj_ref(struct ss_cat *c, const struct ss_id *id, int64_t delta,
     uint64_t *now)
 {
-	sqlite3_stmt *st = obj_stmt(c, ST_OBJ_REF, id);
+	sqlite3_stmt *st;
 	int rc, r = 0;
 
+	if (now == NULL)
+		return obj_bump(c, id, delta);
+	st = obj_stmt(c, ST_OBJ_REF, id);
 	sqlite3_bind_int64(st, 2, delta);
 	rc = sqlite3_step(st);
 

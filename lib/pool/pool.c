@@ -493,7 +493,13 @@ ss_pool_resume_key(struct ss_pool *p, uint8_t key[SS_KEY_LEN])
 		/* a pool made before resume tags: make its secret now */
 		if ((r = ss_cat_begin(p->cat)) != 0)
 			return r;
-		if ((r = new_resume_key(p->cat)) == 0)
+		/* another first send may have made it meanwhile */
+		if ((r = ss_cat_meta_get(p->cat, SS_META_RESUME_KEY, &hex)) ==
+		    SS_ENOENT)
+			r = new_resume_key(p->cat);
+		free(hex);
+		hex = NULL;
+		if (r == 0)
 			r = ss_cat_commit(p->cat);
 		else
 			ss_cat_rollback(p->cat);

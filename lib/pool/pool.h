@@ -412,7 +412,7 @@ struct ss_token {
 	uint64_t objects;	/* OBJECT records the receiver holds */
 	char ds[SS_NAME_MAX + 1];	/* dataset name at the sender */
 	char snap[SS_NAME_MAX + 1];	/* snapshot name (after '@') */
-	uint8_t tag[32];	/* decrypted streams: the sender's resume tag */
+	uint8_t tag[32];	/* the sending pool's resume tag (send.c) */
 };
 
 /* ss_token_parse(s, t): check and decode "1-HEX-SUM" (SS_EINVAL if bad). */

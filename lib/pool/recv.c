@@ -84,7 +84,7 @@ struct dsrec {
 	char rel[256];
 	char to[256];		/* the snapshot this dataset's part ends at */
 	uint64_t guid, rootguid, from, toguid;
-	uint8_t tag[SS_HASH_LEN];	/* resume tag of a decrypted stream */
+	uint8_t tag[SS_HASH_LEN];	/* the sending pool's resume tag */
 	int haskey;
 	const uint8_t *key;
 	size_t keylen;
@@ -92,12 +92,13 @@ struct dsrec {
 	uint32_t nprops;
 };
 
+/* parse_props(rd, d): 0, 1 if the list is invalid, or SS_ENOMEM. */
 static int
 parse_props(struct ss_rd *rd, struct dsrec *d)
 {
 	d->nprops = ss_rd_u32(rd);
 	if (rd->err || d->nprops > MAX_PROPS)
-		return -1;
+		return 1;
 	if (d->nprops && (d->props = ss_calloc(d->nprops,
 	    sizeof(*d->props))) == NULL)
 		return SS_ENOMEM;
@@ -112,7 +113,7 @@ parse_props(struct ss_rd *rd, struct dsrec *d)
 		    memchr(q->name, '\0', q->nl) ||
 		    memchr(q->value, '\0', q->vl) || src < SS_SRC_LOCAL ||
 		    src > SS_SRC_RECEIVED)
-			return -1;
+			return 1;
 	}
 	return 0;
 }
@@ -140,7 +141,7 @@ parse_dataset(const uint8_t *p, size_t n, struct dsrec *d)
 	to = ss_rd_str16(&rd, &tl);
 	if ((tag = ss_rd_bytes(&rd, SS_HASH_LEN)) != NULL)
 		memcpy(d->tag, tag, SS_HASH_LEN);
-	if ((r = parse_props(&rd, d)) == SS_ENOMEM)
+	if ((r = parse_props(&rd, d)) < 0)
 		return r;
 	if (r != 0 || rd.err || ss_rd_left(&rd) != 0 || d->haskey > 1 ||
 	    (d->haskey && d->rootguid == 0) || d->guid == 0 || nl > 200 ||
@@ -264,14 +265,16 @@ map_id(void *arg, const uint8_t *src, struct ss_id *dst)
 }
 
 /*
- * note_stored(rc, id): remember an object the stream delivered (stored, or
- * found here already) for receive -s: a saved state holds them all, so
- * that nothing the resumed stream leaves out can disappear meanwhile.
+ * note_stored(rc, id, fresh): remember an object the stream delivered.
+ * Every object it stored (${fresh}) must be referenced by the end, or the
+ * stream is refused (check_orphans); with receive -s, objects found here
+ * already are remembered too: a saved state holds them all, so that
+ * nothing the resumed stream leaves out can disappear meanwhile.
  */
 static int
-note_stored(struct receiver *rc, const struct ss_id *id)
+note_stored(struct receiver *rc, const struct ss_id *id, int fresh)
 {
-	if (!(rc->o->flags & SS_RECV_RESUMABLE))
+	if (!fresh && !(rc->o->flags & SS_RECV_RESUMABLE))
 		return 0;
 	if (ss_grow(&rc->stored, &rc->capstored, rc->nstored,
 	    sizeof(*rc->stored)) != 0)
@@ -295,7 +298,7 @@ remap_object(struct receiver *rc, struct rds *e, const struct ss_id *id,
 		return r;
 	if (ss_cat_idmap_get(rc->p->cat, rm->domain, &key, &nid) == 0) {
 		rc->skipped++;
-		return note_stored(rc, &nid);
+		return note_stored(rc, &nid, 0);
 	}
 	r = e->named ? ss_obj_open_named(rm->plain, id, obj, len, &type,
 	    &rm->pt) : ss_obj_open(rm->plain, id, obj, len, &type, &rm->pt);
@@ -308,7 +311,7 @@ remap_object(struct receiver *rc, struct rds *e, const struct ss_id *id,
 	if (r == 0)
 		r = ss_cat_idmap_set(rc->p->cat, rm->domain, &key, &nid);
 	if (r == 0)
-		r = note_stored(rc, &nid);
+		r = note_stored(rc, &nid, 1);
 	free(refs);
 	return r;
 }
@@ -627,14 +630,16 @@ on_dataset(struct receiver *rc, const uint8_t *p, size_t n)
 
 	if ((r = parse_dataset(p, n, &d)) != 0)
 		goto out;
-	r = ss_err(SS_ECORRUPT, "unexpected dataset record in stream");
 	if ((rc->n == 0) != (d.rel[0] == '\0') || find_rel(rc, d.rel) ||
-	    (d.rel[0] && !rc->replication) || (d.nprops && !rc->props))
+	    (d.rel[0] && !rc->replication) || (d.nprops && !rc->props)) {
+		r = ss_err(SS_ECORRUPT, "unexpected dataset record in stream");
 		goto out;
-	r = ss_err(SS_ECORRUPT, "dataset record does not match the stream's"
-	    " raw flag");
-	if (d.haskey != 0 && !rc->raw)
+	}
+	if (d.haskey != 0 && !rc->raw) {
+		r = ss_err(SS_ECORRUPT, "dataset record does not match the"
+		    " stream's raw flag");
 		goto out;
+	}
 	r = SS_ENOMEM;
 	if ((v = ss_realloc(rc->v, (rc->n + 1) * sizeof(*v))) == NULL)
 		goto out;
@@ -739,7 +744,7 @@ on_object(struct receiver *rc, const uint8_t *p, size_t n)
 		    " not match its dataset");
 	if (ss_cat_obj_get(rc->p->cat, &id, NULL) == 0) {
 		rc->skipped++;
-		return note_stored(rc, &id);
+		return note_stored(rc, &id, 0);
 	}
 	/*
 	 * One statement per reference both checks that it is present and
@@ -761,7 +766,28 @@ on_object(struct receiver *rc, const uint8_t *p, size_t n)
 	row.nchild = h.nrefs;
 	if ((r = ss_cat_obj_add(rc->p->cat, &id, &row)) != 0)
 		return r;
-	return note_stored(rc, &id);
+	return note_stored(rc, &id, 1);
+}
+
+/*
+ * check_orphans(rc): an object of the stream that no snapshot reaches
+ * would be kept for good (destroy releases from snapshot roots): refuse
+ * the stream rather than store garbage a sender chose to leave.
+ */
+static int
+check_orphans(struct receiver *rc)
+{
+	for (size_t i = 0; i < rc->nstored; i++) {
+		struct ss_objrow row;
+		int r;
+
+		if ((r = ss_cat_obj_get(rc->p->cat, &rc->stored[i], &row)))
+			return r;
+		if (row.refs == 0)
+			return ss_err(SS_ECORRUPT, "stream carries an object"
+			    " that no snapshot references");
+	}
+	return 0;
 }
 
 /* parse_snap(p, n, s, rel, &from): a SNAPSHOT record. */
@@ -1021,6 +1047,8 @@ ss_receive_with(struct ss_pool *p, const char *target, int fd,
 	ss_packw_uncached(rc.pw);	/* a stream is rarely read back soon */
 	ss_sr_set_sink(rc.rd, sink, &rc);
 	r = receive_records(&rc);
+	if (r == 0)
+		r = check_orphans(&rc);
 	if (r == 0)
 		r = set_local(&rc);
 	if (r == 0 && rc.resuming)

@@ -5,10 +5,12 @@
  * A token is "1-" followed by the hex of a small record and "-" and the
  * hex of its 8-byte checksum.  It names the stream to send again (dataset
  * and snapshot by name and guid, the base by guid, the stream flags) and
- * how many of its OBJECT records the receiver already holds.  The sender
- * recomputes the same stream and leaves those objects out; it refuses a
- * token whose dataset, snapshot or base changed, and a raw token is always
- * resumed raw.
+ * how many of its OBJECT records the receiver already holds, and the
+ * resume tag the sender put in the stream (an HMAC under the sending
+ * pool's own secret over the flags, guids and names).  The sender checks
+ * the tag, recomputes the same stream and leaves those objects out; it
+ * refuses a token whose dataset, snapshot or base changed or that the
+ * receiver edited, so a raw send is always resumed raw.
  *
  * The objects an interrupted receive kept are held by the saved state (one
  * reference each on those nothing else references), so that neither

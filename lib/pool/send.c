@@ -123,26 +123,34 @@ sid_key(const struct ss_keyset *ks, uint8_t k_sid[SS_KEY_LEN])
 }
 
 /*
- * resume_tag(key, flags, ds, from, to, tag): what every DATASET record
- * carries so that "send -t" can tell a token made from one of this pool's
- * streams from one a server edited: the receiver writes the token, and
- * must not be able to change what is sent again (its flags, which turn a
- * raw send into a plaintext one or add properties, its snapshot or its
- * base; OpenZFS issue 14153).  ${key} is the sending pool's own secret,
- * so raw sends, which may run without a dataset key, are covered too.
+ * resume_tag(key, flags, ds, from, to, dsname, snap, tag): what every
+ * DATASET record carries so that "send -t" can tell a token made from one
+ * of this pool's streams from one a server edited: the receiver writes the
+ * token, and must not be able to change what is sent again (its flags,
+ * which turn a raw send into a plaintext one or add properties, its
+ * dataset, snapshot or base; OpenZFS issue 14153).  Names are covered as
+ * well as guids, since a copy received within the pool keeps the guids of
+ * its original.  ${key} is the sending pool's own secret, so raw sends,
+ * which may run without a dataset key, are covered too.
  */
 static int
 resume_tag(const uint8_t key[SS_KEY_LEN], uint64_t flags, uint64_t ds,
-    uint64_t from, uint64_t to, uint8_t tag[SS_HASH_LEN])
+    uint64_t from, uint64_t to, const char *dsname, const char *snap,
+    uint8_t tag[SS_HASH_LEN])
 {
-	uint8_t b[6 + 32];
+	struct ss_buf b = SS_BUF_INIT;
+	int r = 0;
 
-	memcpy(b, "resume", 6);
-	ss_le64enc(b + 6, flags);
-	ss_le64enc(b + 14, ds);
-	ss_le64enc(b + 22, from);
-	ss_le64enc(b + 30, to);
-	return ss_hmac_sha256(key, SS_KEY_LEN, b, sizeof(b), tag);
+	r |= ss_buf_put(&b, "resume", 6);
+	r |= ss_buf_put_u64(&b, flags);
+	r |= ss_buf_put_u64(&b, ds);
+	r |= ss_buf_put_u64(&b, from);
+	r |= ss_buf_put_u64(&b, to);
+	r |= ss_buf_put_str16(&b, dsname, strlen(dsname));
+	r |= ss_buf_put_str16(&b, snap, strlen(snap));
+	r = r ? SS_ENOMEM : ss_hmac_sha256(key, SS_KEY_LEN, b.p, b.len, tag);
+	ss_buf_free(&b);
+	return r;
 }
 
 /* map_setup(s, ds): keys to open ${ds}'s objects, once per root. */
@@ -525,7 +533,7 @@ dataset_record(struct sender *s, const struct ss_ds *ds, const char *rel,
 	r |= ss_buf_put_str16(b, to->name, strlen(to->name));
 	if (r == 0)
 		r = resume_tag(s->rkey, s->bflags, ds->guid, from, to->guid,
-		    tag);
+		    ds->name, to->name, tag);
 	r |= ss_buf_put(b, tag, sizeof(tag));
 	if (r != 0)
 		r = SS_ENOMEM;
@@ -768,7 +776,7 @@ check_tag(const uint8_t rkey[SS_KEY_LEN], const struct ss_token *tk)
 	int r;
 
 	if ((r = resume_tag(rkey, tk->flags, tk->dsguid, tk->fromguid,
-	    tk->toguid, tag)) == 0 && !ss_ct_eq(tag, tk->tag, SS_HASH_LEN))
+	    tk->toguid, tk->ds, tk->snap, tag)) == 0 && !ss_ct_eq(tag, tk->tag, SS_HASH_LEN))
 		r = ss_err(SS_EAUTH, "the resume token was not made from a"
 		    " stream of this pool, or it was modified");
 	return r;

@@ -363,6 +363,7 @@ ss_snapshot(struct ss_pool *p, const char *const *names, size_t n,
 	ss_gc_packs(p);		/* what a killed command left behind */
 	if ((r = ss_packw_open(p->dir, &pw)) != 0)
 		goto out;
+	ss_packw_uncached(pw);	/* a new snapshot is rarely read back soon */
 	if ((r = ss_cat_begin(p->cat)) != 0)
 		goto out;
 	for (size_t i = 0; i < nv && r == 0; i++)

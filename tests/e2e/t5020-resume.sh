@@ -171,6 +171,20 @@ test_expect_success KEYRING,XXHASH 'a token a server edited (RAW dropped, PROPER
 	test_cmp expect actual
 '
 
+test_expect_success KEYRING,XXHASH 'a token renamed to a decrypted copy with the same guids is refused' '
+	st="$SNAPSEAL_SRCDIR/tests/tool/streamtool.py" &&
+	snapseal create -o encryption=off zdata/copies &&
+	snapseal send zdata/enc/fresh@f | snapseal receive zdata/copies/fresh &&
+	snapseal send -w zdata/enc/fresh@f | head -c 1000000 |
+		test_must_fail srv receive -s zb/renamed &&
+	t=$(token zb/renamed) &&
+	renamed=$(python3 "$st" token-name "$t" zdata/copies/fresh) &&
+	test_must_fail snapseal send -t "$renamed" >x.stream 2>err &&
+	test_grep "or it was modified" err &&
+	test_line_count = 0 x.stream &&
+	snapseal send -t "$t" | srv receive -s zb/renamed
+'
+
 test_expect_success KEYRING 'a decrypted send resumes with its own token' '
 	snapseal send zdata/enc/docs@b >dec.stream &&
 	head -c $(($(wc -c <dec.stream) / 2)) dec.stream |

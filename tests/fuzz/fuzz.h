@@ -1,8 +1,10 @@
 /*
  * fuzz.h: shared by the libFuzzer targets and by gen_corpus, which must
  * agree on the fixed keys (a seed sealed under other keys would never get
- * past authentication, so the fuzzer could not reach the code behind it).
- * These keys are test constants, never used for real data.
+ * past authentication, so the fuzzer could not reach the code behind it),
+ * on fuzz_receive's input layout, and share the stream fix-up and a
+ * temporary directory helper.  These keys are test constants, never used
+ * for real data.
  */
 #ifndef SS_FUZZ_H
 #define SS_FUZZ_H
@@ -68,14 +70,9 @@ fuzz_fail(const char *what, const char *file, int line)
 }
 
 /*
- * fuzz_fixup_stream(p, n, objects): what a keyless rewriter of a stream
- * can do: recompute every record's chained checksum and make END's
- * totals, stream guid and whole-stream checksum agree (docs/stream-
- * format.md).  With ${objects}, first the checksum at the end of each
- * OBJECT record's stored object (XXH3-128 over id || the bytes before
- * it, docs/format.md) too.  Without this, nearly every mutation would stop
- * at the first checksum and the checks behind it would go unexplored.
- * The bytes after the last whole record are left as they are.
+ * fuzz_fixup_object(pay, len): recompute the checksum that ends the stored
+ * object of an OBJECT record's payload (id, u32 length, stored object):
+ * XXH3-128 over the id and the bytes before it (docs/format.md).
  */
 static inline void
 fuzz_fixup_object(uint8_t *pay, size_t len)
@@ -91,6 +88,15 @@ fuzz_fixup_object(uint8_t *pay, size_t len)
 	    pay + len - SS_SUM_LEN);
 }
 
+/*
+ * fuzz_fixup_stream(p, n, objects): what a keyless rewriter of a stream
+ * can do: recompute every record's chained checksum and make END's
+ * totals, stream guid and whole-stream checksum agree (docs/stream-
+ * format.md); with ${objects}, every OBJECT record's object checksum
+ * first (fuzz_fixup_object).  Without this, nearly every mutation would stop
+ * at the first checksum and the checks behind it would go unexplored.
+ * The bytes after the last whole record are left as they are.
+ */
 static inline void
 fuzz_fixup_stream(uint8_t *p, size_t n, int objects)
 {
@@ -132,9 +138,10 @@ fuzz_fixup_stream(uint8_t *p, size_t n, int objects)
  * fuzz_receive's inputs: one selector byte, then a stream.  The low three
  * bits pick the destination (enum fuzz_rdest, fuzz_receive.c's table);
  * FUZZ_RECV_VERBATIM reads the stream with its checksums as they are,
- * otherwise they are recomputed first (fuzz_fixup_stream).  Its pool is
- * set up with the streams of the seeds FUZZ_RECV_BASE_* received, so that
- * the incremental seeds gen_corpus makes with them find their base.
+ * otherwise they are recomputed first (fuzz_fixup_stream); the others are
+ * receive options.  Its pool is set up with the streams of the seeds
+ * FUZZ_RECV_BASE_* received, so that the incremental seeds gen_corpus
+ * makes with them find their base.
  */
 enum fuzz_rdest {
 	FUZZ_RD_NEW,		/* fz/new/x: a new dataset, plain parent */
@@ -144,13 +151,17 @@ enum fuzz_rdest {
 	FUZZ_RD_RAW,		/* fz/raw: received from BASE_RAW, no key */
 	FUZZ_RD_SEALED,		/* fz/enc/sealed: BASE_PLAIN re-sealed */
 	FUZZ_RD_EMPTY,		/* fz/new: created here, no snapshot */
-	FUZZ_RD_NOPARENT,	/* fz/none/x: the parent does not exist */
+	FUZZ_RD_LATER,		/* fz/later: BASE_REPL received, @a and @b */
 	FUZZ_RD_ENCROOT		/* fz/enc: created here, with a snapshot */
 };
 #define FUZZ_RECV_DESTMASK 0x07
 #define FUZZ_RECV_VERBATIM 0x08
-#define FUZZ_RECV_BASE_PLAIN "recv-full-plain"
-#define FUZZ_RECV_BASE_RAW "recv-full-raw"
+#define FUZZ_RECV_FORCE 0x10	/* receive -F */
+#define FUZZ_RECV_DRYRUN 0x20	/* receive -n */
+#define FUZZ_RECV_PROPS 0x40	/* receive -o compression=lz4 -x compression */
+#define FUZZ_RECV_BASE_PLAIN "recv-full-plain"	/* src/plain@a */
+#define FUZZ_RECV_BASE_RAW "recv-repl-raw-a"	/* src/enc@a, raw, -R */
+#define FUZZ_RECV_BASE_REPL "recv-repl-plain"	/* src/plain@a, @b; -R */
 
 /* fuzz_tmpbase(): /dev/shm (no disk writes, free fsync), $TMPDIR or /tmp. */
 static inline const char *

@@ -12,12 +12,17 @@
  *   fz/enc          encryption root created here (key loaded), @local
  *   fz/plain        FUZZ_RECV_BASE_PLAIN received (base of incrementals)
  *   fz/enc/sealed   the same stream re-sealed under fz/enc's key
- *   fz/raw          FUZZ_RECV_BASE_RAW received raw (its key not loaded)
+ *   fz/raw          FUZZ_RECV_BASE_RAW received (-R -w: with its children
+ *                   kid, inheriting the key, and open, unencrypted); the
+ *                   key is not loaded
+ *   fz/later        FUZZ_RECV_BASE_REPL received: a snapshot after the
+ *                   base of the incremental seeds, that -F rolls back
  *
- * The base streams are read from the committed corpus (corpus_dir()):
- * gen_corpus makes the incremental seeds from
- * the same source pool, so their bases match.  The pool directory is then
- * copied aside as it is.
+ * The base streams are seeds of the committed corpus (corpus_dir()), and
+ * gen_corpus makes the incremental seeds from the same source pool, so
+ * their bases match (after a change of the stream format, rewrite them:
+ * scripts/fuzz.sh corpus).  The pool directory is then copied aside, and
+ * copied back after every input that changed the pool.
  *
  * An input is a selector byte and a stream (fuzz.h): bits 0-2 pick the
  * destination (enum fuzz_rdest), bit 3 keeps the stream's checksums as
@@ -25,18 +30,21 @@
  * included, as any sender can), bit 4 is receive -F, bit 5 receive -n,
  * bit 6 receive -o compression=lz4 -x compression.  To receive a seed
  * with the CLI: tail -c +2 SEED | snapseal receive DEST.  With
- * FUZZ_RECEIVE_VERBOSE set, the outcome of every input is printed.
+ * FUZZ_RECEIVE_VERBOSE set, the outcome of every input is printed; with
+ * FUZZ_RECEIVE_WRITE=FILE, the input is written there as it is received
+ * (checksums recomputed), for the CLI.
  *
  * Properties: a failed receive returns a code that says "the stream is
  * bad" (never SS_EIO, SS_ENOMEM...) and leaves the catalog and the pack
  * files exactly as they were (fingerprint below), as does a dry run; a
  * successful one leaves a pool that scrubs clean, where every object's
  * reference count is the number of objects and snapshots that reference
- * it, and then the pool is put back as it was.
+ * it, and nothing is stored that nothing references.  The crash-recv-*
+ * inputs of the corpus are the reproducers of bugs it found, kept as
+ * regression tests.
  */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -46,12 +54,9 @@
 
 #include "pool/pool.h"
 #include "fuzz.h"
+#include "fuzz_mutate.h"
 
 #define DEST_MASK FUZZ_RECV_DESTMASK
-#define SEL_VERBATIM FUZZ_RECV_VERBATIM
-#define SEL_FORCE 0x10
-#define SEL_DRYRUN 0x20
-#define SEL_PROPS 0x40
 
 static const char *const dest[DEST_MASK + 1] = {
 	[FUZZ_RD_NEW] = "fz/new/x",
@@ -60,7 +65,7 @@ static const char *const dest[DEST_MASK + 1] = {
 	[FUZZ_RD_RAW] = "fz/raw",
 	[FUZZ_RD_SEALED] = "fz/enc/sealed",
 	[FUZZ_RD_EMPTY] = "fz/new",
-	[FUZZ_RD_NOPARENT] = "fz/none/x",
+	[FUZZ_RD_LATER] = "fz/later",
 	[FUZZ_RD_ENCROOT] = "fz/enc",
 };
 
@@ -68,30 +73,10 @@ static struct {
 	char *tmp, *pooldir, *pristine;
 	struct ss_pool *p;
 	int fd, verbose;
+	const char *write;
 	struct ss_buf fp0, fp, in, obj;
 } F = { .fd = -1 };
 
-/*
- * Known bugs of lib/pool/recv.c, not fixed yet: each has a reproducer
- * crash-recv-* in the corpus.  KNOWN(bug, cond) lets ${cond} pass for
- * ${bug} (counted, and reported at exit) unless FUZZ_RECEIVE_STRICT is
- * set.  Remove an entry with its fix, so that the reproducer guards it.
- */
-enum {
-	/* parse_props() returns -1 for a bad property list: SS_ENOMEM */
-	BUG_PROPS_ENOMEM,
-	/* an OBJECT that nothing references is stored, and never freed */
-	BUG_ORPHANS,
-	NBUGS
-};
-static const char *const bug_name[NBUGS] = {
-	"a bad property list is SS_ENOMEM",
-	"objects that nothing references are kept",
-};
-static uint64_t bug_hits[NBUGS];
-static int strict;
-
-#define KNOWN(bug, cond) (!strict && (cond) && ++bug_hits[bug] > 0)
 
 /* ---------- files ---------- */
 
@@ -173,15 +158,17 @@ fp_add(struct ss_buf *b, const char *fmt, ...)
 static void
 fp_add(struct ss_buf *b, const char *fmt, ...)
 {
-	char line[1024];
 	va_list ap;
 	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line), fmt, ap);
+	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	FUZZ_CHECK(n > 0 && (size_t)n < sizeof(line));
-	FUZZ_CHECK(ss_buf_put(b, line, (size_t)n) == 0);
+	FUZZ_CHECK(n >= 0 && ss_buf_reserve(b, (size_t)n + 1) == 0);
+	va_start(ap, fmt);
+	(void)vsnprintf((char *)b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
 }
 
 static void
@@ -359,7 +346,7 @@ check_refs(void)
 	ss_ds_list_free(v, n);
 	for (size_t i = 0; i < s.n; i++) {
 		FUZZ_CHECK(s.v[i].row.refs == s.v[i].found);
-		FUZZ_CHECK(s.v[i].found > 0 || KNOWN(BUG_ORPHANS, 1));
+		FUZZ_CHECK(s.v[i].found > 0);
 	}
 	free(s.v);
 }
@@ -381,8 +368,7 @@ check_code(int r)
 {
 	FUZZ_CHECK(r == SS_ECORRUPT || r == SS_EINVAL || r == SS_ENOENT ||
 	    r == SS_EEXIST || r == SS_EAUTH || r == SS_ENOKEY ||
-	    r == SS_ENOTSUP || r == SS_ERANGE || KNOWN(BUG_PROPS_ENOMEM,
-	    r == SS_ENOMEM));
+	    r == SS_ENOTSUP || r == SS_ERANGE);
 }
 
 /* ---------- the pool ---------- */
@@ -452,27 +438,33 @@ receive_seed(const char *dir, const char *seed, const char *target)
 	}
 	r = ss_receive(F.p, target, memfd_load(b.p + 1, b.len - 1), NULL);
 	if (r != 0)
-		fprintf(stderr, "fuzz_receive: %s into %s: %s\n", path, target,
+		fprintf(stderr, "fuzz_receive: set-up: %s into %s: %d %s (the"
+		    " stream format changed? rewrite the seeds with"
+		    " scripts/fuzz.sh corpus)\n", path, target, r,
 		    ss_errmsg());
 	FUZZ_CHECK(r == 0);
 	ss_buf_free(&b);
 	free(path);
 }
 
+/* unload_key(p): unload fz/enc's key (the user keyring outlives us). */
 static void
-cleanup(void)
+unload_key(struct ss_pool *p)
 {
 	struct ss_ds ds;
 
-	for (int i = 0; i < NBUGS; i++)
-		if (bug_hits[i])
-			fprintf(stderr, "fuzz_receive: known bug, %llu inputs:"
-			    " %s\n", (unsigned long long)bug_hits[i],
-			    bug_name[i]);
-	if (F.p && ss_cat_ds_get(F.p->cat, "fz/enc", &ds) == 0) {
-		(void)ss_key_unload(F.p, &ds);
+	if (p != NULL && ss_cat_ds_get(p->cat, "fz/enc", &ds) == 0) {
+		if (ds.encroot == ds.id)
+			(void)ss_key_unload(p, &ds);
 		ss_ds_clear(&ds);
 	}
+	ss_errclear();
+}
+
+static void
+cleanup(void)
+{
+	unload_key(F.p);
 	ss_pool_close(F.p);
 	if (F.tmp)
 		(void)ss_rm_rf(F.tmp);
@@ -489,7 +481,8 @@ cleanup(void)
 
 /*
  * sweep(): remove what runs that crashed left (a crash ends the process
- * without cleanup()): snapseal-fuzz-receive.PID.* of processes gone.
+ * without cleanup()): snapseal-fuzz-receive.PID.* of processes gone, and
+ * the key their pool loaded.
  */
 static void
 sweep(void)
@@ -499,7 +492,8 @@ sweep(void)
 	struct dirent *de;
 
 	while (d != NULL && (de = readdir(d)) != NULL) {
-		char *end, *path;
+		struct ss_pool *p;
+		char *end, *path, *home;
 		long pid;
 
 		if (strncmp(de->d_name, prefix, strlen(prefix)) != 0)
@@ -508,8 +502,17 @@ sweep(void)
 		if (end[0] != '.' || pid <= 0 || pid > INT_MAX ||
 		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
 			continue;
-		if ((path = ss_path_join(fuzz_tmpbase(), de->d_name)) != NULL)
-			(void)ss_rm_rf(path);
+		if ((path = ss_asprintf("%s/%s", fuzz_tmpbase(),
+		    de->d_name)) == NULL)
+			continue;
+		if ((home = ss_path_join(path, "home")) != NULL &&
+		    setenv("SNAPSEAL_HOME", home, 1) == 0 &&
+		    ss_pool_open("fz", 0, &p) == 0) {
+			unload_key(p);
+			ss_pool_close(p);
+		}
+		(void)ss_rm_rf(path);
+		free(home);
 		free(path);
 	}
 	if (d != NULL)
@@ -525,7 +528,7 @@ setup(void)
 	char *home, *live, *loc, *encdir, *corpus, *tag;
 
 	F.verbose = getenv("FUZZ_RECEIVE_VERBOSE") != NULL;
-	strict = getenv("FUZZ_RECEIVE_STRICT") != NULL;
+	F.write = getenv("FUZZ_RECEIVE_WRITE");
 	FUZZ_CHECK((corpus = corpus_dir()) != NULL);
 	sweep();
 	FUZZ_CHECK((tag = ss_asprintf("fuzz-receive.%d", (int)getpid())));
@@ -543,12 +546,17 @@ setup(void)
 	enc[2].value = loc;
 	FUZZ_CHECK(ss_pool_create("fz", NULL, live, &F.p) == 0);
 	FUZZ_CHECK(ss_ds_create(F.p, "fz/new", NULL, 0, 0) == 0);
-	FUZZ_CHECK(ss_ds_create(F.p, "fz/enc", enc, 3, 0) == 0);
+	if (ss_ds_create(F.p, "fz/enc", enc, 3, 0) != 0) {
+		fprintf(stderr, "fuzz_receive: fz/enc is not encrypted (%s):"
+		    " nothing is re-sealed\n", ss_errmsg());
+		FUZZ_CHECK(ss_ds_create(F.p, "fz/enc", NULL, 0, 0) == 0);
+	}
 	write_file(encdir, "local.txt", "kept on the server\n", 19);
 	FUZZ_CHECK(ss_snapshot(F.p, &snap, 1, 0, NULL) == 0);
 	receive_seed(corpus, FUZZ_RECV_BASE_PLAIN, dest[FUZZ_RD_PLAIN]);
 	receive_seed(corpus, FUZZ_RECV_BASE_PLAIN, dest[FUZZ_RD_SEALED]);
 	receive_seed(corpus, FUZZ_RECV_BASE_RAW, dest[FUZZ_RD_RAW]);
+	receive_seed(corpus, FUZZ_RECV_BASE_REPL, dest[FUZZ_RD_LATER]);
 	check_pool();
 	ss_pool_close(F.p);
 	F.p = NULL;
@@ -561,6 +569,40 @@ setup(void)
 	free(loc);
 	free(corpus);
 	free(tag);
+}
+
+/* ---------- mutations (fuzz_mutate.h) ---------- */
+
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max,
+    unsigned int seed);
+size_t LLVMFuzzerCustomCrossOver(const uint8_t *d1, size_t n1,
+    const uint8_t *d2, size_t n2, uint8_t *out, size_t max,
+    unsigned int seed);
+
+size_t
+LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max,
+    unsigned int seed)
+{
+	return fuzz_mutate_records(data, size, max, seed, 1);
+}
+
+size_t
+LLVMFuzzerCustomCrossOver(const uint8_t *d1, size_t n1, const uint8_t *d2,
+    size_t n2, uint8_t *out, size_t max, unsigned int seed)
+{
+	return fuzz_cross_records(d1, n1, d2, n2, out, max, seed, 1);
+}
+
+/* save_input(sel): $FUZZ_RECEIVE_WRITE: the input as it is received. */
+static void
+save_input(uint8_t sel)
+{
+	struct ss_buf b = SS_BUF_INIT;
+
+	FUZZ_CHECK(ss_buf_put_u8(&b, sel) == 0);
+	FUZZ_CHECK(ss_buf_put(&b, F.in.p, F.in.len) == 0);
+	FUZZ_CHECK(ss_write_file_atomic(F.write, b.p, b.len, 0644) == 0);
+	ss_buf_free(&b);
 }
 
 int
@@ -580,12 +622,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sel = data[0];
 	ss_buf_reset(&F.in);
 	FUZZ_CHECK(ss_buf_put(&F.in, data + 1, size - 1) == 0);
-	if (!(sel & SEL_VERBATIM))
+	if (!(sel & FUZZ_RECV_VERBATIM))
 		fuzz_fixup_stream(F.in.p, F.in.len, 1);
+	if (F.write != NULL)
+		save_input(sel);
 	memset(&o, 0, sizeof(o));
-	o.flags = (sel & SEL_FORCE ? SS_RECV_FORCE : 0) |
-	    (sel & SEL_DRYRUN ? SS_RECV_DRYRUN : 0);
-	if (sel & SEL_PROPS) {
+	o.flags = (sel & FUZZ_RECV_FORCE ? SS_RECV_FORCE : 0) |
+	    (sel & FUZZ_RECV_DRYRUN ? SS_RECV_DRYRUN : 0);
+	if (sel & FUZZ_RECV_PROPS) {
 		o.set = &set;
 		o.nset = 1;
 		o.exclude = exclude;
@@ -599,7 +643,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    ss_errmsg() : "received");
 	if (r != 0)
 		check_code(r);
-	if (r != 0 || (sel & SEL_DRYRUN)) {
+	if (r != 0 || (sel & FUZZ_RECV_DRYRUN)) {
 		check_unchanged();
 	} else {
 		struct ss_ds ds;

@@ -9,8 +9,10 @@
  *
  * Sealed objects and wrapped keys use the fixed keys of fuzz.h and random
  * nonces, and fuzz_receive's streams come from a pool made in a temporary
- * directory (random guids), so two runs give different bytes; the generated files are
- * committed and replayed as they are (scripts/fuzz.sh corpus rewrites them).
+ * directory (random guids), so two runs give different bytes; the
+ * generated files are committed and replayed as they are (scripts/fuzz.sh
+ * corpus rewrites them; fuzz_receive's must be rewritten when the stream
+ * format changes, as its set-up receives two of them).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -473,11 +475,13 @@ gen_streams(void)
  *   src/enc/kid         inherits the key
  *   src/enc/open        encryption=off inside the encrypted tree
  *
- * Each seed is a selector byte (enum fuzz_rdest) and one stream.
+ * Each seed is a selector byte (enum fuzz_rdest, FUZZ_RECV_*) and one
+ * stream.
  */
 struct gen_pool {
 	struct ss_pool *p;
 	char *tmp, *live;
+	struct ss_buf last;	/* the last seed put_send wrote */
 };
 
 static void
@@ -514,7 +518,10 @@ gen_snap(struct gen_pool *g, const char *name, int recursive)
 	need(ss_snapshot(g->p, &name, 1, recursive, NULL), name);
 }
 
-/* put_send(g, seed, dest, snap, from, flags): one send as a seed. */
+/*
+ * put_send(g, seed, dest, snap, from, flags): one send as a seed; the
+ * seed is left in g->last.
+ */
 static void
 put_send(struct gen_pool *g, const char *seed, int dest, const char *snap,
     const char *from, int flags)
@@ -535,7 +542,8 @@ put_send(struct gen_pool *g, const char *seed, int dest, const char *snap,
 	out.len += (size_t)size;
 	close(fd);
 	put_file("fuzz_receive", seed, out.p, out.len);
-	ss_buf_free(&out);
+	ss_buf_free(&g->last);
+	g->last = out;
 }
 
 static void
@@ -574,47 +582,134 @@ gen_source(struct gen_pool *g)
 	need(ss_key_change(g->p, &ds, change, 1), "change-key");
 	gen_snap(g, "src/plain@b", 0);
 	gen_snap(g, "src/enc@b", 1);
-	need(ss_key_unload(g->p, &ds), "unload-key");
 	ss_ds_clear(&ds);
 	free(k1);
 	free(k2);
 }
 
+/* rec_at(p, n, i): the offset of record ${i} of stream ${p}. */
+static size_t
+rec_at(const uint8_t *p, size_t n, int i)
+{
+	size_t off = 0;
+
+	for (; i > 0; i--) {
+		if (n - off < SS_STREAM_RECHDR + SS_SUM_LEN)
+			need(SS_ECORRUPT, "rec_at");
+		off += SS_STREAM_RECHDR + ss_le32dec(p + off + 4) + SS_SUM_LEN;
+		if (off > n)
+			need(SS_ECORRUPT, "rec_at");
+	}
+	return off;
+}
+
+/* put_fixed(name, b): a fuzz_receive input with its checksums made right. */
+static void
+put_fixed(const char *name, struct ss_buf *b)
+{
+	fuzz_fixup_stream(b->p + 1, b->len - 1, 1);
+	put_file("fuzz_receive", name, b->p, b->len);
+}
+
+/*
+ * gen_regressions(seed): inputs that once found bugs in receive, made
+ * again from ${seed} (FUZZ_RECV_BASE_PLAIN: BEGIN, DATASET without
+ * properties, OBJECTs, SNAPSHOT, END) so that they follow the format.
+ */
+static void
+gen_regressions(const struct ss_buf *seed)
+{
+	const uint8_t *s = seed->p + 1;
+	size_t n = seed->len - 1, obj = rec_at(s, n, 2);
+	size_t objlen = rec_at(s, n, 3) - obj, nprops = obj - SS_SUM_LEN - 4;
+	struct ss_buf b = SS_BUF_INIT;
+
+	/* a DATASET record announcing 1025 properties (at most 1024) */
+	if (s[rec_at(s, n, 1)] != SS_REC_DATASET || s[obj] != SS_REC_OBJECT ||
+	    ss_le32dec(s + nprops) != 0)
+		need(SS_ECORRUPT, "gen_regressions: unexpected seed");
+	need(ss_buf_put(&b, seed->p, seed->len), "grow");
+	ss_le32enc(b.p + 1 + nprops, 1025);
+	put_fixed("crash-recv-props-enomem", &b);
+	/* the first OBJECT record again, under another identifier */
+	ss_buf_reset(&b);
+	need(ss_buf_put(&b, seed->p, 1 + obj), "grow");
+	need(ss_buf_put(&b, s + obj, objlen), "grow");
+	b.p[1 + obj + SS_STREAM_RECHDR] ^= 0xff;
+	need(ss_buf_put(&b, s + obj, n - obj), "grow");
+	put_fixed("crash-recv-orphan-object", &b);
+	ss_buf_free(&b);
+}
+
+/* gen_sends(g): the seeds, each a send and the destination it fits. */
+static void
+gen_sends(struct gen_pool *g)
+{
+	const int w = SS_SEND_RAW, R = SS_SEND_REPLICATE;
+
+	put_send(g, FUZZ_RECV_BASE_PLAIN, FUZZ_RD_NEW, "src/plain@a", NULL, 0);
+	gen_regressions(&g->last);
+	put_send(g, FUZZ_RECV_BASE_REPL, FUZZ_RD_NEW, "src/plain@b", NULL, R);
+	put_send(g, "recv-incr-plain", FUZZ_RD_PLAIN, "src/plain@b", "@a", 0);
+	put_send(g, "recv-incr-plain-force", FUZZ_RD_LATER | FUZZ_RECV_FORCE,
+	    "src/plain@b", "@a", 0);
+	put_send(g, "recv-repl-incr-plain", FUZZ_RD_PLAIN, "src/plain@b", "@a",
+	    R);
+	put_send(g, "recv-reseal-full", FUZZ_RD_UNDER_ENC, "src/plain@a", NULL,
+	    0);
+	put_send(g, "recv-reseal-incr", FUZZ_RD_SEALED, "src/plain@b", "@a", 0);
+	put_send(g, FUZZ_RECV_BASE_RAW, FUZZ_RD_NEW, "src/enc@a", NULL, w | R);
+	put_send(g, "recv-full-raw", FUZZ_RD_NEW, "src/enc@a", NULL, w);
+	put_send(g, "recv-incr-raw", FUZZ_RD_RAW, "src/enc@b", "@a", w);
+	put_send(g, "recv-repl-incr-raw", FUZZ_RD_RAW, "src/enc@b", "@a",
+	    w | R);
+	put_send(g, "recv-repl-raw", FUZZ_RD_UNDER_ENC, "src/enc@b", NULL,
+	    w | R);
+	/* decrypted sends of an encrypted dataset (its key is loaded) */
+	put_send(g, "recv-decrypted-full", FUZZ_RD_NEW, "src/enc@a", NULL, 0);
+	put_send(g, "recv-decrypted-reseal", FUZZ_RD_UNDER_ENC, "src/enc@b",
+	    NULL, R);
+}
+
+static struct gen_pool gp;
+
+/* gen_cleanup(): also when need() exits: no key, no directory left. */
+static void
+gen_cleanup(void)
+{
+	struct ss_ds ds;
+
+	if (gp.p != NULL && ss_cat_ds_get(gp.p->cat, "src/enc", &ds) == 0) {
+		(void)ss_key_unload(gp.p, &ds);
+		ss_ds_clear(&ds);
+	}
+	ss_pool_close(gp.p);
+	gp.p = NULL;
+	if (gp.tmp != NULL)
+		(void)ss_rm_rf(gp.tmp);
+	free(gp.tmp);
+	free(gp.live);
+	gp.tmp = gp.live = NULL;
+	ss_buf_free(&gp.last);
+}
+
 static void
 gen_receive(void)
 {
-	struct gen_pool g;
 	char *home = NULL;
 
-	memset(&g, 0, sizeof(g));
-	if ((g.tmp = fuzz_mkdtemp("gen")) == NULL ||
-	    (home = ss_path_join(g.tmp, "home")) == NULL ||
-	    (g.live = ss_path_join(g.tmp, "live")) == NULL)
+	atexit(gen_cleanup);
+	if ((gp.tmp = fuzz_mkdtemp("gen")) == NULL ||
+	    (home = ss_path_join(gp.tmp, "home")) == NULL ||
+	    (gp.live = ss_path_join(gp.tmp, "live")) == NULL)
 		need(SS_EIO, "temporary directory");
 	setenv("SNAPSEAL_HOME", home, 1);
-	need(ss_pool_create("src", NULL, g.live, &g.p), "pool create");
-	gen_source(&g);
-	put_send(&g, FUZZ_RECV_BASE_PLAIN, FUZZ_RD_NEW, "src/plain@a", NULL,
-	    0);
-	put_send(&g, "recv-incr-plain", FUZZ_RD_PLAIN, "src/plain@b", "@a", 0);
-	put_send(&g, "recv-repl-plain", FUZZ_RD_NEW, "src/plain@b", NULL,
-	    SS_SEND_REPLICATE);
-	put_send(&g, "recv-reseal-full", FUZZ_RD_UNDER_ENC, "src/plain@a",
-	    NULL, 0);
-	put_send(&g, "recv-reseal-incr", FUZZ_RD_SEALED, "src/plain@b", "@a",
-	    0);
-	put_send(&g, FUZZ_RECV_BASE_RAW, FUZZ_RD_NEW, "src/enc@a", NULL,
-	    SS_SEND_RAW);
-	put_send(&g, "recv-incr-raw", FUZZ_RD_RAW, "src/enc@b", "@a",
-	    SS_SEND_RAW);
-	put_send(&g, "recv-repl-raw", FUZZ_RD_UNDER_ENC, "src/enc@b", NULL,
-	    SS_SEND_RAW | SS_SEND_REPLICATE);
-	ss_pool_close(g.p);
-	unsetenv("SNAPSEAL_HOME");
-	ss_rm_rf(g.tmp);
-	free(g.tmp);
-	free(g.live);
 	free(home);
+	need(ss_pool_create("src", NULL, gp.live, &gp.p), "pool create");
+	gen_source(&gp);
+	gen_sends(&gp);
+	gen_cleanup();
+	unsetenv("SNAPSEAL_HOME");
 }
 
 int

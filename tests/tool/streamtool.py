@@ -6,6 +6,7 @@
 #   streamtool.py token-flags TOKEN AND [OR]  the token with its flags ANDed
 #                                      with AND (then ORed with OR), its
 #                                      checksum recomputed (needs xxhash)
+#   streamtool.py token-name TOKEN DS  the token naming dataset DS instead
 import ctypes, ctypes.util, struct, sys
 
 def records(data):
@@ -46,6 +47,13 @@ elif cmd == "token-flags":
     if len(sys.argv) > 4:
         flags |= int(sys.argv[4], 0)
     struct.pack_into("<Q", rec, 1, flags)
+    print("%s-%s-%s" % (v, rec.hex(), sum8(rec).hex()))
+elif cmd == "token-name":
+    v, body, _ = sys.argv[2].split("-")
+    rec = bytes.fromhex(body)
+    n, = struct.unpack_from("<H", rec, 41)
+    new = sys.argv[3].encode()
+    rec = rec[:41] + struct.pack("<H", len(new)) + new + rec[43 + n:]
     print("%s-%s-%s" % (v, rec.hex(), sum8(rec).hex()))
 else:
     sys.exit("unknown command " + cmd)

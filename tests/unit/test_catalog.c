@@ -588,6 +588,20 @@ test_objects(struct ss_cat *c)
 	ss_cat_rollback_savepoint(c);
 	ok(ss_cat_obj_get(c, &a, &got) == 0 && got.refs == 0,
 	    "obj ref: rolled back to 0");
+	/* without ${now}: the same checks, in a cheaper statement */
+	is_int(ss_cat_obj_ref(c, &none, 1, NULL), SS_ECORRUPT,
+	    "obj ref, no ${now}: a missing id is SS_ECORRUPT");
+	ok(strstr(ss_errmsg(), "missing") != NULL, "... says '%s'",
+	    ss_errmsg());
+	is_int(ss_cat_obj_ref(c, &a, -1, NULL), SS_ECORRUPT,
+	    "obj ref, no ${now}: below zero is SS_ECORRUPT");
+	ok(strstr(ss_errmsg(), "negative") != NULL, "... says '%s'",
+	    ss_errmsg());
+	ok(ss_cat_obj_get(c, &a, &got) == 0 && got.refs == 0,
+	    "obj ref, no ${now}: a refused change changes nothing");
+	ok(ss_cat_obj_ref(c, &a, 2, NULL) == 0 && ss_cat_obj_ref(c, &a, -2,
+	    NULL) == 0 && ss_cat_obj_get(c, &a, &got) == 0 && got.refs == 0,
+	    "obj ref, no ${now}: +2 then -2");
 
 	ok(ss_cat_obj_stats(c, &cnt, &bytes) == 0 && cnt == 3 &&
 	    bytes == 220, "obj stats: 3 objects, 220 bytes");
