@@ -17,8 +17,16 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
-#define XXH_INLINE_ALL
+#define XXH_STATIC_LINKING_ONLY	/* XXH3_state_t on the stack */
 #include <xxhash.h>
+/*
+ * libxxhash's runtime dispatch: the same XXH3 results, computed with the
+ * widest vector unit the CPU has (AVX2/AVX-512) instead of the SSE2 the
+ * library is built for.  It replaces the XXH3 names used below.
+ */
+#if defined(__x86_64__)
+#include <xxh_x86dispatch.h>
+#endif
 
 #include "crypto/crypto.h"
 #include "util/util.h"

@@ -214,7 +214,7 @@ struct pw_dio {
 	pthread_cond_t cv;
 	int stop;
 	int busy;		/* a write is waiting or running */
-	int fd;			/* the write: ${len} bytes of ${buf} at ${off} */
+	int fd;			/* the write: ${len} of ${buf} at ${off} */
 	const uint8_t *buf;
 	size_t len;
 	uint64_t off;
