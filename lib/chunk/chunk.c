@@ -135,3 +135,69 @@ ss_chunker_cut(const struct ss_chunker *c, const uint8_t *p, size_t n,
 		return c->max;
 	return eof ? n : 0;
 }
+
+void
+ss_chunker_begin(struct ss_chunkst *st)
+{
+	st->h = 0;
+	st->pos = 0;
+	st->cut = 0;
+}
+
+/*
+ * gear_scan(c, h, p, from, to, mask, &at): hash bytes [from, to) of the
+ * chunk (at p[0] is byte ${from}); 1 with *at = the chunk length if a cut
+ * falls there.
+ */
+static inline int
+gear_scan(const struct ss_chunker *c, uint64_t *hp, const uint8_t *p,
+    size_t from, size_t to, uint64_t mask, size_t *at)
+{
+	const uint64_t *g = c->gear;
+	const uint8_t *q = p - from;
+	uint64_t h = *hp;
+
+	for (size_t i = from; i < to; i++) {
+		h = (h << 1) + g[q[i]];
+		if ((h & mask) == 0) {
+			*hp = h;
+			*at = i + 1;
+			return 1;
+		}
+	}
+	*hp = h;
+	return 0;
+}
+
+size_t
+ss_chunker_feed(const struct ss_chunker *c, struct ss_chunkst *st,
+    const uint8_t *p, size_t n)
+{
+	size_t pos = st->pos, end, at, lim;
+
+	st->cut = 0;
+	if (pos >= c->max)
+		return 0;
+	lim = n < c->max - pos ? pos + n : c->max;
+	end = pos;
+	/* no cut below min: those bytes are not even hashed */
+	if (end < c->min)
+		end = lim < c->min ? lim : c->min;
+	if (end < lim && end < c->avg &&
+	    gear_scan(c, &st->h, p + (end - pos), end,
+	    lim < c->avg ? lim : c->avg, c->mask_s, &at))
+		goto cut;
+	if (end < c->avg)
+		end = lim < c->avg ? lim : c->avg;
+	if (end < lim && gear_scan(c, &st->h, p + (end - pos), end, lim,
+	    c->mask_l, &at))
+		goto cut;
+	st->pos = lim;
+	if (lim == c->max)
+		st->cut = 1;
+	return lim - pos;
+cut:
+	st->pos = at;
+	st->cut = 1;
+	return at - pos;
+}

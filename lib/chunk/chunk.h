@@ -36,4 +36,23 @@ void ss_chunker_free(struct ss_chunker *c);
 size_t ss_chunker_cut(const struct ss_chunker *c, const uint8_t *p, size_t n,
     int eof);
 
+/*
+ * Streaming form of ss_chunker_cut, for data that arrives in pieces: the
+ * cuts are exactly those ss_chunker_cut would make on the whole region.
+ * ss_chunker_begin(&st) starts a chunk; ss_chunker_feed(c, &st, p, n)
+ * looks at up to ${n} more bytes of it and returns how many belong to it:
+ * all ${n} (no cut yet, st.pos grows) or fewer, the chunk then ending after
+ * them (st.pos is its length, and st.cut is set).  A chunk that reaches
+ * max bytes ends there.  At the end of the region the chunk ends wherever
+ * it is (st.pos bytes; nothing if 0).
+ */
+struct ss_chunkst {
+	uint64_t h;
+	size_t pos;		/* bytes of the current chunk so far */
+	int cut;		/* the last feed ended the chunk */
+};
+void ss_chunker_begin(struct ss_chunkst *st);
+size_t ss_chunker_feed(const struct ss_chunker *c, struct ss_chunkst *st,
+    const uint8_t *p, size_t n);
+
 #endif /* SS_CHUNK_H */

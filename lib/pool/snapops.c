@@ -8,6 +8,7 @@
  * as after it.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,7 +95,10 @@ tree_setup(struct ss_pool *p, const struct ss_ds *ds,
 	return 0;
 }
 
-/* sealing_threads(): workers beside the walking thread (SNAPSEAL_THREADS). */
+/*
+ * sealing_threads(): workers beside the walking thread (SNAPSEAL_THREADS):
+ * the sealing threads of snapshot, the writing threads of restore.
+ */
 static int
 sealing_threads(void)
 {
@@ -104,6 +108,22 @@ sealing_threads(void)
 	if (n < 0)
 		n = 0;
 	return (int)(n > 16 ? 16 : n);
+}
+
+/*
+ * scan_threads(nseal): the scanners of snapshot, which mostly wait for the
+ * disk, so there are more of them than CPUs (SNAPSEAL_SCAN_THREADS); none
+ * when the snapshot is to run on one thread (SNAPSEAL_THREADS=0).
+ */
+static int
+scan_threads(int nseal)
+{
+	const char *e = getenv("SNAPSEAL_SCAN_THREADS");
+	long n = e ? strtol(e, NULL, 10) : 8;
+
+	if (nseal == 0 || n < 0)
+		n = 0;
+	return (int)(n > 64 ? 64 : n);
 }
 
 static void
@@ -195,18 +215,22 @@ drop_orphans(struct ss_pool *p, struct ss_tree *t, const struct ss_id *root)
 	return r;
 }
 
-/* capture(p, ds, ks, pw, prev, root, refer, st): walk the live directory. */
+/*
+ * capture(p, ds, ks, pw, prev, root, refer, st): walk the live directory;
+ * chunks go to pw[0], file maps and directories to pw[1].
+ */
 static int
 capture(struct ss_pool *p, const struct ss_ds *ds, const struct ss_keyset *ks,
-    struct ss_packw *pw, const struct ss_snap *prev, struct ss_snap *s,
+    struct ss_packw *pw[2], const struct ss_snap *prev, struct ss_snap *s,
     struct ss_snap_stats *st)
 {
 	struct ss_tree t;
 	char *mp = NULL, *real = NULL;
 	int r;
 
-	if ((r = tree_setup(p, ds, ks, pw, &t)) != 0)
+	if ((r = tree_setup(p, ds, ks, pw[0], &t)) != 0)
 		goto out;
+	t.pwdir = pw[1];
 	if ((r = ss_ds_mountpoint(p, ds, &mp)) != 0)
 		goto out;
 	if ((real = realpath(mp, NULL)) == NULL) {
@@ -216,7 +240,13 @@ capture(struct ss_pool *p, const struct ss_ds *ds, const struct ss_keyset *ks,
 	}
 	if ((r = mountpoints_except(p, ds, &t.skip, &t.nskip)) != 0)
 		goto out;
-	if ((r = ss_pipe_start(&t, sealing_threads())) != 0)
+	/*
+	 * The snapshot's threads allocate little but would each get a malloc
+	 * arena of their own, whose freed memory stays resident: share two.
+	 */
+	(void)mallopt(M_ARENA_MAX, 2);
+	if ((r = ss_pipe_start(&t, sealing_threads(),
+	    scan_threads(sealing_threads()), p->dir)) != 0)
 		goto out;
 	r = ss_tree_snapshot(&t, real, prev ? &prev->root : NULL, &s->root,
 	    &s->referenced);
@@ -244,7 +274,7 @@ out:
 
 static int
 snapshot_one(struct ss_pool *p, const struct ss_ds *ds, const char *name,
-    struct ss_packw *pw, struct ss_snap_stats *st)
+    struct ss_packw *pw[2], struct ss_snap_stats *st)
 {
 	struct ss_keyset ks;
 	const struct ss_keyset *kp = NULL;
@@ -352,7 +382,7 @@ ss_snapshot(struct ss_pool *p, const char *const *names, size_t n,
     int recursive, struct ss_snap_stats *st)
 {
 	struct target *v = NULL;
-	struct ss_packw *pw = NULL;
+	struct ss_packw *pw[2] = { NULL, NULL };
 	size_t nv = 0;
 	int r = 0;
 
@@ -361,15 +391,21 @@ ss_snapshot(struct ss_pool *p, const char *const *names, size_t n,
 	if (r != 0)
 		goto out;
 	ss_gc_packs(p);		/* what a killed command left behind */
-	if ((r = ss_packw_open(p->dir, &pw)) != 0)
+	/*
+	 * Contents go around the page cache (a new snapshot is rarely read
+	 * back soon); directories and file maps go to packs of their own, so
+	 * that the next snapshot, a restore or a send reads them together.
+	 */
+	if ((r = ss_packw_open(p->dir, &pw[0])) != 0 ||
+	    (r = ss_packw_open(p->dir, &pw[1])) != 0)
 		goto out;
-	ss_packw_uncached(pw);	/* a new snapshot is rarely read back soon */
+	ss_packw_uncached(pw[0]);
 	if ((r = ss_cat_begin(p->cat)) != 0)
 		goto out;
 	for (size_t i = 0; i < nv && r == 0; i++)
 		r = snapshot_one(p, &v[i].ds, v[i].snap, pw, st);
-	if (r == 0)
-		r = ss_packw_flush(pw);
+	if (r == 0 && (r = ss_packw_flush(pw[0])) == 0)
+		r = ss_packw_flush(pw[1]);
 	if (r == 0) {
 		ss_crashpoint("snapshot-flushed");
 		r = ss_cat_commit(p->cat);
@@ -379,7 +415,8 @@ ss_snapshot(struct ss_pool *p, const char *const *names, size_t n,
 	else
 		ss_crashpoint("snapshot-committed");
 out:
-	ss_packw_free(pw);
+	ss_packw_free(pw[0]);
+	ss_packw_free(pw[1]);
 	if (r != 0)
 		ss_gc_packs(p);
 	for (size_t i = 0; i < nv; i++)
@@ -431,6 +468,8 @@ ss_restore(struct ss_pool *p, const char *name, const char *target,
 	ro.npaths = npaths;
 	ro.cb = cb;
 	ro.cbarg = arg;
+	ro.nthreads = sealing_threads();
+	ro.pooldir = p->dir;
 	r = ss_tree_restore(&t, &o.snap.root, target, &ro);
 out:
 	tree_teardown(&t);
@@ -511,6 +550,8 @@ ss_rollback(struct ss_pool *p, const char *name, int recursive,
 	    (r = mountpoints_except(p, &o.ds, &ro.keep, &ro.nkeep)) != 0)
 		goto out;
 	ro.flags = SS_TR_SYNC;
+	ro.nthreads = sealing_threads();
+	ro.pooldir = p->dir;
 	if ((r = ss_tree_restore(&t, &o.snap.root, real, &ro)) != 0)
 		goto out;
 	if (nlater)

@@ -204,9 +204,7 @@ ss_tree_load(struct ss_tree *t, const struct ss_id *id, uint8_t type,
     struct ss_buf *out)
 {
 	struct ss_objrow row;
-	struct ss_objhdr h;
 	char hex[2 * SS_ID_LEN + 1];
-	uint8_t got;
 	int r;
 
 	r = ss_cat_obj_get(t->cat, id, &row);
@@ -217,7 +215,19 @@ ss_tree_load(struct ss_tree *t, const struct ss_id *id, uint8_t type,
 	}
 	if (r != 0)
 		return r;
-	if ((r = ss_packr_read(t->pr, id, &row.loc, &t->obj)) != 0)
+	return ss_tree_load_at(t, id, &row.loc, type, out);
+}
+
+int
+ss_tree_load_at(struct ss_tree *t, const struct ss_id *id,
+    const struct ss_loc *loc, uint8_t type, struct ss_buf *out)
+{
+	struct ss_objhdr h;
+	char hex[2 * SS_ID_LEN + 1];
+	uint8_t got;
+	int r;
+
+	if ((r = ss_packr_read(t->pr, id, loc, &t->obj)) != 0)
 		return r == SS_ENOENT ? SS_ECORRUPT : r;
 	if ((r = ss_obj_open(t->oc, id, t->obj.p, t->obj.len, &got, out)) != 0)
 		return r;
@@ -278,6 +288,21 @@ ss_tree_load_dir(struct ss_tree *t, const struct ss_id *id, struct ss_dir *d)
 }
 
 int
+ss_tree_load_dir_at(struct ss_tree *t, const struct ss_id *id,
+    const struct ss_loc *loc, struct ss_dir *d)
+{
+	int r;
+
+	memset(d, 0, sizeof(*d));
+	if ((r = ss_tree_load_at(t, id, loc, SS_OT_DIR, &d->raw)) == 0 &&
+	    (r = ss_dir_decode(d->raw.p, d->raw.len, d)) == 0)
+		r = check_refs(t, d);
+	if (r != 0)
+		ss_dir_free(d);
+	return r;
+}
+
+int
 ss_tree_newid(struct ss_tree *t, const struct ss_id *id, uint32_t len,
     uint64_t *acc)
 {
@@ -301,8 +326,6 @@ ss_tree_store(struct ss_tree *t, uint8_t type, const void *p, size_t n,
 
 	if ((r = ss_obj_id(t->oc, type, p, n, id)) != 0)
 		return r;
-	if (ss_pipe_pending(t, id) && (r = ss_pipe_drain(t)) != 0)
-		return r;
 	r = ss_cat_obj_get(t->cat, id, &row);
 	if (r == 0) {
 		if (acc)
@@ -312,8 +335,6 @@ ss_tree_store(struct ss_tree *t, uint8_t type, const void *p, size_t n,
 	if (r != SS_ENOENT)
 		return r;
 	nrefs = (uint32_t)ss_ids_sort_unique(refs, nrefs);
-	if (t->pipe)
-		return ss_pipe_submit(t, type, p, n, refs, nrefs, id, acc);
 	if ((r = ss_obj_seal(t->oc, id, type, p, n, refs, nrefs, &t->obj)) != 0)
 		return r;
 	if ((r = ss_packw_add(t->pw, id, t->obj.p, t->obj.len, &row.loc)) != 0)

@@ -14,6 +14,11 @@
  * entries are deleted (except the "keep" paths, child mount points), files
  * whose inode, ctime, size and mtime show they were not touched since the
  * snapshot are left alone, and everything else is replaced.
+ *
+ * This file is the walker: it alone reads directory objects and the
+ * catalog, creates directories, symlinks and special files, and decides
+ * what to write; regular files are written by the worker threads of
+ * rwrite.c, which also finish each directory once its entries are placed.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -26,7 +31,12 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "tree/tree.h"
+#include "tree/rwrite.h"
+#include <time.h>
+#include <sys/resource.h>
+static void dbgt(const char *m);
+static void dbgt(const char *m) { static double t0; struct timespec ts; struct rusage ru; double t; if (!getenv("SS_RDEBUG")) return; clock_gettime(CLOCK_MONOTONIC, &ts); t = ts.tv_sec + ts.tv_nsec / 1e9; if (!t0) t0 = t; getrusage(RUSAGE_SELF, &ru); fprintf(stderr, "%7.3f %-14s cpu %.2f+%.2f\n", t - t0, m, ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6, ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6); }
+#define DBGT(m) dbgt(m)
 
 struct hlink {
 	uint64_t group;
@@ -43,233 +53,10 @@ struct rctx {
 	size_t nhl;
 	struct ss_buf chunk;
 	int sync;
+	struct ss_rq *q;	/* the workers */
+	struct ss_rctx *rx;	/* ... and what they share with the walker */
 };
 
-
-static void
-rwarn(struct rctx *rc, const char *what, const char *path)
-{
-	char *m = ss_asprintf("%s: %s", path, what);
-
-	if (m && rc->t->warn)
-		rc->t->warn(rc->t->warnarg, m);
-	free(m);
-}
-
-static void
-tmpname(char out[32])
-{
-	snprintf(out, 32, ".snapseal-%016llx",
-	    (unsigned long long)ss_random_u64());
-}
-
-/* ---------- metadata ---------- */
-
-static int
-set_xattrs(struct rctx *rc, int fd, const char *path, const struct ss_ent *e)
-{
-	struct ss_rd rd;
-	char name[256];
-
-	ss_rd_init(&rd, e->xattrs, e->xattrslen);
-	while (ss_rd_left(&rd) > 0) {
-		size_t nl, vl;
-		const uint8_t *n = ss_rd_str16(&rd, &nl);
-		const uint8_t *v = ss_rd_str32(&rd, SS_XATTR_MAX, &vl);
-		int rr;
-
-		if (rd.err || nl == 0 || nl >= sizeof(name) ||
-		    memchr(n, '\0', nl))
-			return ss_err(SS_ECORRUPT, "bad extended attribute list");
-		memcpy(name, n, nl);
-		name[nl] = '\0';
-		rr = fd >= 0 ? fsetxattr(fd, name, v, vl, 0) :
-		    lsetxattr(path, name, v, vl, 0);
-		if (rr == 0)
-			continue;
-		if (errno == EPERM || errno == ENOTSUP || errno == EACCES) {
-			char *m = ss_asprintf("cannot set extended attribute"
-			    " %s", name);
-			rwarn(rc, m ? m : "cannot set extended attribute", path);
-			free(m);
-			continue;
-		}
-		return ss_err_errno(SS_EIO, "cannot set extended attribute %s",
-		    name);
-	}
-	return 0;
-}
-
-/*
- * apply_meta(rc, fd, dirfd, name, path, e): owner, mode, xattrs, times, in
- * that order (chown clears setuid bits; an ACL must follow chmod).  Uses
- * ${fd} when >= 0, else (dirfd, name) without following symlinks.
- */
-static int
-apply_meta(struct rctx *rc, int fd, int dirfd, const char *name,
-    const char *path, const struct ss_ent *e)
-{
-	struct timespec ts[2];
-	int rr, r;
-
-	rr = fd >= 0 ? fchown(fd, e->uid, e->gid) :
-	    fchownat(dirfd, name, e->uid, e->gid, AT_SYMLINK_NOFOLLOW);
-	if (rr != 0 && !(errno == EPERM && rc->t->euid != 0))
-		return ss_err_errno(SS_EIO, "cannot set owner");
-	if (e->type != SS_FT_LNK) {
-		rr = fd >= 0 ? fchmod(fd, e->mode) :
-		    fchmodat(dirfd, name, e->mode, 0);
-		if (rr != 0)
-			return ss_err_errno(SS_EIO, "cannot set mode");
-	}
-	if ((r = set_xattrs(rc, fd, path, e)) != 0)
-		return r;
-	ts[0].tv_sec = ts[1].tv_sec = e->mtime_sec;
-	ts[0].tv_nsec = ts[1].tv_nsec = e->mtime_nsec;
-	rr = fd >= 0 ? futimens(fd, ts) :
-	    utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW);
-	if (rr != 0)
-		return ss_err_errno(SS_EIO, "cannot set times");
-	return 0;
-}
-
-/* ---------- file contents ---------- */
-
-static int
-write_chunk(struct rctx *rc, int fd, const struct ss_id *id, uint64_t off,
-    uint64_t len)
-{
-	int r;
-
-	if ((r = ss_tree_load(rc->t, id, SS_OT_CHUNK, &rc->chunk)) != 0)
-		return r;
-	if (rc->t->hrefs.len != 0)
-		return ss_err(SS_EAUTH, "a file chunk claims references");
-	if (rc->chunk.len != len)
-		return ss_err(SS_ECORRUPT, "chunk length does not match");
-	if ((r = ss_pwrite_all(fd, rc->chunk.p, rc->chunk.len, off)) != 0)
-		return r;
-	rc->t->bytes_read += len;
-	return 0;
-}
-
-/*
- * parse_filemap(map, n, e, ext, ids): decode and validate the extents of a
- * file map (ascending, non-overlapping, inside the file) into ${ext}.
- */
-struct mext {
-	uint64_t off;
-	uint32_t len;
-	struct ss_id id;
-};
-
-static int
-parse_filemap(const struct ss_buf *map, const struct ss_ent *e,
-    struct mext **out, uint32_t *nout)
-{
-	struct ss_rd rd;
-	struct mext *v;
-	uint64_t end = 0;
-	uint32_t n;
-
-	*out = NULL;
-	*nout = 0;
-	ss_rd_init(&rd, map->p, map->len);
-	if (ss_rd_u8(&rd) != SS_FILE_VERSION || ss_rd_u64(&rd) != e->size)
-		return ss_err(SS_ECORRUPT, "file map does not match its entry");
-	n = ss_rd_u32(&rd);
-	if (rd.err || (uint64_t)n * (12 + SS_ID_LEN) != ss_rd_left(&rd) ||
-	    n == 0)
-		return ss_err(SS_ECORRUPT, "file map length is wrong");
-	if ((v = ss_calloc(n, sizeof(*v))) == NULL)
-		return SS_ENOMEM;
-	for (uint32_t i = 0; i < n; i++) {
-		v[i].off = ss_rd_u64(&rd);
-		v[i].len = ss_rd_u32(&rd);
-		memcpy(v[i].id.b, ss_rd_bytes(&rd, SS_ID_LEN), SS_ID_LEN);
-		if (v[i].off < end || v[i].len == 0 || v[i].off > e->size ||
-		    v[i].len > e->size - v[i].off) {
-			free(v);
-			return ss_err(SS_ECORRUPT, "file map extents overlap or"
-			    " exceed the file size");
-		}
-		end = v[i].off + v[i].len;
-	}
-	*out = v;
-	*nout = n;
-	return 0;
-}
-
-static int
-write_filemap(struct rctx *rc, int fd, const struct ss_ent *e)
-{
-	struct ss_buf map = SS_BUF_INIT;
-	struct mext *v = NULL;
-	struct ss_id *ids = NULL;
-	uint32_t n = 0;
-	int r;
-
-	if ((r = ss_tree_load(rc->t, &e->cid, SS_OT_FILE, &map)) != 0 ||
-	    (r = parse_filemap(&map, e, &v, &n)) != 0)
-		goto out;
-	if ((ids = ss_calloc(n, sizeof(*ids))) == NULL) {
-		r = SS_ENOMEM;
-		goto out;
-	}
-	for (uint32_t i = 0; i < n; i++)
-		ids[i] = v[i].id;
-	if ((r = ss_tree_check_refs(rc->t, ids, n)) != 0)
-		goto out;
-	for (uint32_t i = 0; i < n && r == 0; i++)
-		r = write_chunk(rc, fd, &v[i].id, v[i].off, v[i].len);
-out:
-	free(v);
-	free(ids);
-	ss_buf_wipe(&map);
-	return r;
-}
-
-static int
-write_content(struct rctx *rc, int fd, const struct ss_ent *e)
-{
-	int r = 0;
-
-	if (e->ckind == SS_CK_CHUNK)
-		r = write_chunk(rc, fd, &e->cid, 0, e->size);
-	else if (e->ckind == SS_CK_FILE)
-		r = write_filemap(rc, fd, e);
-	/* no content with a size: the file is one hole */
-	if (r == 0 && ftruncate(fd, (off_t)e->size) != 0)
-		r = ss_err_errno(ss_errno_code(errno), "cannot set size");
-	return r;
-}
-
-/* ---------- placing entries ---------- */
-
-/*
- * place(rc, dirfd, tmp, name): move a finished temporary entry to its name.
- * In SYNC mode an existing entry is replaced (a directory in the way is
- * removed first); otherwise an existing name is an error.
- */
-static int
-place(struct rctx *rc, int dirfd, const char *tmp, const char *name,
-    const char *path)
-{
-	struct stat st;
-
-	if (rc->sync) {
-		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    S_ISDIR(st.st_mode) && ss_rm_rf(path) != 0)
-			return ss_err_errno(SS_EIO, "cannot remove directory");
-		if (renameat(dirfd, tmp, dirfd, name) != 0)
-			return ss_err_errno(ss_errno_code(errno), "cannot rename");
-		return 0;
-	}
-	if (renameat2(dirfd, tmp, dirfd, name, RENAME_NOREPLACE) != 0)
-		return errno == EEXIST ? ss_err(SS_EEXIST, "already exists") :
-		    ss_err_errno(ss_errno_code(errno), "cannot rename");
-	return 0;
-}
 
 static const struct hlink *
 hl_find(const struct rctx *rc, uint64_t group)
@@ -311,7 +98,7 @@ untouched(const struct stat *st, const struct ss_ent *e)
  * inside the snapshot's extents (so its holes hold nothing).
  */
 static int
-live_data_inside(int fd, uint64_t size, const struct mext *v, uint32_t n)
+live_data_inside(int fd, uint64_t size, const struct ss_mext *v, uint32_t n)
 {
 	uint64_t off = 0;
 	uint32_t k = 0;
@@ -340,7 +127,7 @@ live_data_inside(int fd, uint64_t size, const struct mext *v, uint32_t n)
 
 /* live_chunks_equal(rc, fd, v, n): each extent's bytes hash to its ID. */
 static int
-live_chunks_equal(struct rctx *rc, int fd, const struct mext *v, uint32_t n)
+live_chunks_equal(struct rctx *rc, int fd, const struct ss_mext *v, uint32_t n)
 {
 	struct ss_id id;
 
@@ -365,7 +152,7 @@ live_equal(struct rctx *rc, int dirfd, const char *name, const struct stat *st,
     const struct ss_ent *e)
 {
 	struct ss_buf map = SS_BUF_INIT, xa = SS_BUF_INIT;
-	struct mext one, *v = NULL;
+	struct ss_mext one, *v = NULL;
 	uint32_t n = 0;
 	int fd, eq = 0;
 
@@ -390,7 +177,7 @@ live_equal(struct rctx *rc, int dirfd, const char *name, const struct stat *st,
 		n = 1;
 	} else if (e->ckind == SS_CK_FILE &&
 	    (ss_tree_load(rc->t, &e->cid, SS_OT_FILE, &map) != 0 ||
-	    parse_filemap(&map, e, &v, &n) != 0))
+	    ss_rst_filemap(&map, e, &v, &n) != 0))
 		goto out;
 	eq = live_data_inside(fd, e->size, v, n) &&
 	    live_chunks_equal(rc, fd, v, n);
@@ -404,46 +191,48 @@ out:
 	return eq;
 }
 
+/* link_member(rc, dirfd, name, path, h): a later link of a hard-link group. */
 static int
-restore_file(struct rctx *rc, int dirfd, const char *name, const char *path,
-    const struct ss_ent *e)
+link_member(struct rctx *rc, int dirfd, const char *name, const char *path,
+    const struct hlink *h)
+{
+	char tmp[32];
+	int r;
+
+	ss_rst_tmpname(tmp);
+	if (linkat(AT_FDCWD, h->path, dirfd, tmp, 0) != 0)
+		return ss_err_errno(ss_errno_code(errno), "cannot link to %s",
+		    h->path);
+	if ((r = ss_rst_place(rc->rx, dirfd, tmp, name, path)) != 0)
+		unlinkat(dirfd, tmp, 0);
+	return r;
+}
+
+/*
+ * restore_file(rc, d, name, path, e): hand the file to the workers; the
+ * first link of a hard-link group is written at once, so that the later
+ * ones can be linked to it.
+ */
+static int
+restore_file(struct rctx *rc, struct ss_rdir *d, const char *name,
+    const char *path, const struct ss_ent *e)
 {
 	const struct hlink *h = e->hlgroup ? hl_find(rc, e->hlgroup) : NULL;
-	char tmp[32];
-	int fd, r;
+	int r;
 
-	tmpname(tmp);
 	if (h) {
-		if (linkat(AT_FDCWD, h->path, dirfd, tmp, 0) != 0)
-			return ss_err_errno(ss_errno_code(errno), "cannot link"
-			    " to %s", h->path);
-		goto done;
-	}
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0600);
-	if (fd < 0)
-		return ss_err_errno(ss_errno_code(errno), "cannot create");
-	r = write_content(rc, fd, e);
-	if (r == 0)
-		r = apply_meta(rc, fd, dirfd, tmp, path, e);
-	/* a rollback replaces live files: the new one is durable first */
-	if (r == 0 && rc->sync && fdatasync(fd) != 0)
-		r = ss_err_errno(ss_errno_code(errno), "cannot sync");
-	if (close(fd) != 0 && r == 0)
-		r = ss_err_errno(ss_errno_code(errno), "cannot close");
-	if (r != 0) {
-		unlinkat(dirfd, tmp, 0);
+		if ((r = link_member(rc, d->fd, name, path, h)) == 0)
+			ss_crashpoint("restore-file");
 		return r;
 	}
-done:
-	if ((r = place(rc, dirfd, tmp, name, path)) != 0) {
-		unlinkat(dirfd, tmp, 0);
+	if (!e->hlgroup)
+		return ss_rq_file(rc->q, d, e, path, SS_RQ_ASYNC);
+	if ((r = ss_rq_file(rc->q, d, e, path, SS_RQ_NOW)) != 0)
 		return r;
-	}
-	ss_crashpoint("restore-file");
-	if (e->hlgroup && !h)
-		return hl_add(rc, e->hlgroup, path);
-	return 0;
+	/* written and placed, unless a worker's error stopped it */
+	if ((r = ss_rq_failed(rc->q)) != 0)
+		return r;
+	return hl_add(rc, e->hlgroup, path);
 }
 
 static int
@@ -454,15 +243,9 @@ restore_special(struct rctx *rc, int dirfd, const char *name,
 	char tmp[32], *target = NULL, *tpath = NULL;
 	int rr, r;
 
-	tmpname(tmp);
-	if (h) {
-		if (linkat(AT_FDCWD, h->path, dirfd, tmp, 0) != 0)
-			return ss_err_errno(ss_errno_code(errno), "cannot link"
-			    " to %s", h->path);
-		if ((r = place(rc, dirfd, tmp, name, path)) != 0)
-			unlinkat(dirfd, tmp, 0);
-		return r;
-	}
+	if (h)
+		return link_member(rc, dirfd, name, path, h);
+	ss_rst_tmpname(tmp);
 	if (e->type == SS_FT_LNK) {
 		if ((target = ss_malloc(e->targetlen + 1)) == NULL)
 			return SS_ENOMEM;
@@ -479,17 +262,19 @@ restore_special(struct rctx *rc, int dirfd, const char *name,
 	if (rr != 0) {
 		if (errno == EPERM && e->type != SS_FT_LNK &&
 		    e->type != SS_FT_FIFO) {
-			rwarn(rc, "skipping device node (not permitted)", path);
+			ss_rst_warn(rc->rx, "skipping device node (not"
+			    " permitted)", path);
 			return 0;
 		}
 		return ss_err_errno(ss_errno_code(errno), "cannot create");
 	}
 	/* xattrs of a non-regular entry are set through /proc (short path) */
 	tpath = ss_asprintf("/proc/self/fd/%d/%s", dirfd, tmp);
-	r = tpath ? apply_meta(rc, -1, dirfd, tmp, tpath, e) : SS_ENOMEM;
+	r = tpath ? ss_rst_apply_meta(rc->rx, -1, dirfd, tmp, tpath, e) :
+	    SS_ENOMEM;
 	free(tpath);
 	if (r == 0)
-		r = place(rc, dirfd, tmp, name, path);
+		r = ss_rst_place(rc->rx, dirfd, tmp, name, path);
 	if (r != 0)
 		unlinkat(dirfd, tmp, 0);
 	else if (e->hlgroup)
@@ -564,8 +349,8 @@ normalise(const char *p)
 
 /* ---------- directories ---------- */
 
-static int restore_dir(struct rctx *rc, int fd, const char *path,
-    const char *rel, const struct ss_id *id, int all);
+static int restore_dir(struct rctx *rc, struct ss_rdir *d, const char *rel,
+    const struct ss_id *id, int all);
 
 static int
 is_kept(const struct rctx *rc, const char *path)
@@ -576,15 +361,12 @@ is_kept(const struct rctx *rc, const char *path)
 	return 0;
 }
 
+/* enter_dir(rc, dirfd, name, &fd): make and open a directory to restore. */
 static int
-restore_subdir(struct rctx *rc, int dirfd, const char *name, const char *path,
-    const char *rel, const struct ss_ent *e, int all)
+enter_dir(struct rctx *rc, int dirfd, const char *name, int *fd)
 {
 	struct stat st;
-	int fd, r;
 
-	if (rc->sync && is_kept(rc, path))
-		return 0;
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (!S_ISDIR(st.st_mode)) {
 			if (!rc->sync)
@@ -596,24 +378,42 @@ restore_subdir(struct rctx *rc, int dirfd, const char *name, const char *path,
 	if (mkdirat(dirfd, name, 0700) != 0 && errno != EEXIST)
 		return ss_err_errno(ss_errno_code(errno), "cannot create"
 		    " directory");
-	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	*fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC);
-	if (fd < 0)
+	if (*fd < 0)
 		return ss_err_errno(ss_errno_code(errno), "cannot open"
 		    " directory");
-	r = restore_dir(rc, fd, path, rel, &e->cid, all);
-	if (r == 0) {
-		r = apply_meta(rc, fd, dirfd, name, path, e);
-		if (r != 0)
-			r = ss_tree_path_err(r, path);
-	}
-	close(fd);
+	return 0;
+}
+
+/*
+ * restore_subdir(rc, pd, name, path, rel, e, all): the directory's
+ * metadata is applied by whoever places its last entry (rwrite.c), unless
+ * the restore has failed by then.
+ */
+static int
+restore_subdir(struct rctx *rc, struct ss_rdir *pd, const char *name,
+    const char *path, const char *rel, const struct ss_ent *e, int all)
+{
+	struct ss_rdir *d;
+	int fd = -1, r;
+
+	if (rc->sync && is_kept(rc, path))
+		return 0;
+	if ((r = enter_dir(rc, pd->fd, name, &fd)) != 0 ||
+	    (r = ss_rq_dir(rc->q, pd, fd, path, name, e, &d)) != 0)
+		return ss_tree_path_err(r, path);
+	r = restore_dir(rc, d, rel, &e->cid, all);
+	/* recorded before the directory can be finished with its metadata */
+	if (r != 0)
+		ss_rq_fail(rc->q, r);
+	ss_rq_dir_done(rc->q, d);
 	return r;
 }
 
 static int
-restore_entry(struct rctx *rc, int dirfd, const char *path, const char *rel,
-    const struct ss_ent *e, int all)
+restore_entry(struct rctx *rc, struct ss_rdir *d, const char *path,
+    const char *rel, const struct ss_ent *e, int all)
 {
 	char name[256];
 	struct stat st;
@@ -622,9 +422,9 @@ restore_entry(struct rctx *rc, int dirfd, const char *path, const char *rel,
 	memcpy(name, e->name, e->namelen);
 	name[e->namelen] = '\0';
 	if (e->type == SS_FT_DIR)
-		return restore_subdir(rc, dirfd, name, path, rel, e, all);
-	if (rc->sync && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    (untouched(&st, e) || live_equal(rc, dirfd, name, &st, e))) {
+		return restore_subdir(rc, d, name, path, rel, e, all);
+	if (rc->sync && fstatat(d->fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    (untouched(&st, e) || live_equal(rc, d->fd, name, &st, e))) {
 		/* kept as is; later members of its link group link to it */
 		if (e->hlgroup && !hl_find(rc, e->hlgroup))
 			return hl_add(rc, e->hlgroup, path);
@@ -632,8 +432,8 @@ restore_entry(struct rctx *rc, int dirfd, const char *path, const char *rel,
 	}
 	if (rc->o->cb && (rc->o->flags & SS_TR_VERBOSE))
 		rc->o->cb(rc->o->cbarg, path);
-	r = e->type == SS_FT_REG ? restore_file(rc, dirfd, name, path, e) :
-	    restore_special(rc, dirfd, name, path, e);
+	r = e->type == SS_FT_REG ? restore_file(rc, d, name, path, e) :
+	    restore_special(rc, d->fd, name, path, e);
 	return r ? ss_tree_path_err(r, path) : 0;
 }
 
@@ -671,25 +471,33 @@ remove_extras(struct rctx *rc, int fd, const char *path, const struct ss_dir *d)
 	return r;
 }
 
+/*
+ * restore_dir(rc, d, rel, id, all): load the directory object ${id} into
+ * ${d} (the files handed to the workers borrow its entries) and restore
+ * its entries; stops early once a worker has failed.
+ */
 static int
-restore_dir(struct rctx *rc, int fd, const char *path, const char *rel,
+restore_dir(struct rctx *rc, struct ss_rdir *d, const char *rel,
     const struct ss_id *id, int all)
 {
-	struct ss_dir d;
 	char *cpath = NULL, *crel = NULL;
 	int r;
 
-	if ((r = ss_tree_load_dir(rc->t, id, &d)) != 0)
-		return ss_tree_path_err(r, path);
-	if (rc->sync && all && (r = remove_extras(rc, fd, path, &d)) != 0)
+	if ((r = ss_tree_load_dir(rc->t, id, &d->d)) != 0)
+		return ss_tree_path_err(r, d->path);
+	if (rc->sync && all && (r = remove_extras(rc, d->fd, d->path,
+	    &d->d)) != 0)
 		goto out;
-	for (size_t i = 0; i < d.n && r == 0; i++) {
-		const struct ss_ent *e = &d.ents[i];
+	for (size_t i = 0; i < d->d.n && r == 0; i++) {
+		const struct ss_ent *e = &d->d.ents[i];
 		int sel = SEL_ALL;
 
+		if (ss_rq_failed(rc->q))
+			break;
 		free(cpath);
 		free(crel);
-		cpath = ss_asprintf("%s/%.*s", path, (int)e->namelen, e->name);
+		cpath = ss_asprintf("%s/%.*s", d->path, (int)e->namelen,
+		    e->name);
 		crel = ss_asprintf("%s%s%.*s", rel, *rel ? "/" : "",
 		    (int)e->namelen, e->name);
 		if (cpath == NULL || crel == NULL) {
@@ -700,12 +508,12 @@ restore_dir(struct rctx *rc, int fd, const char *path, const char *rel,
 			continue;
 		if (sel == SEL_PART && e->type != SS_FT_DIR)
 			continue;
-		r = restore_entry(rc, fd, cpath, crel, e, sel == SEL_ALL);
+		r = restore_entry(rc, d, cpath, crel, e, sel == SEL_ALL);
 	}
+	ss_rq_flush(rc->q);
 out:
 	free(cpath);
 	free(crel);
-	ss_dir_free(&d);
 	return r;
 }
 
@@ -768,6 +576,59 @@ setup_filters(struct rctx *rc, const struct ss_restore_opts *o)
 	return 0;
 }
 
+/* open_target(target, &fd, &created): make (mkdir -p) and open TARGET. */
+static int
+open_target(const char *target, int *fd, int *created)
+{
+	struct stat st;
+	int r;
+
+	*created = 0;
+	if (lstat(target, &st) != 0) {
+		if ((r = ss_mkdir_p(target, 0700)) != 0)
+			return r;
+		*created = 1;
+	} else if (!S_ISDIR(st.st_mode))
+		return ss_err(SS_EEXIST, "'%s' exists and is not a directory",
+		    target);
+	*fd = open(target, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (*fd < 0)
+		return ss_err_errno(ss_errno_code(errno), "cannot open '%s'",
+		    target);
+	return 0;
+}
+
+/*
+ * restore_top(rc, fd, target, e, created): walk the snapshot into the open
+ * target, wait for the workers, apply the "@" metadata.
+ */
+static int
+restore_top(struct rctx *rc, int fd, const char *target,
+    const struct ss_ent *e, int created)
+{
+	struct ss_rdir top;
+	int r;
+
+	ss_rq_top(rc->q, &top, fd, target);
+	DBGT("walk start");
+	r = restore_dir(rc, &top, "", &e->cid, rc->nrel == 0);
+	DBGT("walk done");
+	if (r != 0)
+		ss_rq_fail(rc->q, r);
+	ss_rq_dir_done(rc->q, &top);
+	r = ss_rq_wait(rc->q);
+	DBGT("wait done");
+	ss_dir_free(&top.d);
+	for (size_t i = 0; i < rc->nrel && r == 0; i++)
+		if (!rc->matched[i])
+			r = ss_err(SS_ENOENT, "'%s' is not in the snapshot",
+			    rc->o->paths[i]);
+	if (r == 0 && rc->nrel == 0 && (created || rc->sync) &&
+	    (r = ss_rst_apply_meta(rc->rx, fd, -1, NULL, target, e)) != 0)
+		r = ss_tree_path_err(r, target);
+	return r;
+}
+
 int
 ss_tree_restore(struct ss_tree *t, const struct ss_id *root,
     const char *target, const struct ss_restore_opts *o)
@@ -775,7 +636,6 @@ ss_tree_restore(struct ss_tree *t, const struct ss_id *root,
 	struct rctx rc;
 	struct ss_dir top = { SS_BUF_INIT, NULL, 0 };
 	const struct ss_ent *e;
-	struct stat st;
 	int fd = -1, r, created = 0;
 
 	memset(&rc, 0, sizeof(rc));
@@ -783,6 +643,7 @@ ss_tree_restore(struct ss_tree *t, const struct ss_id *root,
 	rc.o = o;
 	rc.sync = (o->flags & SS_TR_SYNC) != 0;
 	t->euid = (int)geteuid();
+	DBGT("start");
 	if ((r = setup_filters(&rc, o)) != 0)
 		goto out;
 	if ((r = ss_tree_load_dir(t, root, &top)) != 0)
@@ -792,39 +653,20 @@ ss_tree_restore(struct ss_tree *t, const struct ss_id *root,
 		r = ss_err(SS_ECORRUPT, "snapshot root object is malformed");
 		goto out;
 	}
-	if ((r = check_paths(&rc, &e->cid, o)) != 0)
+	if ((r = check_paths(&rc, &e->cid, o)) != 0 ||
+	    (r = open_target(target, &fd, &created)) != 0 ||
+	    (r = ss_rq_start(t, o, &rc.q)) != 0)
 		goto out;
-	if (lstat(target, &st) != 0) {
-		if ((r = ss_mkdir_p(target, 0700)) != 0)
-			goto out;
-		created = 1;
-	} else if (!S_ISDIR(st.st_mode)) {
-		r = ss_err(SS_EEXIST, "'%s' exists and is not a directory",
-		    target);
-		goto out;
-	}
-	fd = open(target, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		r = ss_err_errno(ss_errno_code(errno), "cannot open '%s'",
-		    target);
-		goto out;
-	}
-	if ((r = restore_dir(&rc, fd, target, "", &e->cid, rc.nrel == 0)))
-		goto out;
-	for (size_t i = 0; i < rc.nrel; i++)
-		if (!rc.matched[i]) {
-			r = ss_err(SS_ENOENT, "'%s' is not in the snapshot",
-			    o->paths[i]);
-			goto out;
-		}
-	if (rc.nrel == 0 && (created || rc.sync) &&
-	    (r = apply_meta(&rc, fd, -1, NULL, target, e)) != 0)
-		r = ss_tree_path_err(r, target);
+	rc.rx = ss_rq_ctx(rc.q);
+	r = restore_top(&rc, fd, target, e, created);
 out:
+	ss_rq_free(rc.q);
 	if (fd >= 0) {
 		/* everything restored reaches the disk before we say so */
+		DBGT("syncfs start");
 		if (r == 0 && syncfs(fd) != 0)
 			r = ss_err_errno(SS_EIO, "cannot sync '%s'", target);
+		DBGT("syncfs done");
 		close(fd);
 	}
 	ss_dir_free(&top);

@@ -1,210 +1,118 @@
 /*
- * snap.c: capture a live directory into objects.
+ * snap.c: capture a live directory into objects: the walker.
  *
- * Walk depth-first; entries of a directory are sorted by name (bytes).
- * A regular file whose (size, mtime, ctime, inode) equal those of the same
- * name in the previous snapshot reuses that entry's content reference and
- * extended attributes without being read.  Otherwise its data regions
- * (SEEK_DATA/SEEK_HOLE: holes are not read nor stored) are cut into chunks
- * by the content-defined chunker; one chunk covering the whole file is
+ * The walk is depth-first; the entries of a directory are sorted by name
+ * (bytes).  The scanners (scan.c) have listed and stat'ed each directory
+ * before the walker gets there, and decided per entry: a regular file
+ * whose (size, inode, mtime, ctime) equal those of the same name in the
+ * previous snapshot keeps that entry's content and xattrs without being
+ * read; a small changed one was read whole already; the walker reads the
+ * others.  A file's data regions (SEEK_DATA/SEEK_HOLE: holes are neither
+ * read nor stored) are cut into chunks by the content-defined chunker as
+ * they are read, each chunk handed to the sealing pipeline (pipe.c) in
+ * the buffer it was read into; one chunk covering the whole file is
  * referenced directly, anything else through a file map object.  A file
- * whose size, mtime or ctime moves while it is read is read again, and the
- * snapshot fails with SS_ECHANGED if it keeps changing.
+ * whose size, mtime or ctime moves while it is read is read again, and
+ * the snapshot fails with SS_ECHANGED if it keeps changing.
+ *
+ * File maps and directory objects are encoded when the pipeline drains
+ * to them (marks), once every ID and stored size they hold is known; a
+ * directory object equal to the previous snapshot's is reused as it is.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "tree/tree.h"
+#include "tree/scan.h"
 
-#define READ_BLOCK (4u * 1024 * 1024)
 #define CHANGE_RETRIES 3
+#define FEXT_BLOCK 256
+#define FMAP_MAXEXT ((SS_OBJ_MAX - 16) / (12 + SS_ID_LEN))
 
-/* One extent of a file map. */
+_Static_assert(SS_PIPE_BIGBUF >= SS_CHUNK_MAX, "a chunk fits its buffer");
+
+/* The extents of one file, until its map is stored (pointers stable). */
 struct fext {
 	uint64_t off;
 	uint32_t len;
-	struct ss_id id;
+	struct ss_id id;	/* written when the chunk drains */
 };
 
-/* What a file's content became. */
-struct fcontent {
-	uint8_t ckind;
-	struct ss_id cid;
+struct fblock {
+	struct fext v[FEXT_BLOCK];
+	struct fblock *next;
 };
 
-/* The extents of one file; stored sizes go to *acc (the entry's subtree). */
 struct fmap {
-	struct fext *v;
-	size_t n, cap;
-	uint64_t *acc;
+	struct ss_ent *e;	/* the file's entry: cid, ckind, subtree */
+	uint64_t size;
+	struct fblock *head, *tail;
+	size_t n;
+};
+
+/* Reading one file. */
+struct rdfile {
+	struct ss_tree *t;
+	struct ss_ent *e;
+	struct fmap *fm;
+	uint64_t size;
+	uint8_t *buf;		/* the chunk being read, from its start */
+	size_t have;
+	uint64_t coff;		/* file offset of buf[0] */
+	struct ss_chunkst cs;
 };
 
 static void
-twarn(struct ss_tree *t, const char *what, const char *path)
+twarn(struct ss_tree *t, const char *what, const char *dir, const char *name)
 {
-	char *m = ss_asprintf("%s %s", what, path);
+	char *m = ss_asprintf("%s %s/%s", what, dir, name);
 
 	if (m && t->warn)
 		t->warn(t->warnarg, m);
 	free(m);
 }
 
-
+/* reraise(r, msg): an error a scanner recorded, raised on this thread. */
 static int
-fmap_add(struct fmap *m, uint64_t off, uint32_t len, const struct ss_id *id)
+reraise(int r, const char *msg)
 {
-	if (ss_grow(&m->v, &m->cap, m->n, sizeof(*m->v)) != 0)
-		return SS_ENOMEM;
-	m->v[m->n].off = off;
-	m->v[m->n].len = len;
-	m->v[m->n].id = *id;
-	m->n++;
-	return 0;
+	return ss_err(r, "%s", msg ? msg : ss_strerror(r));
 }
 
-static int
-store_chunk(struct ss_tree *t, struct fmap *m, uint64_t off,
-    const uint8_t *p, size_t n)
-{
-	struct ss_id id;
-	int r;
+#ifndef RWF_DONTCACHE
+#define RWF_DONTCACHE 0x00000080	/* Linux 6.14 */
+#endif
 
-	if ((r = ss_tree_store(t, SS_OT_CHUNK, p, n, NULL, 0, &id, m->acc)))
-		return r;
-	return fmap_add(m, off, (uint32_t)n, &id);
-}
+static int nodontcache;		/* the kernel refused RWF_DONTCACHE */
 
 /*
- * read_region(t, fd, off, end, m): chunk the data region [off, end).
- * A region that ends early (file shrank) is SS_ECHANGED.
+ * ss_snap_pread(fd, buf, n, off): pread, leaving no page cache behind that
+ * was not there before (RWF_DONTCACHE, where the kernel has it): a backup
+ * reads everything once, and neither evicts what others use nor makes
+ * the kernel find fresh pages for every block it reads.
  */
-static int
-read_region(struct ss_tree *t, int fd, uint64_t off, uint64_t end,
-    struct fmap *m)
+ssize_t
+ss_snap_pread(int fd, void *buf, size_t n, uint64_t off)
 {
-	size_t start = 0, have = 0, cap = 2 * SS_CHUNK_MAX;
-	uint64_t pos = off, cutoff = off;
-	int r;
+	struct iovec v = { buf, n };
+	ssize_t k;
 
-	if ((r = ss_buf_reserve(&t->io, cap)) != 0)
-		return r;
-	while (pos < end || have > 0) {
-		/* refill when less than one maximal chunk is buffered */
-		if (pos < end && have < SS_CHUNK_MAX) {
-			memmove(t->io.p, t->io.p + start, have);
-			start = 0;
-			while (pos < end && have < cap) {
-				size_t want = cap - have;
-				ssize_t got;
-
-				if (want > READ_BLOCK)
-					want = READ_BLOCK;
-				if (want > end - pos)
-					want = (size_t)(end - pos);
-				got = pread(fd, t->io.p + have, want, (off_t)pos);
-				if (got < 0)
-					return ss_err_errno(ss_errno_code(errno),
-					    "read");
-				if (got == 0)
-					return ss_err(SS_ECHANGED, "file shrank"
-					    " while being read");
-				have += (size_t)got;
-				pos += (uint64_t)got;
-				t->bytes_read += (uint64_t)got;
-			}
-		}
-		size_t cut = ss_chunker_cut(t->ch, t->io.p + start, have,
-		    pos >= end);
-		if (cut == 0)
-			return ss_err(SS_EIO, "chunker wants more data than"
-			    " fits its buffer");
-		if ((r = store_chunk(t, m, cutoff, t->io.p + start, cut)) != 0)
-			return r;
-		start += cut;
-		have -= cut;
-		cutoff += cut;
+	if (!__atomic_load_n(&nodontcache, __ATOMIC_RELAXED)) {
+		k = preadv2(fd, &v, 1, (off_t)off, RWF_DONTCACHE);
+		if (k >= 0 || (errno != EOPNOTSUPP && errno != EINVAL))
+			return k;
+		__atomic_store_n(&nodontcache, 1, __ATOMIC_RELAXED);
 	}
-	return 0;
+	return pread(fd, buf, n, (off_t)off);
 }
 
-static int
-read_extents(struct ss_tree *t, int fd, uint64_t size, struct fmap *m)
-{
-	uint64_t off = 0;
-	int r;
-
-	while (off < size) {
-		off_t data = lseek(fd, (off_t)off, SEEK_DATA), hole;
-
-		if (data < 0 && errno == ENXIO)
-			break;
-		if (data < 0) {	/* no SEEK_DATA: one region */
-			data = (off_t)off;
-			hole = (off_t)size;
-		} else if ((hole = lseek(fd, data, SEEK_HOLE)) < 0)
-			hole = (off_t)size;
-		if ((uint64_t)hole > size)
-			hole = (off_t)size;
-		if ((uint64_t)data >= size)
-			break;
-		if ((r = read_region(t, fd, (uint64_t)data, (uint64_t)hole,
-		    m)) != 0)
-			return r;
-		off = (uint64_t)hole;
-	}
-	return 0;
-}
-
-/* fmap_finish(t, m, size, c): turn extents into a content reference. */
-static int
-fmap_finish(struct ss_tree *t, struct fmap *m, uint64_t size,
-    struct fcontent *c)
-{
-	struct ss_buf b = SS_BUF_INIT;
-	struct ss_id *refs = NULL;
-	int r = 0;
-
-	memset(c, 0, sizeof(*c));
-	if (m->n == 0)
-		return 0;
-	if (m->n == 1 && m->v[0].off == 0 && m->v[0].len == size) {
-		c->ckind = SS_CK_CHUNK;
-		c->cid = m->v[0].id;
-		return 0;
-	}
-	if (m->n > (SS_OBJ_MAX - 16) / (12 + SS_ID_LEN))
-		return ss_err(SS_ERANGE, "file has too many chunks");
-	if ((refs = ss_calloc(m->n, sizeof(*refs))) == NULL)
-		return SS_ENOMEM;
-	r |= ss_buf_put_u8(&b, SS_FILE_VERSION);
-	r |= ss_buf_put_u64(&b, size);
-	r |= ss_buf_put_u32(&b, (uint32_t)m->n);
-	for (size_t i = 0; i < m->n; i++) {
-		r |= ss_buf_put_u64(&b, m->v[i].off);
-		r |= ss_buf_put_u32(&b, m->v[i].len);
-		r |= ss_buf_put(&b, m->v[i].id.b, SS_ID_LEN);
-		refs[i] = m->v[i].id;
-	}
-	if (r == 0)
-		r = ss_tree_store(t, SS_OT_FILE, b.p, b.len, refs,
-		    (uint32_t)m->n, &c->cid, m->acc);
-	else
-		r = SS_ENOMEM;
-	if (r == 0)
-		c->ckind = SS_CK_FILE;
-	free(refs);
-	ss_buf_wipe(&b);
-	return r;
-}
-
-static int
-same_stat(const struct stat *a, const struct stat *b)
+int
+ss_snap_same_stat(const struct stat *a, const struct stat *b)
 {
 	return a->st_size == b->st_size && a->st_ino == b->st_ino &&
 	    a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
@@ -213,12 +121,34 @@ same_stat(const struct stat *a, const struct stat *b)
 	    a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
+void
+ss_snap_fill_stat(struct ss_ent *e, const struct stat *st)
+{
+	e->mode = st->st_mode & 07777;
+	e->uid = st->st_uid;
+	e->gid = st->st_gid;
+	e->mtime_sec = st->st_mtim.tv_sec;
+	e->mtime_nsec = (uint32_t)st->st_mtim.tv_nsec;
+	e->ctime_sec = st->st_ctim.tv_sec;
+	e->ctime_nsec = (uint32_t)st->st_ctim.tv_nsec;
+	e->ino = st->st_ino;
+	e->size = S_ISREG(st->st_mode) ? (uint64_t)st->st_size : 0;
+	e->hlgroup = (!S_ISDIR(st->st_mode) && st->st_nlink > 1) ?
+	    st->st_ino : 0;
+	e->rdev = (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)) ?
+	    st->st_rdev : 0;
+}
+
+static int
+cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 /*
  * ss_tree_read_xattrs(fd, path, out): encode every extended attribute (sorted by
  * name) of the open file ${fd}, or of ${path} (not followed) if fd < 0.
  */
-static int cmp_names(const void *a, const void *b);
-
 int
 ss_tree_read_xattrs(int fd, const char *path, struct ss_buf *out)
 {
@@ -282,379 +212,449 @@ out:
 	return r;
 }
 
+/* ---------- file maps ---------- */
+
+static void
+fmap_free(void *arg)
+{
+	struct fmap *m = arg;
+
+	while (m && m->head) {
+		struct fblock *b = m->head;
+
+		m->head = b->next;
+		free(b);
+	}
+	free(m);
+}
+
+/* fmap_add(m, off, len): a new extent, whose ID is filled in later. */
+static struct fext *
+fmap_add(struct fmap *m, uint64_t off, uint32_t len)
+{
+	struct fblock *b = m->tail;
+	struct fext *x;
+
+	if (b == NULL || m->n % FEXT_BLOCK == 0) {
+		if ((b = ss_calloc(1, sizeof(*b))) == NULL)
+			return NULL;
+		if (m->tail)
+			m->tail->next = b;
+		else
+			m->head = b;
+		m->tail = b;
+	}
+	x = &b->v[m->n % FEXT_BLOCK];
+	x->off = off;
+	x->len = len;
+	m->n++;
+	return x;
+}
+
 /*
- * read_xattrs_at(dirfd, name, out): the xattrs of a symlink, fifo or device
- * (which cannot be opened), through /proc/self/fd so that the path stays
- * short however deep the tree is; the last component is not followed.
+ * orphan(t, id): an object a failed attempt stored, which step 7 of the
+ * snapshot drops again if nothing ends up referencing it (t->newids).
  */
 static int
-read_xattrs_at(int dirfd, const char *name, struct ss_buf *out)
+orphan(struct ss_tree *t, const struct ss_id *id)
 {
-	char *p = ss_asprintf("/proc/self/fd/%d/%s", dirfd, name);
-	int r;
-
-	if (p == NULL)
+	if (ss_grow(&t->newids, &t->capnew, t->nnew, sizeof(*t->newids)))
 		return SS_ENOMEM;
-	r = ss_tree_read_xattrs(-1, p, out);
-	free(p);
+	t->newids[t->nnew++] = *id;
+	return 0;
+}
+
+/* orphans(t, m, e): the chunks of a failed attempt (drained). */
+static int
+orphans(struct ss_tree *t, const struct fmap *m, const struct ss_ent *e)
+{
+	size_t i = 0;
+	int r = 0;
+
+	if (e->ckind == SS_CK_CHUNK)
+		r = orphan(t, &e->cid);
+	for (struct fblock *b = m ? m->head : NULL; b && r == 0; b = b->next)
+		for (size_t k = 0; k < FEXT_BLOCK && i < m->n && r == 0;
+		    k++, i++)
+			r = orphan(t, &b->v[k].id);
 	return r;
 }
 
-/* capture_file: read one regular file (retrying while it changes). */
+/* fmap_done(t, arg): every chunk drained: store the file map. */
 static int
-capture_file(struct ss_tree *t, int dirfd, const char *name, const char *path,
-    struct stat *st, struct ss_buf *xa, struct fcontent *c, uint64_t *acc)
+fmap_done(struct ss_tree *t, void *arg)
+{
+	struct fmap *m = arg;
+	struct ss_buf *b = ss_pipe_scratch(t);
+	struct ss_id *refs = ss_calloc(m->n, sizeof(*refs));
+	size_t i = 0;
+	int r = 0;
+
+	if (refs == NULL) {
+		fmap_free(m);
+		return SS_ENOMEM;
+	}
+	r |= ss_buf_put_u8(b, SS_FILE_VERSION);
+	r |= ss_buf_put_u64(b, m->size);
+	r |= ss_buf_put_u32(b, (uint32_t)m->n);
+	for (struct fblock *k = m->head; k; k = k->next)
+		for (size_t j = 0; j < FEXT_BLOCK && i < m->n; j++, i++) {
+			r |= ss_buf_put_u64(b, k->v[j].off);
+			r |= ss_buf_put_u32(b, k->v[j].len);
+			r |= ss_buf_put(b, k->v[j].id.b, SS_ID_LEN);
+			refs[i] = k->v[j].id;
+		}
+	if (r == 0)
+		r = ss_pipe_store(t, SS_OT_FILE, b->p, b->len, refs,
+		    (uint32_t)m->n, &m->e->cid, &m->e->subtree);
+	else
+		r = SS_ENOMEM;
+	free(refs);
+	fmap_free(m);
+	return r;
+}
+
+/* ---------- reading a file ---------- */
+
+/* emit(rd, len, used): the first ${len} bytes of rd->buf are a chunk. */
+static int
+emit(struct rdfile *rd, size_t len, size_t used)
+{
+	struct ss_id *idout;
+	struct fext *x;
+	uint8_t *buf = rd->buf;
+
+	rd->buf = NULL;
+	if (rd->fm == NULL && rd->coff == 0 && len == rd->size) {
+		rd->e->ckind = SS_CK_CHUNK;
+		idout = &rd->e->cid;
+	} else {
+		if (rd->fm == NULL &&
+		    (rd->fm = ss_calloc(1, sizeof(*rd->fm))) == NULL) {
+			ss_pipe_putbuf(rd->t, buf, used);
+			return SS_ENOMEM;
+		}
+		if ((x = fmap_add(rd->fm, rd->coff, (uint32_t)len)) == NULL) {
+			ss_pipe_putbuf(rd->t, buf, used);
+			return SS_ENOMEM;
+		}
+		idout = &x->id;
+	}
+	rd->coff += len;
+	return ss_pipe_chunk(rd->t, buf, len, used, idout, &rd->e->subtree);
+}
+
+/*
+ * feed(rd, p, n): ${n} bytes of the region: copy them into the buffers of
+ * the chunks they belong to, handing each chunk over once it is cut.
+ */
+static int
+feed(struct rdfile *rd, const uint8_t *p, size_t n)
+{
+	size_t used;
+	int r;
+
+	while (n > 0) {
+		if (rd->buf == NULL && (rd->buf = ss_pipe_bigbuf(rd->t)) == NULL)
+			return SS_ENOMEM;
+		used = ss_chunker_feed(rd->t->ch, &rd->cs, p, n);
+		memcpy(rd->buf + rd->have, p, used);
+		rd->have += used;
+		p += used;
+		n -= used;
+		if (rd->cs.cut) {
+			if ((r = emit(rd, rd->have, rd->have)) != 0)
+				return r;
+			rd->have = 0;
+			ss_chunker_begin(&rd->cs);
+		}
+	}
+	return 0;
+}
+
+/*
+ * read_region(rd, fd, off, end): chunk the data region [off, end), read
+ * ahead by the reader.  A region that ends early (file shrank) is
+ * SS_ECHANGED.
+ */
+static int
+read_region(struct rdfile *rd, int fd, uint64_t off, uint64_t end)
+{
+	struct ss_sread *sr = ss_pipe_reader(rd->t);
+	const uint8_t *p;
+	size_t n;
+	int r;
+
+	rd->coff = off;
+	rd->have = 0;
+	ss_chunker_begin(&rd->cs);
+	if ((r = ss_sread_begin(sr, fd, off, end)) != 0)
+		return r;
+	while ((r = ss_sread_next(sr, &p, &n)) == 0 && n > 0) {
+		rd->t->bytes_read += n;
+		r = feed(rd, p, n);
+		ss_sread_release(sr);
+		if (r != 0)
+			break;
+	}
+	ss_sread_end(sr);
+	if (r == 0 && rd->have > 0)
+		r = emit(rd, rd->have, rd->have);
+	return r;
+}
+
+static int
+read_extents(struct rdfile *rd, int fd)
+{
+	uint64_t off = 0, size = rd->size;
+	int r;
+
+	while (off < size) {
+		off_t data = lseek(fd, (off_t)off, SEEK_DATA), hole;
+
+		if (data < 0 && errno == ENXIO)
+			break;
+		if (data < 0) {	/* no SEEK_DATA: one region */
+			data = (off_t)off;
+			hole = (off_t)size;
+		} else if ((hole = lseek(fd, data, SEEK_HOLE)) < 0)
+			hole = (off_t)size;
+		if ((uint64_t)hole > size)
+			hole = (off_t)size;
+		if ((uint64_t)data >= size)
+			break;
+		if ((r = read_region(rd, fd, (uint64_t)data,
+		    (uint64_t)hole)) != 0)
+			return r;
+		off = (uint64_t)hole;
+	}
+	return 0;
+}
+
+/* attempt(rd, fd, se, path): read the open file once. */
+static int
+attempt(struct rdfile *rd, int fd, struct ss_sent *se, const char *path)
 {
 	struct stat a, b;
-	struct fmap m;
-	int fd = -1, r = 0;
+	int r;
 
-	for (int attempt = 0; attempt < CHANGE_RETRIES; attempt++) {
-		/* what a failed attempt stored is orphaned, not counted */
-		if (attempt > 0 && (r = ss_pipe_drain(t)) != 0)
-			break;
-		*acc = 0;
-		memset(&m, 0, sizeof(m));
-		m.acc = acc;
-		fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NOATIME |
-		    O_CLOEXEC);
+	if (fstat(fd, &a) != 0 || !S_ISREG(a.st_mode))
+		return ss_err(SS_ECHANGED, "replaced while being read");
+	rd->size = (uint64_t)a.st_size;
+	if ((r = read_extents(rd, fd)) != 0)
+		return r;
+	if ((r = ss_tree_read_xattrs(fd, path, &se->xa)) != 0)
+		return r;
+	if (fstat(fd, &b) != 0 || !ss_snap_same_stat(&a, &b))
+		return ss_err(SS_ECHANGED, "file changed while being read");
+	if (rd->fm != NULL && rd->fm->n > FMAP_MAXEXT)
+		return ss_err(SS_ERANGE, "file has too many chunks");
+	ss_snap_fill_stat(&se->e, &a);
+	se->e.xattrs = se->xa.p;
+	se->e.xattrslen = se->xa.len;
+	return 0;
+}
+
+/*
+ * capture_file(t, d, se): read one regular file, again while it changes.
+ * What a failed attempt stored is drained, then noted as possibly
+ * orphaned (step 7 of the snapshot drops it if nothing references it).
+ */
+static int
+capture_file(struct ss_tree *t, struct ss_snode *d, struct ss_sent *se)
+{
+	struct rdfile rd;
+	char *path = ss_path_join(d->path, se->e.name);
+	int fd, r = 0;
+
+	if (path == NULL)
+		return SS_ENOMEM;
+	memset(&rd, 0, sizeof(rd));
+	rd.t = t;
+	rd.e = &se->e;
+	for (int n = 0; n < CHANGE_RETRIES; n++) {
+		if (n > 0) {
+			if ((r = ss_pipe_drain(t)) != 0 ||
+			    (r = orphans(t, rd.fm, &se->e)) != 0)
+				break;
+			fmap_free(rd.fm);
+			rd.fm = NULL;
+		}
+		se->e.ckind = SS_CK_NONE;
+		se->e.subtree = 0;
+		fd = openat(d->fd, se->e.name, O_RDONLY | O_NOFOLLOW |
+		    O_NOATIME | O_CLOEXEC);
 		if (fd < 0 && errno == EPERM)
-			fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW |
+			fd = openat(d->fd, se->e.name, O_RDONLY | O_NOFOLLOW |
 			    O_CLOEXEC);
-		if (fd < 0)
-			return ss_tree_path_err(ss_err_errno(ss_errno_code(errno),
-			    "cannot open"), path);
-		if (fstat(fd, &a) != 0 || !S_ISREG(a.st_mode)) {
-			r = ss_err(SS_ECHANGED, "replaced while being read");
-			goto next;
+		if (fd < 0) {
+			r = ss_err_errno(ss_errno_code(errno), "cannot open");
+			break;
 		}
-		if ((r = read_extents(t, fd, (uint64_t)a.st_size, &m)) != 0)
-			goto next;
-		if ((r = ss_tree_read_xattrs(fd, path, xa)) != 0)
-			goto next;
-		if (fstat(fd, &b) != 0 || !same_stat(&a, &b)) {
-			r = ss_err(SS_ECHANGED, "file changed while being read");
-			goto next;
-		}
-		r = fmap_finish(t, &m, (uint64_t)a.st_size, c);
-		*st = a;
-next:
-		free(m.v);
+		r = attempt(&rd, fd, se, path);
 		close(fd);
+		ss_pipe_putbuf(t, rd.buf, rd.have);
+		rd.buf = NULL;
 		if (r != SS_ECHANGED)
 			break;
 	}
-	return r ? ss_tree_path_err(r, path) : 0;
-}
-
-static void
-strv_free(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-static int
-cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* list_dir(fd, &names, &n): sorted names, "." and ".." excluded. */
-static int
-list_dir(int fd, char ***names, size_t *n)
-{
-	DIR *d;
-	struct dirent *de;
-	char **v = NULL, **nv;
-	size_t cnt = 0, cap = 0;
-	int dfd = dup(fd), r = 0;
-
-	*names = NULL;
-	*n = 0;
-	if (dfd < 0 || (d = fdopendir(dfd)) == NULL) {
-		if (dfd >= 0)
-			close(dfd);
-		return ss_err_errno(SS_EIO, "cannot read directory");
-	}
-	errno = 0;
-	while ((de = readdir(d)) != NULL) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (cnt == cap) {
-			cap = cap ? 2 * cap : 32;
-			if ((nv = ss_realloc(v, cap * sizeof(*v))) == NULL) {
-				r = SS_ENOMEM;
-				break;
-			}
-			v = nv;
-		}
-		if ((v[cnt] = ss_strdup(de->d_name)) == NULL) {
-			r = SS_ENOMEM;
-			break;
-		}
-		cnt++;
-	}
-	if (r == 0 && errno != 0)
-		r = ss_err_errno(SS_EIO, "cannot read directory");
-	closedir(d);
-	if (r != 0) {
-		strv_free(v, cnt);
-		return r;
-	}
-	if (cnt > 1)
-		qsort(v, cnt, sizeof(*v), cmp_names);
-	*names = v;
-	*n = cnt;
-	return 0;
-}
-
-static int
-is_skipped(const struct ss_tree *t, const char *path)
-{
-	for (size_t i = 0; i < t->nskip; i++)
-		if (!strcmp(t->skip[i], path))
-			return 1;
-	return 0;
-}
-
-static void
-fill_stat(struct ss_ent *e, const struct stat *st)
-{
-	e->mode = st->st_mode & 07777;
-	e->uid = st->st_uid;
-	e->gid = st->st_gid;
-	e->mtime_sec = st->st_mtim.tv_sec;
-	e->mtime_nsec = (uint32_t)st->st_mtim.tv_nsec;
-	e->ctime_sec = st->st_ctim.tv_sec;
-	e->ctime_nsec = (uint32_t)st->st_ctim.tv_nsec;
-	e->ino = st->st_ino;
-	e->size = S_ISREG(st->st_mode) ? (uint64_t)st->st_size : 0;
-	e->hlgroup = (!S_ISDIR(st->st_mode) && st->st_nlink > 1) ?
-	    st->st_ino : 0;
-	e->rdev = (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)) ?
-	    st->st_rdev : 0;
-}
-
-static int
-unchanged(const struct ss_ent *p, const struct stat *st)
-{
-	return p && p->type == SS_FT_REG && p->size == (uint64_t)st->st_size &&
-	    p->ino == st->st_ino && p->mtime_sec == st->st_mtim.tv_sec &&
-	    p->mtime_nsec == (uint32_t)st->st_mtim.tv_nsec &&
-	    p->ctime_sec == st->st_ctim.tv_sec &&
-	    p->ctime_nsec == (uint32_t)st->st_ctim.tv_nsec;
-}
-
-static int capture_dir(struct ss_tree *t, int fd, const char *path,
-    const struct ss_id *prev, struct ss_id *id, uint64_t *acc);
-
-/*
- * One captured entry, owning what its ss_ent points at until the directory
- * object is encoded (after the pipeline has delivered every subtree size).
- */
-struct cent {
-	struct ss_ent e;
-	struct ss_buf xa;
-	char *target;
-};
-
-/*
- * capture_entry(t, dirfd, name, path, prevdir, c): fill ${c} for one
- * entry.  Returns 1 if the entry is to be left out (a socket).
- */
-static int
-capture_entry(struct ss_tree *t, int dirfd, const char *name,
-    const char *path, const struct ss_dir *prevdir, struct cent *c,
-    char *tbuf)
-{
-	const struct ss_ent *p = ss_dir_find(prevdir, name, strlen(name));
-	struct ss_ent *e = &c->e;
-	struct ss_buf *xa = &c->xa;
-	struct stat st;
-	struct fcontent fc;
-	int r = 0, fd;
-
-	e->name = name;
-	e->namelen = strlen(name);
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-		return ss_tree_path_err(ss_err_errno(ss_errno_code(errno),
-		    "cannot stat"), path);
-	switch (st.st_mode & S_IFMT) {
-	case S_IFREG:
-		e->type = SS_FT_REG;
-		t->files++;
-		t->logical += (uint64_t)st.st_size;
-		if (unchanged(p, &st)) {
-			e->ckind = p->ckind;
-			e->cid = p->cid;
-			e->subtree = p->subtree;
-			t->reused++;
-			if (ss_buf_put(xa, p->xattrs, p->xattrslen))
-				return SS_ENOMEM;
-			break;
-		}
-		r = capture_file(t, dirfd, name, path, &st, xa, &fc,
-		    &e->subtree);
-		if (r != 0)
-			return r;
-		e->ckind = fc.ckind;
-		e->cid = fc.cid;
-		break;
-	case S_IFDIR:
-		e->type = SS_FT_DIR;
-		e->ckind = SS_CK_DIR;
-		fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-		    O_CLOEXEC);
-		if (fd < 0)
-			return ss_tree_path_err(ss_err_errno(ss_errno_code(errno),
-			    "cannot open directory"), path);
-		if (fstat(fd, &st) != 0)
-			r = ss_err_errno(SS_EIO, "cannot stat directory");
-		else if ((r = ss_tree_read_xattrs(fd, path, xa)) == 0)
-			r = capture_dir(t, (st.st_dev != t->rootdev ||
-			    is_skipped(t, path)) ? -1 : fd, path,
-			    p && p->type == SS_FT_DIR ? &p->cid : NULL,
-			    &e->cid, &e->subtree);
-		close(fd);
-		if (r != 0)
-			return r;
-		break;
-	case S_IFLNK: {
-		ssize_t n = readlinkat(dirfd, name, tbuf, 4096);
-
-		if (n <= 0 || n >= 4096)
-			return ss_tree_path_err(ss_err_errno(SS_EIO, "cannot read"
-			    " symlink"), path);
-		if ((c->target = ss_malloc((size_t)n)) == NULL)
-			return SS_ENOMEM;
-		memcpy(c->target, tbuf, (size_t)n);
-		e->type = SS_FT_LNK;
-		e->target = c->target;
-		e->targetlen = (size_t)n;
-		r = read_xattrs_at(dirfd, name, xa);
-		break;
-	}
-	case S_IFIFO:
-		e->type = SS_FT_FIFO;
-		r = read_xattrs_at(dirfd, name, xa);
-		break;
-	case S_IFCHR:
-	case S_IFBLK:
-		e->type = S_ISCHR(st.st_mode) ? SS_FT_CHR : SS_FT_BLK;
-		r = read_xattrs_at(dirfd, name, xa);
-		break;
-	default:
-		twarn(t, "skipping socket", path);
-		return 1;
-	}
+	if (r == 0 && rd.fm != NULL) {
+		se->e.ckind = SS_CK_FILE;
+		rd.fm->e = &se->e;
+		rd.fm->size = rd.size;
+		r = ss_pipe_mark(t, fmap_done, fmap_free, rd.fm, 0);
+	} else if (rd.fm != NULL)
+		ss_pipe_defer_free(t, fmap_free, rd.fm);	/* jobs point in */
 	if (r != 0)
-		return r < 0 && strncmp(ss_errmsg(), path, strlen(path)) ?
-		    ss_tree_path_err(r, path) : r;
-	fill_stat(e, &st);
-	return 0;
-}
-
-static void
-cents_free(struct cent *v, size_t n)
-{
-	for (size_t i = 0; v && i < n; i++) {
-		ss_buf_free(&v[i].xa);
-		free(v[i].target);
-	}
-	free(v);
+		r = ss_tree_path_err(r, path);
+	free(path);
+	return r;
 }
 
 /*
- * encode_dir(t, v, n, path, b, refs, &nrefs): the directory object of the
- * captured entries (whose sizes must be final), and its references.
+ * store_data(t, se): a file a scanner read whole: one chunk, or none.  Its
+ * bytes stay in the node until the directory is stored.
  */
 static int
-encode_dir(struct cent *v, size_t n, const char *path, struct ss_buf *b,
-    struct ss_id *refs, size_t *nrefs)
+store_data(struct ss_tree *t, struct ss_sent *se)
 {
-	size_t cnt = 0;
-	int r;
-
-	*nrefs = 0;
-	if ((r = ss_buf_put_u8(b, SS_DIR_VERSION)) != 0 ||
-	    (r = ss_buf_put_u32(b, 0)) != 0)
-		return r;
-	for (size_t i = 0; i < n; i++) {
-		if (v[i].e.type == 0)	/* left out */
-			continue;
-		v[i].e.xattrs = v[i].xa.p;
-		v[i].e.xattrslen = v[i].xa.len;
-		if ((r = ss_ent_encode(&v[i].e, b)) != 0)
-			return r;
-		if (v[i].e.ckind != SS_CK_NONE)
-			refs[(*nrefs)++] = v[i].e.cid;
-		cnt++;
+	if (se->e.size == 0) {
+		se->e.ckind = SS_CK_NONE;
+		return 0;
 	}
-	if (b->len > SS_OBJ_MAX)
-		return ss_tree_path_err(ss_err(SS_ERANGE, "directory too large"), path);
-	ss_le32enc(b->p + 1, (uint32_t)cnt);
-	return 0;
+	t->bytes_read += se->e.size;
+	se->e.ckind = SS_CK_CHUNK;
+	return ss_pipe_chunk(t, se->data, se->e.size, 0, &se->e.cid,
+	    &se->e.subtree);
 }
 
+/* ---------- directories ---------- */
+
 /*
- * capture_dir(t, fd, path, prev, id, acc): store the directory open at
- * ${fd} (fd < 0: record it as empty, for mount points not descended into).
- * Its stored size, and that of everything under it, is added to *${acc}.
+ * dir_done(t, arg): every entry of the walked directory ${arg} has its
+ * ID and size: encode its object and store it, or reuse the previous
+ * snapshot's when it is the same.
  */
 static int
-capture_dir(struct ss_tree *t, int fd, const char *path,
-    const struct ss_id *prev, struct ss_id *id, uint64_t *acc)
+dir_done(struct ss_tree *t, void *arg)
 {
-	struct ss_dir prevdir = { SS_BUF_INIT, NULL, 0 };
-	struct ss_buf b = SS_BUF_INIT;
-	struct ss_id *refs = NULL;
-	struct cent *v = NULL;
-	char **names = NULL, *cpath = NULL, *tbuf = NULL;
-	size_t n = 0, nrefs = 0;
+	struct ss_snode *d = arg;
+	struct ss_buf *b = ss_pipe_scratch(t);
+	struct ss_id *refs = NULL, id;
+	uint64_t sum = 0, len = 0;
+	size_t cnt = 0, nrefs = 0;
 	int r;
 
-	t->dirs++;
-	if (fd >= 0 && (r = list_dir(fd, &names, &n)) != 0)
-		return ss_tree_path_err(r, path);
-	if (prev && (r = ss_tree_load_dir(t, prev, &prevdir)) != 0)
-		goto out;
-	if ((refs = ss_calloc(n + 1, sizeof(*refs))) == NULL ||
-	    (v = ss_calloc(n + 1, sizeof(*v))) == NULL ||
-	    (tbuf = ss_malloc(4096)) == NULL) {
+	if ((refs = ss_calloc(d->n + 1, sizeof(*refs))) == NULL) {
 		r = SS_ENOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++) {
-		free(cpath);
-		if ((cpath = ss_path_join(path, names[i])) == NULL) {
-			r = SS_ENOMEM;
-			goto out;
-		}
-		r = capture_entry(t, fd, names[i], cpath, &prevdir, &v[i], tbuf);
-		if (r == 1)
-			memset(&v[i].e, 0, sizeof(v[i].e));
-		else if (r != 0)
-			goto out;
-	}
-	/* every subtree size is final once the pipeline has drained */
-	if ((r = ss_pipe_drain(t)) != 0 ||
-	    (r = encode_dir(v, n, path, &b, refs, &nrefs)) != 0)
+	if ((r = ss_buf_put_u8(b, SS_DIR_VERSION)) != 0 ||
+	    (r = ss_buf_put_u32(b, 0)) != 0)
 		goto out;
-	for (size_t i = 0; i < n; i++)
-		*acc += v[i].e.subtree;
-	r = ss_tree_store(t, SS_OT_DIR, b.p, b.len, refs, (uint32_t)nrefs, id,
-	    acc);
+	for (size_t i = 0; i < d->n; i++) {
+		const struct ss_ent *e = &d->v[i].e;
+
+		if (e->type == 0)	/* left out */
+			continue;
+		if ((r = ss_ent_encode(e, b)) != 0)
+			goto out;
+		if (e->ckind != SS_CK_NONE)
+			refs[nrefs++] = e->cid;
+		sum += e->subtree;
+		cnt++;
+	}
+	if (b->len > SS_OBJ_MAX) {
+		r = ss_tree_path_err(ss_err(SS_ERANGE, "directory too large"),
+		    d->path);
+		goto out;
+	}
+	ss_le32enc(b->p + 1, (uint32_t)cnt);
+	if (d->haveprev && b->len == d->prev.raw.len &&
+	    memcmp(b->p, d->prev.raw.p, b->len) == 0) {
+		id = d->previd;
+		len = d->prevlen;
+	} else if ((r = ss_pipe_store(t, SS_OT_DIR, b->p, b->len, refs,
+	    (uint32_t)nrefs, &id, &len)) != 0)
+		goto out;
+	*d->idout = id;
+	*d->accout += sum + len;
 out:
-	ss_dir_free(&prevdir);
-	ss_buf_free(&b);
-	cents_free(v, n);
-	strv_free(names, n);
 	free(refs);
-	free(cpath);
-	free(tbuf);
+	ss_scan_free(t, d);
 	return r;
+}
+
+static int walk_dir(struct ss_tree *t, struct ss_snode *d);
+
+static int
+walk_child(struct ss_tree *t, struct ss_snode *d, struct ss_sent *se)
+{
+	struct ss_snode *c = ss_scan_child(t, d, se);
+
+	if (c == NULL)
+		return SS_ENOMEM;
+	if (c->err)
+		return reraise(c->err, c->errmsg);
+	ss_snap_fill_stat(&se->e, &c->st);
+	if (c->xattrs != NULL && c->xattrs == c->xa.p) {
+		/* the entry outlives the node: it takes the xattrs */
+		se->xa = c->xa;
+		memset(&c->xa, 0, sizeof(c->xa));
+	}
+	se->e.xattrs = c->xattrs;
+	se->e.xattrslen = c->xattrslen;
+	c->idout = &se->e.cid;
+	c->accout = &se->e.subtree;
+	return walk_dir(t, c);
+}
+
+/*
+ * walk_dir(t, d): visit the scanned directory ${d}; its object is stored
+ * when the pipeline drains to it, its ID going to *d->idout and its
+ * size, with everything under it, added to *d->accout.
+ */
+static int
+walk_dir(struct ss_tree *t, struct ss_snode *d)
+{
+	int r = 0;
+
+	if (d->err)
+		return reraise(d->err, d->errmsg);
+	t->dirs++;
+	for (size_t i = 0; i < d->n && r == 0; i++) {
+		struct ss_sent *se = &d->v[i];
+
+		if (se->err)
+			return reraise(se->err, se->errmsg);
+		if (se->e.type == SS_FT_REG) {
+			t->files++;
+			t->logical += se->lsize;
+		}
+		switch (se->how) {
+		case SE_SOCKET:
+			twarn(t, "skipping socket", d->path, se->e.name);
+			break;
+		case SE_REUSE:
+			t->reused++;
+			break;
+		case SE_DATA:
+			r = store_data(t, se);
+			break;
+		case SE_READ:
+			r = capture_file(t, d, se);
+			break;
+		case SE_DIR:
+			r = walk_child(t, d, se);
+			break;
+		default:
+			break;
+		}
+	}
+	if (r != 0)
+		return r;
+	ss_scan_close(t, d);
+	return ss_pipe_mark(t, dir_done, NULL, d, d->acct);
 }
 
 int
@@ -663,36 +663,44 @@ ss_tree_snapshot(struct ss_tree *t, const char *dir, const struct ss_id *prev,
 {
 	struct ss_dir prevroot = { SS_BUF_INIT, NULL, 0 };
 	struct ss_buf b = SS_BUF_INIT, xa = SS_BUF_INIT;
+	const struct ss_ent *pe;
+	struct ss_snode *top;
 	struct ss_ent e;
 	struct stat st;
 	int fd, r;
 
 	*refer = 0;
+	memset(&e, 0, sizeof(e));
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return ss_err_errno(ss_errno_code(errno), "cannot open '%s'",
 		    dir);
 	if (fstat(fd, &st) != 0) {
 		r = ss_err_errno(SS_EIO, "cannot stat '%s'", dir);
+		close(fd);
 		goto out;
 	}
 	t->rootdev = st.st_dev;
-	if (prev && (r = ss_tree_load_dir(t, prev, &prevroot)) != 0)
+	ss_pipe_catlock(t);
+	r = prev ? ss_tree_load_dir(t, prev, &prevroot) : 0;
+	ss_pipe_catunlock(t);
+	if (r != 0 || (r = ss_tree_read_xattrs(fd, dir, &xa)) != 0) {
+		close(fd);
 		goto out;
-	memset(&e, 0, sizeof(e));
-	const struct ss_ent *pe = ss_dir_find(&prevroot, "@", 1);
-	if ((r = ss_tree_read_xattrs(fd, dir, &xa)) != 0)
+	}
+	pe = ss_dir_find(&prevroot, "@", 1);
+	if ((r = ss_scan_root(t, fd, dir, pe && pe->type == SS_FT_DIR ?
+	    pe : NULL, &top)) != 0)
 		goto out;
-	if ((r = capture_dir(t, fd, dir, pe && pe->type == SS_FT_DIR ?
-	    &pe->cid : NULL, &e.cid, &e.subtree)) != 0)
-		goto out;
-	if ((r = ss_pipe_drain(t)) != 0)
+	top->idout = &e.cid;
+	top->accout = &e.subtree;
+	if ((r = walk_dir(t, top)) != 0 || (r = ss_pipe_drain(t)) != 0)
 		goto out;
 	e.name = "@";
 	e.namelen = 1;
 	e.type = SS_FT_DIR;
 	e.ckind = SS_CK_DIR;
-	fill_stat(&e, &st);
+	ss_snap_fill_stat(&e, &st);
 	e.xattrs = xa.p;
 	e.xattrslen = xa.len;
 	if ((r = ss_buf_put_u8(&b, SS_DIR_VERSION)) != 0 ||
@@ -700,13 +708,12 @@ ss_tree_snapshot(struct ss_tree *t, const char *dir, const struct ss_id *prev,
 	    (r = ss_ent_encode(&e, &b)) != 0)
 		goto out;
 	*refer = e.subtree;
-	if ((r = ss_tree_store(t, SS_OT_DIR, b.p, b.len, &e.cid, 1, root,
-	    refer)) == 0)
-		r = ss_pipe_drain(t);
+	r = ss_pipe_store(t, SS_OT_DIR, b.p, b.len, &e.cid, 1, root, refer);
 out:
+	if (r != 0)
+		ss_scan_halt(t);	/* nothing may use prevroot any more */
 	ss_dir_free(&prevroot);
 	ss_buf_free(&b);
 	ss_buf_free(&xa);
-	close(fd);
 	return r;
 }

@@ -94,6 +94,7 @@ struct ss_tree {
 	struct ss_objctx *oc;
 	struct ss_chunker *ch;
 	struct ss_packw *pw;	/* writing; NULL for restore */
+	struct ss_packw *pwdir;	/* snapshot: file maps, directories */
 	struct ss_packr *pr;
 	void (*warn)(void *arg, const char *msg);
 	void *warnarg;
@@ -106,7 +107,8 @@ struct ss_tree {
 	/* objects created by this run (so that unreferenced ones are dropped) */
 	struct ss_id *newids;
 	size_t nnew, capnew;
-	struct ss_pipe *pipe;	/* sealing threads, NULL: synchronous */
+	struct ss_pipe *pipe;	/* snapshot: its threads (pipe.c) */
+	struct ss_scan *scan;	/* snapshot: its scanners (scan.c) */
 	/* scratch */
 	struct ss_buf obj, pt, io;
 	struct ss_buf hrefs;	/* visible references of the last loaded object */
@@ -128,6 +130,15 @@ int ss_tree_load(struct ss_tree *t, const struct ss_id *id, uint8_t type,
     struct ss_buf *out);
 int ss_tree_load_dir(struct ss_tree *t, const struct ss_id *id,
     struct ss_dir *d);
+/*
+ * ss_tree_load_at(t, id, loc, type, out), ss_tree_load_dir_at(t, id, loc,
+ * d): the same for an object whose index location is known; they use no
+ * catalog.
+ */
+int ss_tree_load_at(struct ss_tree *t, const struct ss_id *id,
+    const struct ss_loc *loc, uint8_t type, struct ss_buf *out);
+int ss_tree_load_dir_at(struct ss_tree *t, const struct ss_id *id,
+    const struct ss_loc *loc, struct ss_dir *d);
 
 /*
  * ss_tree_check_refs(t, ids, n): the last loaded object's visible reference
@@ -140,9 +151,8 @@ int ss_tree_check_refs(struct ss_tree *t, struct ss_id *ids, size_t n);
 /*
  * ss_tree_store(t, type, p, n, refs, nrefs, id, acc): store an object
  * unless it exists; new objects get their children's reference counts
- * raised.  Its stored size is added to *${acc}, at once or, when the
- * sealing pipeline is running, when the object is drained (so *${acc} is
- * final only after ss_pipe_drain).  ${refs} is sorted in place.
+ * raised.  Its stored size is added to *${acc}.  ${refs} is sorted in
+ * place.  (Snapshot stores through its pipeline instead, scan.h.)
  */
 int ss_tree_store(struct ss_tree *t, uint8_t type, const void *p, size_t n,
     struct ss_id *refs, uint32_t nrefs, struct ss_id *id, uint64_t *acc);
@@ -152,15 +162,15 @@ int ss_tree_newid(struct ss_tree *t, const struct ss_id *id, uint32_t len,
     uint64_t *acc);
 
 /*
- * The sealing pipeline (pipe.c): ${nthreads} workers compress, seal and
- * append to t->pw; the caller's thread does all catalog work in
- * ss_pipe_drain (and when the in-flight bound is reached).
+ * The threads of a snapshot (pipe.c, scan.c; see scan.h):
+ * ss_pipe_start(t, nthreads, nscan, pooldir) starts ${nthreads} sealing
+ * threads (0: the walker seals) and ${nscan} scanners that read ahead of
+ * the walk, each with its own pack reader on ${pooldir} (0: the walker
+ * scans).  ss_pipe_drain waits for everything submitted and indexes it;
+ * ss_pipe_stop stops the threads and frees what is left.
  */
-int ss_pipe_start(struct ss_tree *t, int nthreads);
-int ss_pipe_submit(struct ss_tree *t, uint8_t type, const void *p, size_t n,
-    const struct ss_id *refs, uint32_t nrefs, const struct ss_id *id,
-    uint64_t *acc);
-int ss_pipe_pending(struct ss_tree *t, const struct ss_id *id);
+int ss_pipe_start(struct ss_tree *t, int nthreads, int nscan,
+    const char *pooldir);
 int ss_pipe_drain(struct ss_tree *t);
 void ss_pipe_stop(struct ss_tree *t);
 
@@ -191,6 +201,13 @@ struct ss_restore_opts {
 	size_t nkeep;
 	void (*cb)(void *arg, const char *path);
 	void *cbarg;
+	/*
+	 * Threads that read, authenticate and write file contents beside the
+	 * walking thread, each with its own pack reader on ${pooldir}; 0 (or
+	 * no pooldir): everything on the calling thread.
+	 */
+	int nthreads;
+	const char *pooldir;
 };
 
 /* ss_tree_restore(t, root, target, opts): see pool.h ss_restore. */

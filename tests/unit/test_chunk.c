@@ -226,10 +226,89 @@ test_distribution(void)
 	free(p);
 }
 
+/*
+ * ss_chunker_feed in pieces of random sizes (1 byte to a few MiB) makes
+ * exactly the cuts ss_chunker_cut makes: zeros, random data and text-like
+ * data with small parameters and the real ones.
+ */
+static int
+feed_all(const struct ss_chunker *c, const uint8_t *p, size_t n,
+    size_t *ends, int maxends, uint64_t seed)
+{
+	struct ss_chunkst st;
+	size_t off = 0;
+	int k = 0;
+
+	rng = seed;
+	ss_chunker_begin(&st);
+	while (off < n) {
+		size_t want = 1 + (size_t)(next() % ((next() & 1) ? 17 :
+		    (3u << 20)));
+		size_t give = want < n - off ? want : n - off;
+		size_t used = ss_chunker_feed(c, &st, p + off, give);
+
+		if (used > give || (used < give && !st.cut) || k == maxends)
+			return -1;
+		off += used;
+		if (st.cut) {
+			ends[k++] = off;
+			ss_chunker_begin(&st);
+		}
+	}
+	if (st.pos > 0) {
+		if (k == maxends)
+			return -1;
+		ends[k++] = off;
+	}
+	return k;
+}
+
+static void
+test_feed(void)
+{
+	struct ss_chunker *big = ss_chunker_new(NULL, SS_CHUNK_MIN,
+	    SS_CHUNK_AVG, SS_CHUNK_MAX);
+	struct ss_chunker *sm = ss_chunker_new(NULL, 64, 256, 1024);
+	size_t n = (size_t)24 << 20;
+	uint8_t *p = malloc(n);
+	size_t *e1 = calloc(MAXCHUNKS * 64, sizeof(size_t));
+	size_t *e2 = calloc(MAXCHUNKS * 64, sizeof(size_t));
+	int k1, k2, bad = 0;
+
+	for (int round = 0; round < 3; round++) {
+		if (round == 0)
+			fill_random(p, n, 11);
+		else if (round == 1)
+			memset(p, 0, n);
+		else
+			for (size_t i = 0; i < n; i++)
+				p[i] = (uint8_t)("abc def\n"[(i * 7 + i / 13) % 8]);
+		for (int s = 0; s < 2; s++) {
+			const struct ss_chunker *c = s ? sm : big;
+			size_t len = s ? n / 8 : n;
+
+			k1 = chunk_all(c, p, len, s ? 1024 : SS_CHUNK_MAX, e1,
+			    MAXCHUNKS * 64);
+			k2 = feed_all(c, p, len, e2, MAXCHUNKS * 64,
+			    (uint64_t)round * 10 + (uint64_t)s);
+			if (k1 <= 0 || k1 != k2 ||
+			    memcmp(e1, e2, (size_t)k1 * sizeof(size_t)) != 0)
+				bad++;
+		}
+	}
+	is_int(bad, 0, "feeding pieces makes the same cuts as whole buffers");
+	ss_chunker_free(big);
+	ss_chunker_free(sm);
+	free(e1);
+	free(e2);
+	free(p);
+}
+
 int
 main(void)
 {
 	test_params();
+	test_feed();
 	test_small_cases();
 	test_big();
 	test_distribution();
