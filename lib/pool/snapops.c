@@ -246,7 +246,7 @@ capture(struct ss_pool *p, const struct ss_ds *ds, const struct ss_keyset *ks,
 	 */
 	(void)mallopt(M_ARENA_MAX, 2);
 	if ((r = ss_pipe_start(&t, sealing_threads(),
-	    scan_threads(sealing_threads()), p->dir)) != 0)
+	    scan_threads(sealing_threads()))) != 0)
 		goto out;
 	r = ss_tree_snapshot(&t, real, prev ? &prev->root : NULL, &s->root,
 	    &s->referenced);

@@ -227,7 +227,12 @@ ss_tree_load_at(struct ss_tree *t, const struct ss_id *id,
 	uint8_t got;
 	int r;
 
-	if ((r = ss_packr_read(t->pr, id, loc, &t->obj)) != 0)
+	if (t->prlock != NULL)
+		pthread_mutex_lock(t->prlock);
+	r = ss_packr_read(t->pr, id, loc, &t->obj);
+	if (t->prlock != NULL)
+		pthread_mutex_unlock(t->prlock);
+	if (r != 0)
 		return r == SS_ENOENT ? SS_ECORRUPT : r;
 	if ((r = ss_obj_open(t->oc, id, t->obj.p, t->obj.len, &got, out)) != 0)
 		return r;

@@ -410,7 +410,7 @@ worker_fini(struct worker *w)
 }
 
 int
-ss_pipe_start(struct ss_tree *t, int nthreads, int nscan, const char *pooldir)
+ss_pipe_start(struct ss_tree *t, int nthreads, int nscan)
 {
 	struct ss_pipe *pp;
 	int r;
@@ -440,7 +440,7 @@ ss_pipe_start(struct ss_tree *t, int nthreads, int nscan, const char *pooldir)
 		(void)pthread_setname_np(pp->wk[i].th, "snapseal-seal");
 		pp->nthreads++;
 	}
-	if ((r = ss_scan_start(t, nscan, pooldir)) != 0) {
+	if ((r = ss_scan_start(t, nscan)) != 0) {
 		ss_pipe_stop(t);
 		return r;
 	}

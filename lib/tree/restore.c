@@ -32,11 +32,6 @@
 #include <unistd.h>
 
 #include "tree/rwrite.h"
-#include <time.h>
-#include <sys/resource.h>
-static void dbgt(const char *m);
-static void dbgt(const char *m) { static double t0; struct timespec ts; struct rusage ru; double t; if (!getenv("SS_RDEBUG")) return; clock_gettime(CLOCK_MONOTONIC, &ts); t = ts.tv_sec + ts.tv_nsec / 1e9; if (!t0) t0 = t; getrusage(RUSAGE_SELF, &ru); fprintf(stderr, "%7.3f %-14s cpu %.2f+%.2f\n", t - t0, m, ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6, ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6); }
-#define DBGT(m) dbgt(m)
 
 struct hlink {
 	uint64_t group;
@@ -361,23 +356,31 @@ is_kept(const struct rctx *rc, const char *path)
 	return 0;
 }
 
-/* enter_dir(rc, dirfd, name, &fd): make and open a directory to restore. */
+/*
+ * enter_dir(rc, dirfd, name, &fd): make and open a directory to restore.
+ * An existing directory is merged into; anything else in the way is an
+ * error, or in SYNC mode removed.
+ */
 static int
 enter_dir(struct rctx *rc, int dirfd, const char *name, int *fd)
 {
 	struct stat st;
 
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		if (!S_ISDIR(st.st_mode)) {
+	if (mkdirat(dirfd, name, 0700) != 0) {
+		if (errno != EEXIST)
+			return ss_err_errno(ss_errno_code(errno), "cannot"
+			    " create directory");
+		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    !S_ISDIR(st.st_mode)) {
 			if (!rc->sync)
 				return ss_err(SS_EEXIST, "already exists");
 			if (unlinkat(dirfd, name, 0) != 0)
 				return ss_err_errno(SS_EIO, "cannot remove");
+			if (mkdirat(dirfd, name, 0700) != 0)
+				return ss_err_errno(ss_errno_code(errno),
+				    "cannot create directory");
 		}
 	}
-	if (mkdirat(dirfd, name, 0700) != 0 && errno != EEXIST)
-		return ss_err_errno(ss_errno_code(errno), "cannot create"
-		    " directory");
 	*fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC);
 	if (*fd < 0)
@@ -610,14 +613,12 @@ restore_top(struct rctx *rc, int fd, const char *target,
 	int r;
 
 	ss_rq_top(rc->q, &top, fd, target);
-	DBGT("walk start");
 	r = restore_dir(rc, &top, "", &e->cid, rc->nrel == 0);
-	DBGT("walk done");
 	if (r != 0)
 		ss_rq_fail(rc->q, r);
 	ss_rq_dir_done(rc->q, &top);
 	r = ss_rq_wait(rc->q);
-	DBGT("wait done");
+	rc->t->bytes_read += ss_rq_bytes(rc->q);
 	ss_dir_free(&top.d);
 	for (size_t i = 0; i < rc->nrel && r == 0; i++)
 		if (!rc->matched[i])
@@ -643,7 +644,6 @@ ss_tree_restore(struct ss_tree *t, const struct ss_id *root,
 	rc.o = o;
 	rc.sync = (o->flags & SS_TR_SYNC) != 0;
 	t->euid = (int)geteuid();
-	DBGT("start");
 	if ((r = setup_filters(&rc, o)) != 0)
 		goto out;
 	if ((r = ss_tree_load_dir(t, root, &top)) != 0)
@@ -663,10 +663,8 @@ out:
 	ss_rq_free(rc.q);
 	if (fd >= 0) {
 		/* everything restored reaches the disk before we say so */
-		DBGT("syncfs start");
 		if (r == 0 && syncfs(fd) != 0)
 			r = ss_err_errno(SS_EIO, "cannot sync '%s'", target);
-		DBGT("syncfs done");
 		close(fd);
 	}
 	ss_dir_free(&top);

@@ -51,7 +51,8 @@ set_xattrs(struct ss_rctx *c, int fd, const char *path, const struct ss_ent *e)
 
 		if (rd.err || nl == 0 || nl >= sizeof(name) ||
 		    memchr(n, '\0', nl))
-			return ss_err(SS_ECORRUPT, "bad extended attribute list");
+			return ss_err(SS_ECORRUPT, "bad extended attribute"
+			    " list");
 		memcpy(name, n, nl);
 		name[nl] = '\0';
 		rr = fd >= 0 ? fsetxattr(fd, name, v, vl, 0) :
@@ -111,7 +112,8 @@ ss_rst_place(const struct ss_rctx *c, int dirfd, const char *tmp,
 		    S_ISDIR(st.st_mode) && ss_rm_rf(path) != 0)
 			return ss_err_errno(SS_EIO, "cannot remove directory");
 		if (renameat(dirfd, tmp, dirfd, name) != 0)
-			return ss_err_errno(ss_errno_code(errno), "cannot rename");
+			return ss_err_errno(ss_errno_code(errno), "cannot"
+			    " rename");
 		return 0;
 	}
 	if (renameat2(dirfd, tmp, dirfd, name, RENAME_NOREPLACE) != 0)

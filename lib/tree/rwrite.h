@@ -61,7 +61,7 @@ void ss_rq_flush(struct ss_rq *q);
 int ss_rq_failed(struct ss_rq *q);
 /* ss_rq_fail(q, r): record the walker's error ${r} (its detail is kept). */
 void ss_rq_fail(struct ss_rq *q, int r);
-/* ss_rq_bytes(q): plaintext bytes written so far. */
+/* ss_rq_bytes(q): plaintext bytes written (after ss_rq_wait). */
 uint64_t ss_rq_bytes(struct ss_rq *q);
 
 /*
@@ -83,7 +83,7 @@ void ss_rq_top(struct ss_rq *q, struct ss_rdir *d, int fd, const char *path);
 
 enum ss_rq_mode {
 	SS_RQ_ASYNC = 0,	/* queued for a worker */
-	SS_RQ_NOW = 1		/* placed before the call returns (hard links) */
+	SS_RQ_NOW = 1		/* placed before the call returns */
 };
 
 /*
@@ -92,7 +92,9 @@ enum ss_rq_mode {
  * checked here, on the walker, and its chunks located in the catalog; the
  * chunks themselves are read, authenticated and written by the workers.
  * An error here is returned (the caller adds the path); an error of a
- * worker is returned by ss_rq_finish.
+ * worker is returned by ss_rq_wait.  SS_RQ_NOW (the first link of a
+ * hard-link group, which later links need under its name) writes the file
+ * on the calling thread.
  */
 int ss_rq_file(struct ss_rq *q, struct ss_rdir *d, const struct ss_ent *e,
     const char *path, enum ss_rq_mode mode);

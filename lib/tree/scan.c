@@ -1,30 +1,23 @@
 /*
- * scan.c: the scanners of snapshot, which run ahead of the walker.
+ * scan.c: scanning one directory for snapshot, ahead of the walker
+ * (scanq.c runs the scanners and hands the walker the results).
  *
- * A directory to scan is a node.  Scanning it opens it (relative to its
- * parent's descriptor, which stays open until the walker has finished
- * the parent), reads its stat and, unless its inode and ctime say they
- * did not change, its xattrs; loads the previous snapshot's object of the
- * same path; lists and sorts its names; and stats every entry.  For each
- * entry it decides what the walker will do (scan.h, SE_*): a regular file
- * whose (size, inode, mtime, ctime) did not change keeps its previous
- * content and xattrs; a small one that changed is read whole now, checked
- * against a second fstat as the walker would; a symlink, fifo or device
- * whose inode, mtime and ctime did not change keeps its previous target
- * and xattrs.  Each subdirectory becomes a node of its own.
- *
- * Subdirectories wait in a heap ordered by their place in the walk (the
- * list of entry indexes from the root), so the scanners always take the
- * one the walker will reach first; a node is made for one only when it is
- * scanned, so a directory of many subdirectories costs one entry each.
- * The walker takes each node as it reaches it, waiting if a scanner has
- * it, scanning it itself if nobody has.  Scanners stop taking nodes while
- * too many scanned nodes, or too many bytes, wait for the walker.
+ * Scanning a directory opens it (relative to its parent's descriptor),
+ * reads its stat and, unless its inode, mtime and ctime say they did not
+ * change, its xattrs; loads the previous snapshot's object of the same
+ * path; lists and sorts its names; and stats every entry.  For each entry
+ * it decides what the walker will do (scan.h, SE_*): a regular file whose
+ * (size, inode, mtime, ctime) did not change keeps its previous content
+ * and xattrs; a small one that changed is read whole now, checked against
+ * a second fstat as the walker would; a symlink, fifo or device whose
+ * inode, mtime and ctime did not change keeps its previous target and
+ * xattrs.  Where the previous objects of its subdirectories are is looked
+ * up at once, and the kernel asked to start reading them.
  *
  * Errors are kept in the node or entry and raised by the walker when it
  * reaches it, so a snapshot fails with the same first error as a walk
  * that did everything in order.  Nothing here touches the catalog except
- * the index lookup of previous directory objects, under the catalog lock.
+ * the index lookups of previous directory objects, under the catalog lock.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -32,53 +25,13 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "tree/scan.h"
 
-#define AHEAD_BYTES (4u * 1024 * 1024)
 #define NODE_FILE_BYTES (1u * 1024 * 1024)	/* files read per node */
 #define DENTS_BUF (64u * 1024)
-
-enum { SN_SCANNING = 1, SN_DONE };
-
-/* A scanning thread's own pack reader, object context and scratch. */
-struct sctx {
-	struct ss_tree lt;
-	uint64_t rapack, rablk;		/* the last block read ahead */
-	uint8_t *dents;
-	char tbuf[4096];
-};
-
-struct ss_scan {
-	struct ss_tree *t;
-	pthread_mutex_t mu;
-	pthread_cond_t work;		/* scanners: a node, or room ahead */
-	pthread_cond_t done;		/* the walker: a node was scanned */
-	struct hent *heap;		/* subdirectories to scan, walk order */
-	size_t nheap, capheap;
-	struct ss_snode *all;		/* every live node */
-	size_t ahead_bytes;		/* of nodes scanned, not walked yet */
-	size_t nfds, max_fds;		/* nodes keeping their descriptor */
-	int stop, halted;
-	int nthreads;
-	pthread_t *th;
-	struct sctx *cx;		/* the scanners' */
-	struct sctx wcx;		/* the walker's */
-};
-
-struct sarg {
-	struct ss_scan *sc;
-	struct sctx *cx;
-};
-
-/* A subdirectory to scan: entry ${i} of the scanned node ${d}. */
-struct hent {
-	struct ss_snode *d;
-	uint32_t i;
-};
 
 /* ---------- errors ---------- */
 
@@ -255,46 +208,10 @@ prefetch_files(struct ss_snode *d)
 	}
 }
 
-/*
- * new_child(sc, d, se): (under mu) the node of the subdirectory ${se} of
- * ${d}, about to be scanned; NULL without memory.
- */
-static struct ss_snode *
-new_child(struct ss_scan *sc, struct ss_snode *d, struct ss_sent *se)
-{
-	struct ss_snode *c = ss_calloc(1, sizeof(*c));
-
-	if (c == NULL || (c->path = ss_path_join(d->path, se->e.name)) ==
-	    NULL || (c->key = ss_calloc(d->klen + 1, sizeof(*c->key))) ==
-	    NULL) {
-		if (c)
-			free(c->path);
-		free(c);
-		ss_errclear();
-		return NULL;
-	}
-	if (d->klen)
-		memcpy(c->key, d->key, d->klen * sizeof(*c->key));
-	c->key[d->klen] = (uint32_t)(se - d->v);
-	c->klen = d->klen + 1;
-	c->parent = d;
-	c->pe = se;
-	c->fd = -1;
-	c->state = SN_SCANNING;
-	c->haveloc = se->haveloc;
-	c->prevloc = se->prevloc;
-	se->child = c;
-	c->anext = sc->all;
-	if (sc->all)
-		sc->all->aprev = c;
-	sc->all = c;
-	return c;
-}
-
 /* special(d, se, name, st, cx): a symlink, fifo or device. */
 static int
 special(struct ss_snode *d, struct ss_sent *se, const char *name,
-    const struct stat *st, struct sctx *cx)
+    const struct stat *st, struct ss_sctx *cx)
 {
 	const struct ss_ent *p = se->prev;
 	ssize_t n;
@@ -326,8 +243,8 @@ special(struct ss_snode *d, struct ss_sent *se, const char *name,
 }
 
 static int
-scan_entry(struct ss_scan *sc, struct ss_snode *d, struct ss_sent *se,
-    struct sctx *cx)
+scan_entry(struct ss_tree *t, struct ss_snode *d, struct ss_sent *se,
+    struct ss_sctx *cx)
 {
 	const char *name = se->e.name;
 	const struct ss_ent *p;
@@ -393,7 +310,7 @@ cmp_names(const void *a, const void *b)
 
 /* list(d, cx, &v, &n): sorted names, "." and ".." left out. */
 static int
-list(struct ss_snode *d, struct sctx *cx, char ***out, size_t *nout)
+list(struct ss_snode *d, struct ss_sctx *cx, char ***out, size_t *nout)
 {
 	struct ss_buf b = SS_BUF_INIT;
 	char **v = NULL;
@@ -440,9 +357,9 @@ list(struct ss_snode *d, struct sctx *cx, char ***out, size_t *nout)
 	return 0;
 }
 
-/* load_prev(sc, d, cx, id): the previous snapshot's object of ${d}. */
+/* load_prev(t, d, cx, id): the previous snapshot's object of ${d}. */
 static int
-load_prev(struct ss_scan *sc, struct ss_snode *d, struct sctx *cx,
+load_prev(struct ss_tree *t, struct ss_snode *d, struct ss_sctx *cx,
     const struct ss_id *id)
 {
 	struct ss_objrow row;
@@ -453,9 +370,9 @@ load_prev(struct ss_scan *sc, struct ss_snode *d, struct sctx *cx,
 		row.loc = d->prevloc;
 		r = 0;
 	} else {
-		ss_pipe_catlock(sc->t);
-		r = ss_cat_obj_get(sc->t->cat, id, &row);
-		ss_pipe_catunlock(sc->t);
+		ss_pipe_catlock(t);
+		r = ss_cat_obj_get(t->cat, id, &row);
+		ss_pipe_catunlock(t);
 	}
 	if (r == SS_ENOENT) {
 		ss_id_hex(id, hex);
@@ -473,28 +390,28 @@ load_prev(struct ss_scan *sc, struct ss_snode *d, struct sctx *cx,
 }
 
 /*
- * prefetch_prev(sc, d, cx): look up where the previous objects of the
+ * prefetch_prev(t, d, cx): look up where the previous objects of the
  * subdirectories of ${d} are, and have the kernel start reading them, so
  * that their scans find them in memory.
  */
 static void
-prefetch_prev(struct ss_scan *sc, struct ss_snode *d, struct sctx *cx)
+prefetch_prev(struct ss_tree *t, struct ss_snode *d, struct ss_sctx *cx)
 {
 	struct ss_objrow row;
 
-	ss_pipe_catlock(sc->t);
+	ss_pipe_catlock(t);
 	for (size_t i = 0; i < d->n; i++) {
 		struct ss_sent *se = &d->v[i];
 		const struct ss_ent *pv = se->prev;
 
 		if (se->how != SE_DIR || se->err || pv == NULL ||
 		    pv->type != SS_FT_DIR ||
-		    ss_cat_obj_get(sc->t->cat, &pv->cid, &row) != 0)
+		    ss_cat_obj_get(t->cat, &pv->cid, &row) != 0)
 			continue;
 		se->prevloc = row.loc;
 		se->haveloc = 1;
 	}
-	ss_pipe_catunlock(sc->t);
+	ss_pipe_catunlock(t);
 	ss_errclear();
 	for (size_t i = 0; i < d->n; i++) {
 		struct ss_sent *se = &d->v[i];
@@ -507,16 +424,18 @@ prefetch_prev(struct ss_scan *sc, struct ss_snode *d, struct sctx *cx)
 			continue;
 		cx->rapack = se->prevloc.pack;
 		cx->rablk = blk;
+		pthread_mutex_lock(cx->lt.prlock);
 		ss_packr_willneed(cx->lt.pr, &se->prevloc);
+		pthread_mutex_unlock(cx->lt.prlock);
 	}
 }
 
 /*
- * open_dir(sc, d): open ${d} in its parent, read its stat and xattrs;
+ * open_dir(t, d): open ${d} in its parent, read its stat and xattrs;
  * 1 if a scanner ran out of descriptors (the walker will do it).
  */
 static int
-open_dir(struct ss_scan *sc, struct ss_snode *d, int walker)
+open_dir(struct ss_tree *t, struct ss_snode *d, int walker)
 {
 	const struct ss_ent *pv = d->pe->prev;
 	int r;
@@ -541,7 +460,7 @@ open_dir(struct ss_scan *sc, struct ss_snode *d, int walker)
 		d->xattrs = d->xa.p;
 		d->xattrslen = d->xa.len;
 	}
-	if (d->st.st_dev != sc->t->rootdev || is_skipped(sc->t, d->path)) {
+	if (d->st.st_dev != t->rootdev || is_skipped(t, d->path)) {
 		d->empty = 1;
 		close(d->fd);
 		d->fd = -1;
@@ -549,8 +468,8 @@ open_dir(struct ss_scan *sc, struct ss_snode *d, int walker)
 	return 0;
 }
 
-static void
-scan_node(struct ss_scan *sc, struct ss_snode *d, struct sctx *cx,
+void
+ss_scan_node(struct ss_tree *t, struct ss_snode *d, struct ss_sctx *cx,
     int walker)
 {
 	const struct ss_ent *pv;
@@ -558,7 +477,7 @@ scan_node(struct ss_scan *sc, struct ss_snode *d, struct sctx *cx,
 	size_t n = 0;
 	int r;
 
-	if (d->parent != NULL && (r = open_dir(sc, d, walker)) != 0) {
+	if (d->parent != NULL && (r = open_dir(t, d, walker)) != 0) {
 		if (r == 1)
 			d->retry = 1;
 		else
@@ -573,7 +492,7 @@ scan_node(struct ss_scan *sc, struct ss_snode *d, struct sctx *cx,
 	}
 	pv = d->pe->prev;
 	if (pv && pv->type == SS_FT_DIR &&
-	    (r = load_prev(sc, d, cx, &pv->cid)) != 0) {
+	    (r = load_prev(t, d, cx, &pv->cid)) != 0) {
 		node_fail(d, r);
 		goto out;
 	}
@@ -586,442 +505,36 @@ scan_node(struct ss_scan *sc, struct ss_snode *d, struct sctx *cx,
 	for (size_t i = 0; i < n; i++) {
 		d->v[i].e.name = names[i];
 		d->v[i].e.namelen = strlen(names[i]);
-		if ((r = scan_entry(sc, d, &d->v[i], cx)) != 0)
+		if ((r = scan_entry(t, d, &d->v[i], cx)) != 0)
 			ent_fail(&d->v[i], r);
 	}
 	prefetch_files(d);
 	if (d->haveprev)
-		prefetch_prev(sc, d, cx);
+		prefetch_prev(t, d, cx);
 out:
 	free(names);
 }
 
-/* ---------- scheduling ---------- */
-
-/* hent_less(a, b): ${a} comes before ${b} in the walk. */
-static int
-hent_less(const struct hent *a, const struct hent *b)
-{
-	const struct ss_snode *x = a->d, *y = b->d;
-	size_t n = x->klen < y->klen ? x->klen : y->klen;
-
-	for (size_t i = 0; i < n; i++)
-		if (x->key[i] != y->key[i])
-			return x->key[i] < y->key[i];
-	if (x->klen != y->klen)	/* one is the other's ancestor */
-		return x->klen < y->klen ? a->i < y->key[n] :
-		    x->key[n] < b->i;
-	return a->i < b->i;
-}
-
-static void
-heap_set(struct ss_scan *sc, size_t i, struct hent h)
-{
-	sc->heap[i] = h;
-	h.d->v[h.i].hpos = (uint32_t)i + 1;
-}
-
-static void
-heap_up(struct ss_scan *sc, size_t i)
-{
-	struct hent h = sc->heap[i];
-
-	while (i > 0 && hent_less(&h, &sc->heap[(i - 1) / 2])) {
-		heap_set(sc, i, sc->heap[(i - 1) / 2]);
-		i = (i - 1) / 2;
-	}
-	heap_set(sc, i, h);
-}
-
-static void
-heap_down(struct ss_scan *sc, size_t i)
-{
-	struct hent h = sc->heap[i];
-	size_t k;
-
-	while ((k = 2 * i + 1) < sc->nheap) {
-		if (k + 1 < sc->nheap &&
-		    hent_less(&sc->heap[k + 1], &sc->heap[k]))
-			k++;
-		if (!hent_less(&sc->heap[k], &h))
-			break;
-		heap_set(sc, i, sc->heap[k]);
-		i = k;
-	}
-	heap_set(sc, i, h);
-}
-
-/* heap_push(sc, d, i): (under mu) without memory, the walker scans it. */
-static void
-heap_push(struct ss_scan *sc, struct ss_snode *d, size_t i)
-{
-	if (sc->nheap >= UINT32_MAX - 1 ||
-	    ss_grow(&sc->heap, &sc->capheap, sc->nheap, sizeof(*sc->heap))) {
-		ss_errclear();
-		return;
-	}
-	sc->heap[sc->nheap].d = d;
-	sc->heap[sc->nheap].i = (uint32_t)i;
-	sc->nheap++;
-	heap_up(sc, sc->nheap - 1);
-}
-
-/* heap_del(sc, se): take the entry ${se} out, if it is in (under mu). */
-static void
-heap_del(struct ss_scan *sc, struct ss_sent *se)
-{
-	size_t i = se->hpos;
-	struct hent h;
-
-	if (i-- == 0)
-		return;
-	se->hpos = 0;
-	if (i == --sc->nheap)
-		return;
-	h = sc->heap[sc->nheap];
-	heap_set(sc, i, h);
-	heap_down(sc, i);
-	heap_up(sc, h.d->v[h.i].hpos - 1);
-}
-
-/* fd_close(sc, d): (under mu) close the descriptor of ${d}, if open. */
-static void
-fd_close(struct ss_scan *sc, struct ss_snode *d)
-{
-	if (d->fd < 0)
-		return;
-	close(d->fd);
-	d->fd = -1;
-	if (d->fdheld) {
-		d->fdheld = 0;
-		sc->nfds--;
-		pthread_cond_signal(&sc->work);
-	}
-}
-
-/*
- * fd_done(sc, d): (under mu) a directory keeps its descriptor while a
- * subdirectory is to be opened in it or the walker is to read a file in
- * it; then it is closed, so that many directories can be scanned ahead.
- */
-static void
-fd_done(struct ss_scan *sc, struct ss_snode *d)
-{
-	if (d->kids == 0 && !d->needfd)
-		fd_close(sc, d);
-}
-
-/* scanned(sc, d): ${d} is done; its children may be scanned (under mu). */
-static void
-scanned(struct ss_scan *sc, struct ss_snode *d)
-{
-	d->state = SN_DONE;
-	sc->ahead_bytes += d->acct;
-	if (d->retry)
-		goto out;
-	for (size_t i = 0; i < d->n; i++) {
-		if (d->v[i].how == SE_READ)
-			d->needfd = 1;
-		if (d->v[i].how == SE_DIR && !d->v[i].err) {
-			heap_push(sc, d, i);
-			d->kids++;
-			pthread_cond_signal(&sc->work);
-		}
-	}
-	if (d->fd >= 0 && !d->fdheld) {
-		d->fdheld = 1;
-		sc->nfds++;
-	}
-	fd_done(sc, d);
-	if (d->parent != NULL && d->parent->kids > 0) {
-		d->parent->kids--;
-		fd_done(sc, d->parent);
-	}
-out:
-	pthread_cond_signal(&sc->done);	/* only the walker waits there */
-}
-
-void
-ss_scan_close(struct ss_tree *t, struct ss_snode *d)
-{
-	pthread_mutex_lock(&t->scan->mu);
-	fd_close(t->scan, d);
-	pthread_mutex_unlock(&t->scan->mu);
-}
-
-static void *
-scanner(void *arg)
-{
-	struct sarg *a = arg;
-	struct ss_scan *sc = a->sc;
-	struct sctx *cx = a->cx;
-	struct ss_snode *d;
-	struct ss_sent *se;
-
-	free(a);
-	pthread_mutex_lock(&sc->mu);
-	for (;;) {
-		while (!sc->stop && (sc->nheap == 0 ||
-		    sc->nfds >= sc->max_fds || sc->ahead_bytes >= AHEAD_BYTES))
-			pthread_cond_wait(&sc->work, &sc->mu);
-		if (sc->stop)
-			break;
-		se = &sc->heap[0].d->v[sc->heap[0].i];
-		d = sc->heap[0].d;
-		heap_del(sc, se);
-		if ((d = new_child(sc, d, se)) == NULL)
-			continue;	/* no memory: the walker will try */
-		pthread_mutex_unlock(&sc->mu);
-		scan_node(sc, d, cx, 0);
-		pthread_mutex_lock(&sc->mu);
-		scanned(sc, d);
-	}
-	pthread_mutex_unlock(&sc->mu);
-	return NULL;
-}
-
-/*
- * take(t, d, here): the walker waits for ${d} to be scanned, or scans it
- * itself (${here}); the look-ahead it held is freed.
- */
-static void
-take(struct ss_tree *t, struct ss_snode *d, int here)
-{
-	struct ss_scan *sc = t->scan;
-
-	/* under mu */
-	if (here) {
-		d->state = SN_SCANNING;
-		pthread_mutex_unlock(&sc->mu);
-		scan_node(sc, d, &sc->wcx, 1);
-		pthread_mutex_lock(&sc->mu);
-		scanned(sc, d);
-	}
-	if (d->state != SN_DONE) {
-		pthread_mutex_unlock(&sc->mu);
-		ss_pipe_kick(t);
-		pthread_mutex_lock(&sc->mu);
-	}
-	while (d->state != SN_DONE)
-		pthread_cond_wait(&sc->done, &sc->mu);
-	sc->ahead_bytes -= d->acct;
-	pthread_cond_signal(&sc->work);
-}
-
-struct ss_snode *
-ss_scan_child(struct ss_tree *t, struct ss_snode *p, struct ss_sent *se)
-{
-	struct ss_scan *sc = t->scan;
-	struct ss_snode *d;
-	int here = 0;
-
-	pthread_mutex_lock(&sc->mu);
-	if ((d = se->child) == NULL) {
-		heap_del(sc, se);
-		if ((d = new_child(sc, p, se)) == NULL) {
-			pthread_mutex_unlock(&sc->mu);
-			return NULL;
-		}
-		here = 1;
-	} else if (d->state == SN_DONE && d->retry) {
-		/* a scanner had no descriptor left: do it here */
-		d->retry = 0;
-		sc->ahead_bytes -= d->acct;
-		d->acct = 0;
-		here = 1;
-	}
-	take(t, d, here);
-	pthread_mutex_unlock(&sc->mu);
-	return d;
-}
+/* ---------- contexts ---------- */
 
 int
-ss_scan_root(struct ss_tree *t, int fd, const char *path,
-    const struct ss_ent *prevent, struct ss_snode **out)
-{
-	struct ss_scan *sc = t->scan;
-	struct ss_snode *d = ss_calloc(1, sizeof(*d));
-	struct ss_sent *pe = ss_calloc(1, sizeof(*pe));
-
-	*out = NULL;
-	if (d == NULL || pe == NULL || (d->path = ss_strdup(path)) == NULL) {
-		free(d);
-		free(pe);
-		close(fd);
-		return SS_ENOMEM;
-	}
-	/* the root's entry: only its previous version is used */
-	pe->prev = prevent;
-	d->pe = pe;
-	d->fd = fd;
-	pthread_mutex_lock(&sc->mu);
-	d->anext = sc->all;
-	if (sc->all)
-		sc->all->aprev = d;
-	sc->all = d;
-	take(t, d, 1);
-	pthread_mutex_unlock(&sc->mu);
-	*out = d;
-	return 0;
-}
-
-static void
-sent_free(struct ss_sent *se)
-{
-	ss_buf_free(&se->xa);
-	free(se->target);
-	free(se->errmsg);
-}
-
-void
-ss_scan_free(struct ss_tree *t, struct ss_snode *d)
-{
-	struct ss_scan *sc = t->scan;
-
-	if (d == NULL)
-		return;
-	pthread_mutex_lock(&sc->mu);
-	for (size_t i = 0; i < d->n; i++)
-		heap_del(sc, &d->v[i]);
-	if (d->aprev)
-		d->aprev->anext = d->anext;
-	else
-		sc->all = d->anext;
-	if (d->anext)
-		d->anext->aprev = d->aprev;
-	pthread_mutex_unlock(&sc->mu);
-	for (size_t i = 0; i < d->n; i++)
-		sent_free(&d->v[i]);
-	if (d->fdata != NULL) {
-		ss_cleanse(d->fdata, d->fbytes);
-		free(d->fdata);
-	}
-	free(d->v);
-	free(d->names);
-	ss_dir_free(&d->prev);
-	ss_buf_free(&d->xa);
-	free(d->errmsg);
-	free(d->path);
-	free(d->key);
-	if (d->fd >= 0)
-		close(d->fd);
-	if (d->parent == NULL)
-		free(d->pe);
-	free(d);
-}
-
-/* ---------- start and stop ---------- */
-
-static int
-cx_init(struct ss_scan *sc, struct sctx *cx, const char *pooldir)
+ss_sctx_init(struct ss_tree *t, struct ss_sctx *cx, pthread_mutex_t *prlock)
 {
 	ss_tree_init(&cx->lt);
 	if ((cx->dents = ss_malloc(DENTS_BUF)) == NULL)
 		return SS_ENOMEM;
-	if ((cx->lt.oc = ss_objctx_dup(sc->t->oc)) == NULL)
+	if ((cx->lt.oc = ss_objctx_dup(t->oc)) == NULL)
 		return SS_ENOMEM;
-	if (pooldir == NULL) {
-		cx->lt.pr = sc->t->pr;	/* the walker's own */
-		return 0;
-	}
-	return ss_packr_open(pooldir, &cx->lt.pr);
-}
-
-static void
-cx_fini(struct sctx *cx, int ownpr)
-{
-	free(cx->dents);
-	ss_objctx_free(cx->lt.oc);
-	if (ownpr)
-		ss_packr_free(cx->lt.pr);
-	ss_tree_release(&cx->lt);
-}
-
-int
-ss_scan_start(struct ss_tree *t, int nthreads, const char *pooldir)
-{
-	struct ss_scan *sc;
-	struct rlimit rl;
-	int r;
-
-	if (pooldir == NULL)
-		nthreads = 0;
-	if ((sc = ss_calloc(1, sizeof(*sc))) == NULL)
-		return SS_ENOMEM;
-	sc->t = t;
-	pthread_mutex_init(&sc->mu, NULL);
-	pthread_cond_init(&sc->work, NULL);
-	pthread_cond_init(&sc->done, NULL);
-	t->scan = sc;
-	/* half the descriptors for directories scanned ahead */
-	sc->max_fds = 512;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
-	    rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur / 2 < sc->max_fds)
-		sc->max_fds = rl.rlim_cur > 96 ? (rl.rlim_cur - 64) / 2 : 16;
-	if ((r = cx_init(sc, &sc->wcx, NULL)) != 0)
-		return r;
-	if (nthreads > 0 &&
-	    ((sc->cx = ss_calloc((size_t)nthreads, sizeof(*sc->cx))) == NULL ||
-	    (sc->th = ss_calloc((size_t)nthreads, sizeof(*sc->th))) == NULL))
-		return SS_ENOMEM;
-	/* fewer scanners than asked (no memory, no thread) is no error */
-	for (int i = 0; i < nthreads; i++) {
-		struct sarg *a;
-
-		if (cx_init(sc, &sc->cx[i], pooldir) != 0 ||
-		    (a = ss_malloc(sizeof(*a))) == NULL) {
-			cx_fini(&sc->cx[i], 1);
-			break;
-		}
-		a->sc = sc;
-		a->cx = &sc->cx[i];
-		if (pthread_create(&sc->th[i], NULL, scanner, a) != 0) {
-			free(a);
-			cx_fini(&sc->cx[i], 1);
-			break;
-		}
-		(void)pthread_setname_np(sc->th[i], "snapseal-scan");
-		sc->nthreads++;
-	}
-	ss_errclear();
+	/* one pack reader for all: each caches up to 64 descriptors */
+	cx->lt.pr = t->pr;
+	cx->lt.prlock = prlock;
 	return 0;
 }
 
 void
-ss_scan_halt(struct ss_tree *t)
+ss_sctx_fini(struct ss_sctx *cx)
 {
-	struct ss_scan *sc = t->scan;
-
-	if (sc == NULL || sc->halted)
-		return;
-	pthread_mutex_lock(&sc->mu);
-	sc->stop = 1;
-	pthread_cond_broadcast(&sc->work);
-	pthread_mutex_unlock(&sc->mu);
-	for (int i = 0; i < sc->nthreads; i++)
-		pthread_join(sc->th[i], NULL);
-	sc->halted = 1;
-}
-
-void
-ss_scan_stop(struct ss_tree *t)
-{
-	struct ss_scan *sc = t->scan;
-
-	if (sc == NULL)
-		return;
-	ss_scan_halt(t);
-	while (sc->all)
-		ss_scan_free(t, sc->all);
-	for (int i = 0; i < sc->nthreads; i++)
-		cx_fini(&sc->cx[i], 1);
-	cx_fini(&sc->wcx, 0);
-	pthread_mutex_destroy(&sc->mu);
-	pthread_cond_destroy(&sc->work);
-	pthread_cond_destroy(&sc->done);
-	free(sc->cx);
-	free(sc->th);
-	free(sc->heap);
-	free(sc);
-	t->scan = NULL;
+	free(cx->dents);
+	ss_objctx_free(cx->lt.oc);
+	ss_tree_release(&cx->lt);
 }

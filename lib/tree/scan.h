@@ -1,16 +1,19 @@
 /*
  * scan.h: the inside of snapshot, private to lib/tree.
  *
- * Three kinds of threads take part in a snapshot:
+ * These threads take part in a snapshot:
  *
- * - the walker (the caller's thread) visits the tree depth-first in name
- *   order, reads the files that changed, cuts them into chunks, and alone
+ * - the walker (the caller's thread, snap.c) visits the tree depth-first
+ *   in name order, cuts the files that changed into chunks, and alone
  *   drains the pipeline: it inserts index rows in submission order and
  *   encodes file maps and directory objects once what they name is known;
- * - scanners (scan.c) run ahead of the walker: they list directories,
- *   stat every entry, read the xattrs and symlink targets that may have
- *   changed, load the previous snapshot's directory objects, and read
- *   small changed files whole, so the walker seldom waits for the disk;
+ * - scanners (scan.c, scanq.c) run ahead of the walker: they list
+ *   directories, stat every entry, read the xattrs and symlink targets
+ *   that may have changed, load the previous snapshot's directory objects,
+ *   and read small changed files whole, so the walker seldom waits for
+ *   the disk;
+ * - the reader (sread.c) reads ahead of the walker the large files it
+ *   cuts;
  * - sealers (pipe.c) compute chunk IDs, look them up in the index, and
  *   compress, encrypt and append to the pack the ones that are new.
  *
@@ -20,6 +23,7 @@
 #ifndef SS_TREE_SCAN_H
 #define SS_TREE_SCAN_H
 
+#include <pthread.h>
 #include <sys/stat.h>
 
 #include "tree/tree.h"
@@ -60,7 +64,7 @@ struct ss_sent {
 	struct ss_loc prevloc;
 };
 
-/* A directory, scanned (state SN_DONE) or waiting to be. */
+/* A directory being scanned, or scanned (scanq.c). */
 struct ss_snode {
 	struct ss_snode *parent;	/* NULL for the root */
 	struct ss_sent *pe;	/* its entry in the parent */
@@ -97,12 +101,36 @@ struct ss_snode {
 	struct ss_snode *anext, *aprev;	/* every live node */
 };
 
+/* A scanning thread's own pack reader, object context and scratch. */
+struct ss_sctx {
+	struct ss_tree lt;		/* pr, oc and scratch only: no catalog */
+	uint64_t rapack, rablk;		/* the last block read ahead */
+	uint8_t *dents;
+	char tbuf[4096];
+};
 /*
- * ss_scan_start(t, nthreads, pooldir): scanners for the walk of ${t};
- * nthreads 0 makes the walker scan each directory when it gets there.
- * ss_scan_stop(t) stops them and frees every node still alive.
+ * ss_sctx_init(t, cx, prlock): a context that reads packs through t->pr,
+ * under ${prlock}; ss_sctx_fini(cx).
  */
-int ss_scan_start(struct ss_tree *t, int nthreads, const char *pooldir);
+int ss_sctx_init(struct ss_tree *t, struct ss_sctx *cx,
+    pthread_mutex_t *prlock);
+void ss_sctx_fini(struct ss_sctx *cx);
+
+/*
+ * ss_scan_node(t, node, cx, walker): scan ${node} (scan.c) with the
+ * context ${cx}; errors are kept in the node and its entries.  A scanner
+ * (!${walker}) that runs out of descriptors sets node->retry instead.
+ */
+void ss_scan_node(struct ss_tree *t, struct ss_snode *node,
+    struct ss_sctx *cx, int walker);
+
+/*
+ * ss_scan_start(t, nthreads): scanners for the walk of ${t}; nthreads 0
+ * (or too few descriptors allowed) makes the walker scan each directory
+ * when it gets there.  ss_scan_stop(t) stops them and frees every node
+ * still alive.
+ */
+int ss_scan_start(struct ss_tree *t, int nthreads);
 void ss_scan_halt(struct ss_tree *t);	/* stop the threads only */
 void ss_scan_stop(struct ss_tree *t);
 
@@ -152,9 +180,9 @@ void ss_snap_fill_stat(struct ss_ent *e, const struct stat *st);
 /*
  * The pipeline (pipe.c).  A chunk job takes ownership of ${buf} from
  * ss_pipe_bigbuf, ${used} (> 0) bytes of it written; with used 0 it only
- * borrows ${buf}, which must stay valid until the job is drained; its ID
- * goes to *${idout}
- * and its stored size is added to *${acc} when it is drained.  A mark
+ * borrows ${buf}, which must stay valid until the job is drained.  Its ID
+ * goes to *${idout} and its stored size is added to *${acc} when it is
+ * drained.  A mark
  * calls fn(t, arg) on the walker's thread when it is drained, after
  * everything submitted before it; fn then owns ${arg}, else freefn(arg)
  * frees it when the pipeline stops (NULL: nothing to free).

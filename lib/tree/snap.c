@@ -2,18 +2,19 @@
  * snap.c: capture a live directory into objects: the walker.
  *
  * The walk is depth-first; the entries of a directory are sorted by name
- * (bytes).  The scanners (scan.c) have listed and stat'ed each directory
+ * (bytes).  The scanners (scan.c, scanq.c) have listed and stat'ed each directory
  * before the walker gets there, and decided per entry: a regular file
  * whose (size, inode, mtime, ctime) equal those of the same name in the
  * previous snapshot keeps that entry's content and xattrs without being
  * read; a small changed one was read whole already; the walker reads the
  * others.  A file's data regions (SEEK_DATA/SEEK_HOLE: holes are neither
- * read nor stored) are cut into chunks by the content-defined chunker as
- * they are read, each chunk handed to the sealing pipeline (pipe.c) in
- * the buffer it was read into; one chunk covering the whole file is
- * referenced directly, anything else through a file map object.  A file
- * whose size, mtime or ctime moves while it is read is read again, and
- * the snapshot fails with SS_ECHANGED if it keeps changing.
+ * read nor stored), read ahead by the reader (sread.c), are cut into
+ * chunks by the content-defined chunker, each chunk copied into a buffer
+ * of its own that is handed to the sealing pipeline (pipe.c); one chunk
+ * covering the whole file is referenced directly, anything else through
+ * a file map object.  A file whose size, mtime or ctime moves while it
+ * is read is read again, and the snapshot fails with SS_ECHANGED if it
+ * keeps changing.
  *
  * File maps and directory objects are encoded when the pipeline drains
  * to them (marks), once every ID and stored size they hold is known; a

@@ -10,6 +10,7 @@
 #ifndef SS_TREE_H
 #define SS_TREE_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -96,6 +97,7 @@ struct ss_tree {
 	struct ss_packw *pw;	/* writing; NULL for restore */
 	struct ss_packw *pwdir;	/* snapshot: file maps, directories */
 	struct ss_packr *pr;
+	pthread_mutex_t *prlock;	/* snapshot: guards pr, shared by threads */
 	void (*warn)(void *arg, const char *msg);
 	void *warnarg;
 	/* snapshot: absolute paths not to descend into (child mountpoints) */
@@ -163,14 +165,12 @@ int ss_tree_newid(struct ss_tree *t, const struct ss_id *id, uint32_t len,
 
 /*
  * The threads of a snapshot (pipe.c, scan.c; see scan.h):
- * ss_pipe_start(t, nthreads, nscan, pooldir) starts ${nthreads} sealing
- * threads (0: the walker seals) and ${nscan} scanners that read ahead of
- * the walk, each with its own pack reader on ${pooldir} (0: the walker
- * scans).  ss_pipe_drain waits for everything submitted and indexes it;
- * ss_pipe_stop stops the threads and frees what is left.
+ * ss_pipe_start(t, nthreads, nscan) starts ${nthreads} sealing threads
+ * (0: the walker seals) and ${nscan} scanners that read ahead of the walk
+ * (0: the walker scans).  ss_pipe_drain waits for everything submitted
+ * and indexes it; ss_pipe_stop stops the threads and frees what is left.
  */
-int ss_pipe_start(struct ss_tree *t, int nthreads, int nscan,
-    const char *pooldir);
+int ss_pipe_start(struct ss_tree *t, int nthreads, int nscan);
 int ss_pipe_drain(struct ss_tree *t);
 void ss_pipe_stop(struct ss_tree *t);
 

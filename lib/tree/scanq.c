@@ -1,0 +1,504 @@
+/*
+ * scanq.c: the scanners of snapshot and the order in which they work.
+ *
+ * Subdirectories wait in a heap ordered by their place in the walk (the
+ * list of entry indexes from the root), so the scanners always take the
+ * one the walker will reach first (scan.c scans it); a node is made for
+ * a subdirectory only when it is scanned, so a directory of many
+ * subdirectories costs one entry each.  The walker takes each node as it
+ * reaches it, waiting if a scanner has it, scanning it itself if nobody
+ * has.  Scanners stop taking subdirectories while too many bytes of
+ * scanned nodes wait for the walker, or too many of them keep their
+ * descriptor: a directory keeps it only while a subdirectory is still to
+ * be opened in it or the walker is to read a file in it.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "tree/scan.h"
+
+#define AHEAD_BYTES (4u * 1024 * 1024)
+#define MAX_FDS 512
+
+enum { SN_SCANNING = 1, SN_DONE };
+
+struct ss_scan {
+	struct ss_tree *t;
+	pthread_mutex_t mu;
+	pthread_mutex_t prmu;		/* the pack reader t->pr, shared */
+	pthread_cond_t work;		/* scanners: a node, or room ahead */
+	pthread_cond_t done;		/* the walker: a node was scanned */
+	struct hent *heap;		/* subdirectories to scan, walk order */
+	size_t nheap, capheap;
+	struct ss_snode *all;		/* every live node */
+	size_t ahead_bytes;		/* of nodes scanned, not walked yet */
+	size_t nfds, max_fds;		/* nodes keeping their descriptor */
+	int stop, halted;
+	int nthreads;
+	pthread_t *th;
+	struct ss_sctx *cx;		/* the scanners' */
+	struct ss_sctx wcx;		/* the walker's */
+};
+
+struct sarg {
+	struct ss_scan *sc;
+	struct ss_sctx *cx;
+};
+
+/* A subdirectory to scan: entry ${i} of the scanned node ${d}. */
+struct hent {
+	struct ss_snode *d;
+	uint32_t i;
+};
+
+/*
+ * new_child(sc, d, se): (under mu) the node of the subdirectory ${se} of
+ * ${d}, about to be scanned; NULL without memory.
+ */
+static struct ss_snode *
+new_child(struct ss_scan *sc, struct ss_snode *d, struct ss_sent *se)
+{
+	struct ss_snode *c = ss_calloc(1, sizeof(*c));
+
+	if (c == NULL || (c->path = ss_path_join(d->path, se->e.name)) ==
+	    NULL || (c->key = ss_calloc(d->klen + 1, sizeof(*c->key))) ==
+	    NULL) {
+		if (c)
+			free(c->path);
+		free(c);
+		ss_errclear();
+		return NULL;
+	}
+	if (d->klen)
+		memcpy(c->key, d->key, d->klen * sizeof(*c->key));
+	c->key[d->klen] = (uint32_t)(se - d->v);
+	c->klen = d->klen + 1;
+	c->parent = d;
+	c->pe = se;
+	c->fd = -1;
+	c->state = SN_SCANNING;
+	c->haveloc = se->haveloc;
+	c->prevloc = se->prevloc;
+	se->child = c;
+	c->anext = sc->all;
+	if (sc->all)
+		sc->all->aprev = c;
+	sc->all = c;
+	return c;
+}
+
+/* ---------- scheduling ---------- */
+
+/* hent_less(a, b): ${a} comes before ${b} in the walk. */
+static int
+hent_less(const struct hent *a, const struct hent *b)
+{
+	const struct ss_snode *x = a->d, *y = b->d;
+	size_t n = x->klen < y->klen ? x->klen : y->klen;
+
+	for (size_t i = 0; i < n; i++)
+		if (x->key[i] != y->key[i])
+			return x->key[i] < y->key[i];
+	if (x->klen != y->klen)	/* one is the other's ancestor */
+		return x->klen < y->klen ? a->i < y->key[n] :
+		    x->key[n] < b->i;
+	return a->i < b->i;
+}
+
+static void
+heap_set(struct ss_scan *sc, size_t i, struct hent h)
+{
+	sc->heap[i] = h;
+	h.d->v[h.i].hpos = (uint32_t)i + 1;
+}
+
+static void
+heap_up(struct ss_scan *sc, size_t i)
+{
+	struct hent h = sc->heap[i];
+
+	while (i > 0 && hent_less(&h, &sc->heap[(i - 1) / 2])) {
+		heap_set(sc, i, sc->heap[(i - 1) / 2]);
+		i = (i - 1) / 2;
+	}
+	heap_set(sc, i, h);
+}
+
+static void
+heap_down(struct ss_scan *sc, size_t i)
+{
+	struct hent h = sc->heap[i];
+	size_t k;
+
+	while ((k = 2 * i + 1) < sc->nheap) {
+		if (k + 1 < sc->nheap &&
+		    hent_less(&sc->heap[k + 1], &sc->heap[k]))
+			k++;
+		if (!hent_less(&sc->heap[k], &h))
+			break;
+		heap_set(sc, i, sc->heap[k]);
+		i = k;
+	}
+	heap_set(sc, i, h);
+}
+
+/* heap_push(sc, d, i): (under mu) without memory, the walker scans it. */
+static void
+heap_push(struct ss_scan *sc, struct ss_snode *d, size_t i)
+{
+	if (sc->nheap >= UINT32_MAX - 1 ||
+	    ss_grow(&sc->heap, &sc->capheap, sc->nheap, sizeof(*sc->heap))) {
+		ss_errclear();
+		return;
+	}
+	sc->heap[sc->nheap].d = d;
+	sc->heap[sc->nheap].i = (uint32_t)i;
+	sc->nheap++;
+	heap_up(sc, sc->nheap - 1);
+}
+
+/* heap_del(sc, se): take the entry ${se} out, if it is in (under mu). */
+static void
+heap_del(struct ss_scan *sc, struct ss_sent *se)
+{
+	size_t i = se->hpos;
+	struct hent h;
+
+	if (i-- == 0)
+		return;
+	se->hpos = 0;
+	if (i == --sc->nheap)
+		return;
+	h = sc->heap[sc->nheap];
+	heap_set(sc, i, h);
+	heap_down(sc, i);
+	heap_up(sc, h.d->v[h.i].hpos - 1);
+}
+
+/* fd_close(sc, d): (under mu) close the descriptor of ${d}, if open. */
+static void
+fd_close(struct ss_scan *sc, struct ss_snode *d)
+{
+	if (d->fd < 0)
+		return;
+	close(d->fd);
+	d->fd = -1;
+	if (d->fdheld) {
+		d->fdheld = 0;
+		sc->nfds--;
+		pthread_cond_signal(&sc->work);
+	}
+}
+
+/*
+ * fd_done(sc, d): (under mu) a directory keeps its descriptor while a
+ * subdirectory is to be opened in it or the walker is to read a file in
+ * it; then it is closed, so that many directories can be scanned ahead.
+ */
+static void
+fd_done(struct ss_scan *sc, struct ss_snode *d)
+{
+	if (d->kids == 0 && !d->needfd)
+		fd_close(sc, d);
+}
+
+/* scanned(sc, d): ${d} is done; its children may be scanned (under mu). */
+static void
+scanned(struct ss_scan *sc, struct ss_snode *d)
+{
+	d->state = SN_DONE;
+	sc->ahead_bytes += d->acct;
+	if (d->retry)
+		goto out;
+	for (size_t i = 0; i < d->n; i++) {
+		if (d->v[i].how == SE_READ)
+			d->needfd = 1;
+		if (d->v[i].how == SE_DIR && !d->v[i].err) {
+			heap_push(sc, d, i);
+			d->kids++;
+			pthread_cond_signal(&sc->work);
+		}
+	}
+	if (d->fd >= 0 && !d->fdheld) {
+		d->fdheld = 1;
+		sc->nfds++;
+	}
+	fd_done(sc, d);
+	if (d->parent != NULL && d->parent->kids > 0) {
+		d->parent->kids--;
+		fd_done(sc, d->parent);
+	}
+out:
+	pthread_cond_signal(&sc->done);	/* only the walker waits there */
+}
+
+void
+ss_scan_close(struct ss_tree *t, struct ss_snode *d)
+{
+	pthread_mutex_lock(&t->scan->mu);
+	fd_close(t->scan, d);
+	pthread_mutex_unlock(&t->scan->mu);
+}
+
+static void *
+scanner(void *arg)
+{
+	struct sarg *a = arg;
+	struct ss_scan *sc = a->sc;
+	struct ss_sctx *cx = a->cx;
+	struct ss_snode *d;
+	struct ss_sent *se;
+
+	free(a);
+	pthread_mutex_lock(&sc->mu);
+	for (;;) {
+		while (!sc->stop && (sc->nheap == 0 ||
+		    sc->nfds >= sc->max_fds || sc->ahead_bytes >= AHEAD_BYTES))
+			pthread_cond_wait(&sc->work, &sc->mu);
+		if (sc->stop)
+			break;
+		se = &sc->heap[0].d->v[sc->heap[0].i];
+		d = sc->heap[0].d;
+		heap_del(sc, se);
+		if ((d = new_child(sc, d, se)) == NULL)
+			continue;	/* no memory: the walker will try */
+		pthread_mutex_unlock(&sc->mu);
+		ss_scan_node(sc->t, d, cx, 0);
+		pthread_mutex_lock(&sc->mu);
+		scanned(sc, d);
+	}
+	pthread_mutex_unlock(&sc->mu);
+	return NULL;
+}
+
+/*
+ * take(t, d, here): the walker waits for ${d} to be scanned, or scans it
+ * itself (${here}); the look-ahead it held is freed.
+ */
+static void
+take(struct ss_tree *t, struct ss_snode *d, int here)
+{
+	struct ss_scan *sc = t->scan;
+
+	/* under mu */
+	if (here) {
+		d->state = SN_SCANNING;
+		pthread_mutex_unlock(&sc->mu);
+		ss_scan_node(sc->t, d, &sc->wcx, 1);
+		pthread_mutex_lock(&sc->mu);
+		scanned(sc, d);
+	}
+	if (d->state != SN_DONE) {
+		pthread_mutex_unlock(&sc->mu);
+		ss_pipe_kick(t);
+		pthread_mutex_lock(&sc->mu);
+	}
+	while (d->state != SN_DONE)
+		pthread_cond_wait(&sc->done, &sc->mu);
+	sc->ahead_bytes -= d->acct;
+	pthread_cond_signal(&sc->work);
+}
+
+struct ss_snode *
+ss_scan_child(struct ss_tree *t, struct ss_snode *p, struct ss_sent *se)
+{
+	struct ss_scan *sc = t->scan;
+	struct ss_snode *d;
+	int here = 0;
+
+	pthread_mutex_lock(&sc->mu);
+	if ((d = se->child) == NULL) {
+		heap_del(sc, se);
+		if ((d = new_child(sc, p, se)) == NULL) {
+			pthread_mutex_unlock(&sc->mu);
+			return NULL;
+		}
+		here = 1;
+	} else if (d->state == SN_DONE && d->retry) {
+		/* a scanner had no descriptor left: do it here */
+		d->retry = 0;
+		sc->ahead_bytes -= d->acct;
+		d->acct = 0;
+		here = 1;
+	}
+	take(t, d, here);
+	pthread_mutex_unlock(&sc->mu);
+	return d;
+}
+
+int
+ss_scan_root(struct ss_tree *t, int fd, const char *path,
+    const struct ss_ent *prevent, struct ss_snode **out)
+{
+	struct ss_scan *sc = t->scan;
+	struct ss_snode *d = ss_calloc(1, sizeof(*d));
+	struct ss_sent *pe = ss_calloc(1, sizeof(*pe));
+
+	*out = NULL;
+	if (d == NULL || pe == NULL || (d->path = ss_strdup(path)) == NULL) {
+		free(d);
+		free(pe);
+		close(fd);
+		return SS_ENOMEM;
+	}
+	/* the root's entry: only its previous version is used */
+	pe->prev = prevent;
+	d->pe = pe;
+	d->fd = fd;
+	pthread_mutex_lock(&sc->mu);
+	d->anext = sc->all;
+	if (sc->all)
+		sc->all->aprev = d;
+	sc->all = d;
+	take(t, d, 1);
+	pthread_mutex_unlock(&sc->mu);
+	*out = d;
+	return 0;
+}
+
+static void
+sent_free(struct ss_sent *se)
+{
+	ss_buf_free(&se->xa);
+	free(se->target);
+	free(se->errmsg);
+}
+
+void
+ss_scan_free(struct ss_tree *t, struct ss_snode *d)
+{
+	struct ss_scan *sc = t->scan;
+
+	if (d == NULL)
+		return;
+	pthread_mutex_lock(&sc->mu);
+	for (size_t i = 0; i < d->n; i++)
+		heap_del(sc, &d->v[i]);
+	if (d->aprev)
+		d->aprev->anext = d->anext;
+	else
+		sc->all = d->anext;
+	if (d->anext)
+		d->anext->aprev = d->aprev;
+	pthread_mutex_unlock(&sc->mu);
+	for (size_t i = 0; i < d->n; i++)
+		sent_free(&d->v[i]);
+	if (d->fdata != NULL) {
+		ss_cleanse(d->fdata, d->fbytes);
+		free(d->fdata);
+	}
+	free(d->v);
+	free(d->names);
+	ss_dir_free(&d->prev);
+	ss_buf_free(&d->xa);
+	free(d->errmsg);
+	free(d->path);
+	free(d->key);
+	if (d->fd >= 0)
+		close(d->fd);
+	if (d->parent == NULL)
+		free(d->pe);
+	free(d);
+}
+
+/* ---------- start and stop ---------- */
+
+int
+ss_scan_start(struct ss_tree *t, int nthreads)
+{
+	struct ss_scan *sc;
+	struct rlimit rl;
+	int r;
+
+	if ((sc = ss_calloc(1, sizeof(*sc))) == NULL)
+		return SS_ENOMEM;
+	sc->t = t;
+	pthread_mutex_init(&sc->mu, NULL);
+	pthread_mutex_init(&sc->prmu, NULL);
+	pthread_cond_init(&sc->work, NULL);
+	pthread_cond_init(&sc->done, NULL);
+	t->scan = sc;
+	/*
+	 * Directories scanned ahead keep descriptors: they get at most half
+	 * of what is allowed past 128 for the rest (the pack reader caches
+	 * up to 64); with fewer than 192, the walker scans alone.
+	 */
+	sc->max_fds = MAX_FDS;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+		if (rl.rlim_cur < 192)
+			nthreads = 0;
+		else if ((rl.rlim_cur - 128) / 2 < MAX_FDS)
+			sc->max_fds = (rl.rlim_cur - 128) / 2;
+	}
+	if ((r = ss_sctx_init(t, &sc->wcx, &sc->prmu)) != 0)
+		return r;
+	if (nthreads > 0 &&
+	    ((sc->cx = ss_calloc((size_t)nthreads, sizeof(*sc->cx))) == NULL ||
+	    (sc->th = ss_calloc((size_t)nthreads, sizeof(*sc->th))) == NULL))
+		return SS_ENOMEM;
+	/* fewer scanners than asked (no memory, no thread) is no error */
+	for (int i = 0; i < nthreads; i++) {
+		struct sarg *a;
+
+		if (ss_sctx_init(t, &sc->cx[i], &sc->prmu) != 0 ||
+		    (a = ss_malloc(sizeof(*a))) == NULL) {
+			ss_sctx_fini(&sc->cx[i]);
+			break;
+		}
+		a->sc = sc;
+		a->cx = &sc->cx[i];
+		if (pthread_create(&sc->th[i], NULL, scanner, a) != 0) {
+			free(a);
+			ss_sctx_fini(&sc->cx[i]);
+			break;
+		}
+		(void)pthread_setname_np(sc->th[i], "snapseal-scan");
+		sc->nthreads++;
+	}
+	ss_errclear();
+	return 0;
+}
+
+void
+ss_scan_halt(struct ss_tree *t)
+{
+	struct ss_scan *sc = t->scan;
+
+	if (sc == NULL || sc->halted)
+		return;
+	pthread_mutex_lock(&sc->mu);
+	sc->stop = 1;
+	pthread_cond_broadcast(&sc->work);
+	pthread_mutex_unlock(&sc->mu);
+	for (int i = 0; i < sc->nthreads; i++)
+		pthread_join(sc->th[i], NULL);
+	sc->halted = 1;
+}
+
+void
+ss_scan_stop(struct ss_tree *t)
+{
+	struct ss_scan *sc = t->scan;
+
+	if (sc == NULL)
+		return;
+	ss_scan_halt(t);
+	while (sc->all)
+		ss_scan_free(t, sc->all);
+	for (int i = 0; i < sc->nthreads; i++)
+		ss_sctx_fini(&sc->cx[i]);
+	ss_sctx_fini(&sc->wcx);
+	pthread_mutex_destroy(&sc->mu);
+	pthread_mutex_destroy(&sc->prmu);
+	pthread_cond_destroy(&sc->work);
+	pthread_cond_destroy(&sc->done);
+	free(sc->cx);
+	free(sc->th);
+	free(sc->heap);
+	free(sc);
+	t->scan = NULL;
+}
