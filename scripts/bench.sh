@@ -3,10 +3,14 @@
 #
 #   scripts/bench.sh [BUILDDIR]        (make bench: BUILDDIR=build/release)
 #
-# Environment: BENCH_SCALE (1: a corpus of about 1.5 GB), BENCH_RUNS (3),
+# Environment: BENCH_SCALE (1: a corpus of about 3.4 GB, the Linux source
+# tree of Debian's linux-source-6.1 and a 2 GiB disk image), BENCH_RUNS (3),
 # BENCH_DIR (/tmp/snapseal-bench: corpus, repositories, logs), BENCH_OUT
 # (build/bench-results.md), BENCH_BORG (1; 0 skips borg), BENCH_COMPRESSION
-# (snapseal's compression property; empty: its default).  See
+# (snapseal's compression property; empty: its default), BENCH_MANY
+# (1000000 tiny files for the many-files rows; 0 skips them),
+# BENCH_MANY_RUNS (1), BENCH_MANY_BORG (1; 0 leaves borg out of them),
+# BENCH_SRC (linux; gen: the generated tree instead of the Linux one).  See
 # docs/benchmarks.md for what every figure means.
 #
 # For each run and each tool, on a fresh repository: a first snapshot, a
@@ -22,8 +26,13 @@
 # wrapper (built here with cc) that records its wall time and peak RSS (each
 # side of a send | receive pipe has its own); the page cache is dropped
 # before each when we may.
-# The table holds medians over the runs.  Exit status 1 if any step failed
-# or any restore differed from the corpus.
+# Then the many-files tree (BENCH_MANY tiny files, scripts/bench-corpus.sh
+# many): for each tool, on a fresh repository, a first snapshot and a
+# no-change snapshot, timed with their peak RSS; the repository is deleted
+# right after.
+# The table holds medians over the runs, and issue 4's targets (met or
+# not).  Exit status 1 if any step failed or any restore differed from the
+# corpus.
 set -eu
 
 die() { echo "bench: $*" >&2; exit 1; }
@@ -42,6 +51,11 @@ BD=$(cd "$BD" && pwd)
 export BENCH_DIR=$BD
 RUNS=${BENCH_RUNS:-3}
 case $RUNS in '' | *[!0-9]* | 0) die "BENCH_RUNS must be a positive integer" ;; esac
+MANY=${BENCH_MANY:-1000000}
+case $MANY in '' | *[!0-9]*) die "BENCH_MANY must be a number of files (0: none)" ;; esac
+MANY=$((10#$MANY))
+MANY_RUNS=${BENCH_MANY_RUNS:-1}
+case $MANY_RUNS in '' | *[!0-9]* | 0) die "BENCH_MANY_RUNS must be a positive integer" ;; esac
 OUT=${BENCH_OUT:-build/bench-results.md}
 command -v restic >/dev/null ||
 	die "restic is not installed: run 'make bench' as root (scripts/deps.sh bench installs it) or apt-get install restic"
@@ -54,9 +68,19 @@ elif command -v borg >/dev/null; then
 else
 	borg_note="borg: not installed, skipped (apt-get install borgbackup)"
 fi
+many_tools=$tools
+many_note=
+case " $tools " in *" borg "*)
+	if [ "${BENCH_MANY_BORG:-1}" = 0 ]; then
+		many_tools="snapseal restic"
+		many_note="borg: left out of the many-files rows (BENCH_MANY_BORG=0)"
+	fi ;;
+esac
 
 corpus_sh() { "$root/scripts/bench-corpus.sh" "$SSTOOL" "$@"; }
 CORPUS=$BD/corpus
+MANY_DIR=$BD/many	# the many-files tree
+DATA=$CORPUS		# what the tools back up: CORPUS, or MANY_DIR
 WORK=$BD/work
 LOGS=$BD/logs
 RESULTS=$BD/results.tsv	# TOOL RUN KEY VALUE, one measure a line
@@ -183,7 +207,7 @@ init_cmd() {
 		"$1" create -o encryption=on -o keyformat=raw \
 		    -o keylocation="file://$3" -o mountpoint="$4" \
 		    ${6:+-o compression="$6"} "$5"' \
-		sh "$SS" "$WORK/mnt" "$KEY" "$CORPUS" "$DS" "$COMPRESSION") ;;
+		sh "$SS" "$WORK/mnt" "$KEY" "$DATA" "$DS" "$COMPRESSION") ;;
 	restic) cmd=(restic init -q -r "$(repo_of restic)") ;;
 	borg) cmd=(borg init -e repokey "$(repo_of borg)") ;;
 	esac
@@ -192,9 +216,9 @@ backup_cmd() {
 	case $1 in
 	snapseal) cmd=("$SS" snapshot "$DS@$2") ;;
 	restic) cmd=(restic -q -r "$(repo_of restic)" backup --tag "$2" \
-		"$CORPUS") ;;
+		"$DATA") ;;
 	borg) cmd=(borg create --compression lz4 "$(repo_of borg)::$2" \
-		"$CORPUS") ;;
+		"$DATA") ;;
 	esac
 }
 restore_cmd() {
@@ -392,6 +416,34 @@ bench_tool() {
 	fi
 }
 
+# bench_many TOOL RUN: on the many-files tree, a first snapshot and a
+# no-change snapshot on a fresh repository, deleted afterwards
+bench_many() {
+	local t=$1 r=$2 rc=0 log=$LOGS/$1-many-run$2-init.log
+	forget_tool "$t"
+	mkdir -p "$WORK" || return 1
+	head -c 32 /dev/urandom >"$KEY" || return 1
+	DATA=$MANY_DIR
+	init_cmd "$t"
+	if ! "${cmd[@]}" >"$log" 2>&1; then
+		echo "bench: $t many-files run $r: init failed" >&2
+		tail -n 5 "$log" | sed 's/^/  | /' >&2
+		record "$t" "$r" error "many-files init failed (log: $log)"
+		rc=1
+	else
+		backup_cmd "$t" s1
+		if step "$t" "$r" many.first "${cmd[@]}"; then
+			backup_cmd "$t" s2
+			step "$t" "$r" many.nochange "${cmd[@]}" || rc=1
+		else
+			rc=1
+		fi
+	fi
+	DATA=$CORPUS
+	forget_tool "$t"
+	return "$rc"
+}
+
 # ---------- the table ----------
 
 # median TOOL KEY: median over the runs, empty if none
@@ -435,11 +487,13 @@ value() {
 }
 
 # na TOOL FIGURE: true if TOOL has no equivalent of FIGURE (borg has no
-# copy; restic's copy is one process, so it has no sides)
+# copy; restic's copy is one process, so it has no sides), or was left out
+# of the many-files rows
 na() {
 	case $1:$2 in
 	borg:stream.* | borg:incr.* | restic:*.send.rss | restic:*.recv.rss)
 		return 0 ;;
+	*:many.*) case " $many_tools " in *" $1 "*) ;; *) return 0 ;; esac ;;
 	esac
 	return 1
 }
@@ -455,51 +509,85 @@ cell() {
 	esac
 }
 
-# ratio FIGURE A B: how many times snapseal (value A) is better than B
+# ratio FIGURE A B [FORMAT]: how many times snapseal (value A) is better
+# than B, printed with FORMAT (%.2f)
 ratio() {
+	local fmt=${4:-%.2f}
 	[ -n "$2" ] && [ -n "$3" ] && [ "$1" != verify ] ||
 		{ echo "-"; return 0; }
 	case $1 in
-	*.mbs | first.tar) awk -v a="$2" -v b="$3" \
-		'BEGIN { if (b > 0) printf "%.2f\n", a / b; else print "-" }' ;;
-	*) awk -v a="$2" -v b="$3" \
-		'BEGIN { if (a > 0) printf "%.2f\n", b / a; else print "-" }' ;;
+	*.mbs | first.tar) awk -v a="$2" -v b="$3" -v f="$fmt\n" \
+		'BEGIN { if (b > 0) printf f, a / b; else print "-" }' ;;
+	*) awk -v a="$2" -v b="$3" -v f="$fmt\n" \
+		'BEGIN { if (a > 0) printf f, b / a; else print "-" }' ;;
 	esac
 }
 
-figures="first.s|first snapshot, s
-first.mbs|first snapshot, MB/s
-first.tar|first snapshot, % of tar read rate
-nochange.s|snapshot with no change, s
-change.s|snapshot after the small change, s
-restore.s|full restore, s
-restore.mbs|full restore, MB/s
-first.rss|peak RSS, first snapshot, MB
-nochange.rss|peak RSS, no-change snapshot, MB
-change.rss|peak RSS, small-change snapshot, MB
-restore.rss|peak RSS, restore, MB
-size|repository size after 3 snapshots, MB
-verify|restore equals the corpus
-stream.s|full raw send into receive, s
-stream.mbs|full raw send into receive, MB/s of stream
-stream.bytes|full stream, MB
-stream.send.rss|peak RSS, full send side, MB
-stream.recv.rss|peak RSS, full receive side, MB
-stream.both.rss|peak RSS, full send + receive, MB
-incr.s|incremental send into receive, s
-incr.bytes|incremental stream, MB
-incr.both.rss|peak RSS, incremental send + receive, MB"
+# met FIGURE CHECK S RESTIC: whether snapseal's value S meets issue 4's
+# target CHECK: "xN", at least N times better than restic (value RESTIC);
+# "vN", S at least N; "-" when there is no target or no value
+met() {
+	local got
+	case $2 in
+	x*) got=$(ratio "$1" "$3" "$4" %.17g) ;;
+	v*) got=${3:--} ;;
+	*) got=- ;;
+	esac
+	[ "$got" != - ] || { echo "-"; return 0; }
+	awk -v g="$got" -v n="${2#?}" \
+	    'BEGIN { print (g + 0 >= n + 0 ? "met" : "NOT met") }'
+}
+
+# FIGURE|LABEL|CHECK|TARGET: CHECK and TARGET are issue 4's target for
+# the figure (see met), empty if it has none
+figures="first.s|first snapshot, s|x3|>=3x restic
+first.mbs|first snapshot, MB/s|x3|>=3x restic
+first.tar|first snapshot, % of tar read rate|v60|>=60%
+nochange.s|snapshot with no change, s|x10|>=10x restic
+change.s|snapshot after the small change, s|x5|>=5x restic
+restore.s|full restore, s|x4|>=4x restic
+restore.mbs|full restore, MB/s|x4|>=4x restic
+first.rss|peak RSS, first snapshot, MB|x2|<=1/2 restic
+nochange.rss|peak RSS, no-change snapshot, MB|x2|<=1/2 restic
+change.rss|peak RSS, small-change snapshot, MB|x2|<=1/2 restic
+restore.rss|peak RSS, restore, MB|x2|<=1/2 restic
+size|repository size after 3 snapshots, MB|x1|<=restic
+verify|restore equals the corpus||
+stream.s|full raw send into receive, s||
+stream.mbs|full raw send into receive, MB/s of stream|v1500|>=1500 MB/s
+stream.bytes|full stream, MB||
+stream.send.rss|peak RSS, full send side, MB||
+stream.recv.rss|peak RSS, full receive side, MB||
+stream.both.rss|peak RSS, full send + receive, MB|x2|<=1/2 restic
+incr.s|incremental send into receive, s||
+incr.bytes|incremental stream, MB||
+incr.both.rss|peak RSS, incremental send + receive, MB|x2|<=1/2 restic"
+
+# many_figures: the rows of the many-files tree, named after its size
+many_figures() {
+	local n
+	n=$(awk -v n="$MANY" 'BEGIN {
+		if (n >= 1e6 && n % 1e6 == 0) printf "%dM", n / 1e6
+		else if (n >= 1e3 && n % 1e3 == 0) printf "%dk", n / 1e3
+		else printf "%d", n }')
+	echo "many.first.s|$n files: first snapshot, s||"
+	echo "many.nochange.s|$n files: no-change snapshot, s||"
+	echo "many.first.rss|$n files: peak RSS, first snapshot, MB|x2|<=1/2 restic"
+	echo "many.nochange.rss|$n files: peak RSS, no-change snapshot, MB|x2|<=1/2 restic"
+}
 
 # table: the table as tab-separated lines, header first
 table() {
-	local f label t line s
+	local f label check target t line s all=$figures
+	[ "$MANY" -gt 0 ] && all="$all
+$(many_figures)"
 	line="figure"
 	for t in $tools; do line="$line	$t"; done
 	for t in $tools; do
 		[ "$t" = snapseal ] || line="$line	vs $t"
 	done
-	echo "$line"
-	while IFS='|' read -r f label; do
+	echo "$line	target	met"
+	while IFS='|' read -r f label check target; do
 		line=$label
 		s=$(value snapseal "$f")
 		for t in $tools; do
@@ -511,10 +599,16 @@ table() {
 		done
 		for t in $tools; do
 			[ "$t" = snapseal ] && continue
-			line="$line	$(ratio "$f" "$s" "$(value "$t" "$f")")"
+			if na "$t" "$f"; then
+				line="$line	-"
+			else
+				line="$line	$(ratio "$f" "$s" "$(value "$t" "$f")")"
+			fi
 		done
+		line="$line	${target:--}	$(met "$f" "$check" "$s" \
+		    "$(value restic "$f")")"
 		echo "$line"
-	done <<<"$figures"
+	done <<<"$all"
 }
 
 # align: tab-separated lines as columns, numbers on the right
@@ -549,9 +643,13 @@ hold_keys_lock
 trap finish EXIT
 trap 'exit 130' INT TERM
 corpus_sh prepare
-files='' bytes='' bytes_changed='' nsmall='' text_mib='' rand_mib=''
-range_mib='' nchanged=''
+files='' bytes='' bytes_changed='' src_kind='' src_desc='' src_files=''
+src_bytes='' img_mib='' img_desc='' range_mib='' nchanged=''
 eval "$(corpus_sh describe)"	# sets the variables above
+many_files=0 many_dirs=0 many_bytes=0 many_digest=''
+if [ "$MANY" -gt 0 ]; then
+	eval "$(corpus_sh many "$MANY")"	# sets the variables above
+fi
 rm -rf "$LOGS" "$RESULTS"
 mkdir -p "$LOGS"
 : >"$RESULTS"
@@ -565,14 +663,23 @@ info="date: $when
 machine: $(nproc) cores ($cpu), $mem RAM, Linux $(uname -r), $BD on $(stat -f -c %T "$BD")
 versions: snapseal $build/snapseal (built $(date -u -r "$SS" '+%Y-%m-%d %H:%M UTC'); tree at $rev), $(restic version | cut -d' ' -f1-2)$(
 	case " $tools " in *" borg "*) echo ", $(borg --version)" ;; esac)
-corpus: scale ${BENCH_SCALE:-1}, $files files, $bytes bytes ($nsmall small source-like files, ${text_mib} MiB text, ${rand_mib} MiB random)
-small change: $nchanged small files get a line appended, ${range_mib} MiB rewritten in big/random.bin
+corpus: scale ${BENCH_SCALE:-1}, $files files, $bytes bytes: src/ $src_files files, $src_bytes bytes: $src_desc; big/disk.img $img_mib MiB: $img_desc
+small change: $nchanged files of src/ (every 100th) get a line appended, ${range_mib} MiB rewritten in the middle of big/disk.img
+many files: $(if [ "$MANY" -gt 0 ]; then
+	echo "$many_files tiny files (0 to 1023 bytes; $many_bytes bytes in $many_dirs directories; digest $many_digest): first and no-change snapshot, $MANY_RUNS run(s), ${many_tools// /, }"
+else
+	echo "skipped (BENCH_MANY=0)"
+fi)
 settings: snapseal encryption=on keyformat=raw compression=${COMPRESSION:-default}; restic repository v2 (compression auto); borg repokey, lz4
 runs: $RUNS on fresh repositories, medians; page cache $(
 	[ "$drop_caches" = 1 ] && echo "dropped before every timed step" ||
 	echo "NOT dropped (not root or not permitted): later steps read warm data")${borg_note:+
-$borg_note}"
+$borg_note}${many_note:+
+$many_note}"
 echo "$info" | sed 's/^/bench: /' >&2
+if [ "$src_kind" = gen ]; then
+	echo "bench: NOTE: src/ is GENERATED (sstool gen), not the Linux source tree of issue 4" >&2
+fi
 
 tar_s=
 start=$(date +%s)
@@ -595,13 +702,25 @@ for r in $(seq 1 "$RUNS"); do
 	done
 done
 corpus_sh check
+if [ "$MANY" -gt 0 ]; then
+	for r in $(seq 1 "$MANY_RUNS"); do
+		# shellcheck disable=SC2086
+		order=$(echo $many_tools | awk -v r="$r" '{ for (i = 0; i < NF; i++)
+			printf "%s ", $((i + r - 1) % NF + 1) }')
+		for t in $order; do
+			echo "bench: many files, run $r/$MANY_RUNS: $t ($(date -u +%T))" >&2
+			bench_many "$t" "$r" || true
+		done
+	done
+fi
 tar_s=$(median tar read.s)
 tar_line="tar cf - | cat reads the corpus at $(awk -v b="$bytes" -v s="$tar_s" \
     'BEGIN { printf "%.0f", b / 1e6 / s }') MB/s (median, cold cache)"
 
 stream_line="snapseal's raw send into receive moved $(cell stream.mbs \
-    "$(value snapseal stream.mbs)") MB/s of stream (median; issue 4 asks for 1000 at least)"
+    "$(value snapseal stream.mbs)") MB/s of stream (median; issue 4 asks for 1500 at least)"
 streams_note="send into receive: for restic, \`restic copy\` of the same snapshot into a second repository (init --copy-chunker-params), its stream MB what the copy added to that repository; n/a: no equivalent (borg has no copy; restic's copy is one process)"
+target_note="target: issue 4's target for snapseal, on the vs restic ratio (>=Nx restic: at least N times better; <=1/2 restic: at most half of restic's RSS; <=restic: no larger) or on snapseal's own figure; met: judged on the unrounded medians"
 tab=$(table)
 {
 	echo
@@ -611,6 +730,7 @@ tab=$(table)
 	echo "$streams_note"
 	echo "MB = 10^6 bytes; vs X: how many times snapseal is better than X" \
 	    "(X's time / snapseal's, snapseal's rate / X's, X's MB / snapseal's)"
+	echo "$target_note"
 	echo
 	echo "$tab" | align
 	echo
@@ -626,7 +746,7 @@ mkdir -p "$(dirname "$OUT")"
 	echo
 	echo "MB = 10^6 bytes. \"vs X\": how many times snapseal is better than X"
 	echo "(X's time ÷ snapseal's, snapseal's rate ÷ X's, X's MB ÷ snapseal's);"
-	echo "above 1 means snapseal is ahead."
+	echo "above 1 means snapseal is ahead. $target_note"
 	echo
 	echo "$tab" | awk -F'\t' '{ s = "|"; for (i = 1; i <= NF; i++) s = s " " $i " |"
 		print s

@@ -221,6 +221,17 @@ fail:
 	return r;
 }
 
+int
+ss_cat_cache_size(struct ss_cat *c, int kib)
+{
+	char sql[64];
+
+	if (c->immutable)
+		return 0;
+	(void)snprintf(sql, sizeof(sql), "PRAGMA cache_size=%d;", -kib);
+	return exec(c, sql);
+}
+
 void
 ss_cat_close(struct ss_cat *c)
 {

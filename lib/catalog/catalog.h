@@ -21,6 +21,12 @@ struct ss_cat;
 /* ss_cat_open(path, create, out): open (or create) the catalog database. */
 int ss_cat_open(const char *path, int create, struct ss_cat **out);
 void ss_cat_close(struct ss_cat *c);
+/*
+ * ss_cat_cache_size(c, kib): let SQLite's page cache grow to ${kib} KiB
+ * (64 MiB when opened); pages past it are read again, or spilled to the
+ * WAL when dirty.
+ */
+int ss_cat_cache_size(struct ss_cat *c, int kib);
 
 /* Transactions: begin takes the database write lock (BEGIN IMMEDIATE). */
 int ss_cat_begin(struct ss_cat *c);

@@ -21,12 +21,14 @@
 #define REC_OVERHEAD (SS_STREAM_RECHDR + SS_SUM_LEN)
 #define PF_BYTES (16u << 20)	/* cold packs: bytes announced ahead */
 #define PF_KIDS 512u		/* ... children looked up at a time */
+#define PF_GAP (128u << 10)	/* ... unless this close after the last */
 
 struct sender {
 	struct ss_pool *p;
 	const struct ss_send_opts *o;
 	struct ss_packr *pr;
 	struct ss_swriter *w;	/* NULL for a dry run (-n) */
+	uint64_t pf_pack, pf_end;	/* the record prefetch looked at last */
 	struct ss_idset *base;	/* reachable from the base snapshot */
 	struct ss_idset *sent;
 	struct ss_buf obj, rec;
@@ -239,8 +241,9 @@ struct frame {
 	uint8_t *refs;
 	uint32_t n, next;
 	struct ss_objrow *rows;	/* NULL, or rows[i] of children looked up */
-	uint32_t ahead;		/* children [next, ahead) were looked up */
-	uint64_t abytes;	/* ... and their records announced, bytes */
+	uint32_t ahead;		/* children [next, ahead) were announced */
+	uint64_t abytes;	/* ... their records' bytes */
+	int ordered;		/* refs sorted by place, every row looked up */
 };
 
 static int
@@ -270,12 +273,97 @@ push_frame(struct sender *s, struct frame **st, size_t *n, size_t *cap,
 	return 0;
 }
 
+/* cmp_place(a, b, f): children of ${f} by where they are stored. */
+static int
+cmp_place(const void *a, const void *b, void *arg)
+{
+	const struct frame *sort_frame = arg;
+	uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
+	const struct ss_loc *x = &sort_frame->rows[i].loc;
+	const struct ss_loc *y = &sort_frame->rows[j].loc;
+
+	if (x->pack != y->pack)
+		return x->pack < y->pack ? -1 : 1;
+	if (x->off != y->off)
+		return x->off < y->off ? -1 : 1;
+	return memcmp(sort_frame->refs + (size_t)i * SS_ID_LEN,
+	    sort_frame->refs + (size_t)j * SS_ID_LEN, SS_ID_LEN);
+}
+
+/*
+ * order(s, f): look up every child of ${f} the walk will not skip, and
+ * put the children in the order of their records in the packs.  The
+ * stream's order is the post-order of the tree, but siblings may come in
+ * any order, and the order of the references (by identifier, for a
+ * directory) is random on the disk: in pack order, a send reads its packs
+ * front to back, which the kernel's read-ahead serves, instead of
+ * record by record in both directions.  Records never move while their
+ * snapshot exists, so the order is the same when a cut send is resumed.
+ * Children to skip, and those not found (visit reports them), keep an
+ * empty row and come first.
+ */
+static int
+order(struct sender *s, struct frame *f)
+{
+	uint32_t *ix = NULL;
+	uint8_t *refs = NULL;
+	struct ss_objrow *rows = NULL;
+	int r = SS_ENOMEM;
+
+	f->ordered = 1;
+	if (f->rows == NULL &&
+	    (f->rows = ss_calloc(f->n, sizeof(*f->rows))) == NULL)
+		return SS_ENOMEM;
+	for (uint32_t i = 0; i < f->n; i++) {
+		struct ss_id c;
+
+		memcpy(c.b, f->refs + (size_t)i * SS_ID_LEN, SS_ID_LEN);
+		if (ss_idset_has(s->base, c.b) || ss_idset_has(s->sent, c.b))
+			continue;
+		if (ss_cat_obj_get(s->p->cat, &c, &f->rows[i]) != 0) {
+			memset(&f->rows[i], 0, sizeof(f->rows[i]));
+			ss_errclear();
+		}
+	}
+	if (f->n < 2)
+		return 0;
+	if ((ix = ss_malloc((size_t)f->n * sizeof(*ix))) == NULL ||
+	    (refs = ss_malloc((size_t)f->n * SS_ID_LEN)) == NULL ||
+	    (rows = ss_malloc((size_t)f->n * sizeof(*rows))) == NULL)
+		goto out;
+	for (uint32_t i = 0; i < f->n; i++)
+		ix[i] = i;
+	qsort_r(ix, f->n, sizeof(*ix), cmp_place, f);
+	for (uint32_t i = 0; i < f->n; i++) {
+		memcpy(refs + (size_t)i * SS_ID_LEN,
+		    f->refs + (size_t)ix[i] * SS_ID_LEN, SS_ID_LEN);
+		rows[i] = f->rows[ix[i]];
+	}
+	free(f->refs);
+	free(f->rows);
+	f->refs = refs;
+	f->rows = rows;
+	refs = NULL;
+	rows = NULL;
+	r = 0;
+out:
+	free(ix);
+	free(refs);
+	free(rows);
+	return r;
+}
+
 /*
  * prefetch(s, f, mark_only): once reads wait for the disk, look up the
  * next children of ${f} (those the walk will not skip) and have the
  * reader start on their records, about PF_BYTES ahead of the walk, so
  * that the disk has work queued while the walk waits for one object.  A
- * failed lookup is left for visit to report.
+ * failed lookup is left for visit to report.  In an ordered frame, a
+ * record that closely follows the one before it in its pack is left to
+ * the kernel's read-ahead, which reads it anyway, in large pages: filling
+ * the page cache through posix_fadvise costs several times the system
+ * time of the reads it saves (a full send of 1 GB, cold: 0.45 s of system
+ * time announcing everything, 0.15 s announcing only the jumps).
  */
 static int
 prefetch(struct sender *s, struct frame *f, int mark_only)
@@ -297,15 +385,27 @@ prefetch(struct sender *s, struct frame *f, int mark_only)
 
 		memcpy(c.b, f->refs + (size_t)f->ahead++ * SS_ID_LEN,
 		    SS_ID_LEN);
-		if ((!mark_only && ss_idset_has(s->base, c.b)) ||
+		if (f->ordered) {
+			if (row->loc.len == 0)
+				continue;
+		} else if ((!mark_only && ss_idset_has(s->base, c.b)) ||
 		    ss_idset_has(seen, c.b))
 			continue;
-		if (ss_cat_obj_get(s->p->cat, &c, row) != 0) {
+		else if (ss_cat_obj_get(s->p->cat, &c, row) != 0) {
 			memset(row, 0, sizeof(*row));
 			ss_errclear();
 			continue;
 		}
 		f->abytes += row->loc.len;
+		if (f->ordered && row->loc.pack == s->pf_pack &&
+		    row->loc.off >= s->pf_end &&
+		    row->loc.off - s->pf_end <= PF_GAP) {
+			s->pf_end = row->loc.off + SS_PACK_RECHDR +
+			    row->loc.len;
+			continue;
+		}
+		s->pf_pack = row->loc.pack;
+		s->pf_end = row->loc.off + SS_PACK_RECHDR + row->loc.len;
 		if (!mark_only || row->nchild > 0)
 			ss_packr_willneed(s->pr, &row->loc);
 	}
@@ -404,14 +504,17 @@ walk(struct sender *s, const struct ss_id *root, int mark_only)
 			struct ss_id c;
 			uint32_t i;
 
+			if (!mark_only && !f->ordered &&
+			    (r = order(s, f)) != 0)
+				break;
 			if ((r = prefetch(s, f, mark_only)) != 0)
 				break;
 			i = f->next++;
 			memcpy(c.b, f->refs + (size_t)i * SS_ID_LEN, SS_ID_LEN);
-			if (i < f->ahead) {
+			if (i < f->ahead)
+				f->abytes -= f->rows[i].loc.len;
+			if (f->ordered || i < f->ahead)
 				known = &f->rows[i];
-				f->abytes -= known->loc.len;
-			}
 			/* ${known} is in st, which visit may move: copy it */
 			struct ss_objrow row = known ? *known :
 			    (struct ss_objrow){ .refs = 0 };

@@ -152,6 +152,8 @@ keys_for(struct ss_pool *p, const struct ss_ds *ds, struct ss_keyset *ks,
 
 /* ---------- snapshot ---------- */
 
+#define SNAP_CACHE_KIB 4096	/* SQLite's page cache during snapshot */
+
 /*
  * mountpoints_except(p, ds, &v, &n): the resolved mount points of every
  * other dataset of the pool, which a snapshot must not descend into.
@@ -245,6 +247,17 @@ capture(struct ss_pool *p, const struct ss_ds *ds, const struct ss_keyset *ks,
 	 * arena of their own, whose freed memory stays resident: share two.
 	 */
 	(void)mallopt(M_ARENA_MAX, 2);
+	/*
+	 * Nor should large buffers freed (sealed copies of large chunks) stay
+	 * resident: glibc raises its mmap threshold to the largest block
+	 * freed, putting later ones on the heap, whose holes are never given
+	 * back.  A fixed threshold keeps blocks of 4 MiB and more mapped,
+	 * returned when freed; the trim threshold, which would otherwise
+	 * stay at 128 KiB, lets the top of a heap breathe by 2 MiB without
+	 * being given back and faulted in again.
+	 */
+	(void)mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
+	(void)mallopt(M_TRIM_THRESHOLD, 2 * 1024 * 1024);
 	if ((r = ss_pipe_start(&t, sealing_threads(),
 	    scan_threads(sealing_threads()))) != 0)
 		goto out;
@@ -391,6 +404,13 @@ ss_snapshot(struct ss_pool *p, const char *const *names, size_t n,
 	if (r != 0)
 		goto out;
 	ss_gc_packs(p);		/* what a killed command left behind */
+	/*
+	 * A snapshot looks up each ID once, in no order, and inserts rows at
+	 * random places of the index: a large page cache buys little, but
+	 * on a large pool it would be most of the memory used.
+	 */
+	if ((r = ss_cat_cache_size(p->cat, SNAP_CACHE_KIB)) != 0)
+		goto out;
 	/*
 	 * Contents go around the page cache (a new snapshot is rarely read
 	 * back soon); directories and file maps go to packs of their own, so

@@ -28,13 +28,14 @@
 
 #include "tree/scan.h"
 
-#define PIPE_MAXBYTES (10u * 1024 * 1024)
+#define PIPE_MAXBYTES (6u * 1024 * 1024)
 #define PIPE_MAXJOBS 512
 #define PIPE_SPARE 6		/* big buffers kept for reuse */
 #define CLAIM_BUCKETS 1024
 #define BATCH_JOBS 8		/* sealers are woken for this many jobs */
 #define BATCH_BYTES (256u * 1024)	/* ... or this many bytes */
 #define ZCACHE 4
+#define SEALED_KEEP (3u * 1024 * 1024)	/* a sealer's output buffer */
 
 enum { JK_CHUNK = 1, JK_MARK };
 enum { JR_NEW = 1, JR_EXISTS, JR_DUP };
@@ -101,6 +102,7 @@ struct ss_pipe {
 	int nspare;
 	struct ss_buf enc;	/* the walker's encoding scratch */
 	struct ss_sread *rd;	/* the walker's reader */
+	uint8_t *zeros;		/* SS_PIPE_BIGBUF read-only zero pages */
 	int bigtree;		/* directories go to t->pwdir (seal_new) */
 	struct dfree *dfree;
 };
@@ -197,6 +199,12 @@ ss_pipe_bigbuf(struct ss_tree *t)
 	p = (uint8_t *)m + BIGHDR;
 	*big_hw(p) = 0;
 	return p;
+}
+
+uint8_t *
+ss_pipe_zeros(struct ss_tree *t)
+{
+	return t->pipe->zeros;
 }
 
 void
@@ -335,7 +343,15 @@ seal_new(struct ss_pipe *pp, struct worker *w, uint8_t type, const void *p,
 			__atomic_store_n(&pp->bigtree, 1, __ATOMIC_RELAXED);
 		pthread_mutex_unlock(&pp->packmu);
 	}
-	ss_buf_reset(&w->sealed);
+	/*
+	 * A sealed object holds a copy of its payload: keep a buffer that
+	 * fits most chunks, not one that grew to the largest (an 8 MiB run
+	 * of zeros, a large file map), resident for the rest of the run.
+	 */
+	if (w->sealed.cap > SEALED_KEEP)
+		ss_buf_free(&w->sealed);
+	else
+		ss_buf_reset(&w->sealed);
 	return r;
 }
 
@@ -426,6 +442,13 @@ ss_pipe_start(struct ss_tree *t, int nthreads, int nscan)
 	t->pipe = pp;
 	if (worker_init(pp, &pp->self, t->oc) != 0 || ss_sread_new(&pp->rd))
 		goto fail;
+	/* read, these map the kernel's zero page: nothing resident */
+	pp->zeros = mmap(NULL, SS_PIPE_BIGBUF, PROT_READ, MAP_PRIVATE |
+	    MAP_ANONYMOUS, -1, 0);
+	if (pp->zeros == MAP_FAILED) {
+		pp->zeros = NULL;
+		goto fail;
+	}
 	if (nthreads > 0 &&
 	    (pp->wk = ss_calloc((size_t)nthreads, sizeof(*pp->wk))) == NULL)
 		goto fail;
@@ -655,7 +678,8 @@ ss_pipe_chunk(struct ss_tree *t, uint8_t *buf, size_t n, size_t used,
 	j->big = big;
 	j->idout = idout;
 	j->acc = acc;
-	j->acct = big ? *big_hw(buf) : n;	/* its resident bytes */
+	/* its resident bytes (none for the zero pages) */
+	j->acct = big ? *big_hw(buf) : buf == t->pipe->zeros ? 0 : n;
 	return submit(t, j);
 }
 
@@ -778,6 +802,8 @@ ss_pipe_stop(struct ss_tree *t)
 	for (int i = 0; i < pp->nspare; i++)
 		big_free(pp->spare[i]);
 	ss_buf_free(&pp->enc);
+	if (pp->zeros != NULL)
+		munmap(pp->zeros, SS_PIPE_BIGBUF);
 	pthread_mutex_destroy(&pp->mu);
 	pthread_mutex_destroy(&pp->packmu);
 	pthread_mutex_destroy(&pp->catmu);

@@ -194,7 +194,7 @@ link_member(struct rctx *rc, int dirfd, const char *name, const char *path,
 	char tmp[32];
 	int r;
 
-	ss_rst_tmpname(tmp);
+	ss_rst_tmpname(rc->rx, tmp);
 	if (linkat(AT_FDCWD, h->path, dirfd, tmp, 0) != 0)
 		return ss_err_errno(ss_errno_code(errno), "cannot link to %s",
 		    h->path);
@@ -240,7 +240,7 @@ restore_special(struct rctx *rc, int dirfd, const char *name,
 
 	if (h)
 		return link_member(rc, dirfd, name, path, h);
-	ss_rst_tmpname(tmp);
+	ss_rst_tmpname(rc->rx, tmp);
 	if (e->type == SS_FT_LNK) {
 		if ((target = ss_malloc(e->targetlen + 1)) == NULL)
 			return SS_ENOMEM;
@@ -644,7 +644,13 @@ ss_tree_restore(struct ss_tree *t, const struct ss_id *root,
 	rc.o = o;
 	rc.sync = (o->flags & SS_TR_SYNC) != 0;
 	t->euid = (int)geteuid();
-	if ((r = setup_filters(&rc, o)) != 0)
+	/*
+	 * one read transaction for the whole walk: the catalog lookups of
+	 * every object would otherwise each take and drop SQLite's locks
+	 * (two fcntl calls and an fstat per file)
+	 */
+	if ((r = setup_filters(&rc, o)) != 0 ||
+	    (r = ss_cat_begin_read(t->cat)) != 0)
 		goto out;
 	if ((r = ss_tree_load_dir(t, root, &top)) != 0)
 		goto out;
@@ -661,6 +667,7 @@ ss_tree_restore(struct ss_tree *t, const struct ss_id *root,
 	r = restore_top(&rc, fd, target, e, created);
 out:
 	ss_rq_free(rc.q);
+	ss_cat_end_read(t->cat);
 	if (fd >= 0) {
 		/* everything restored reaches the disk before we say so */
 		if (r == 0 && syncfs(fd) != 0)

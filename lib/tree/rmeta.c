@@ -28,10 +28,12 @@ ss_rst_warn(struct ss_rctx *c, const char *what, const char *path)
 }
 
 void
-ss_rst_tmpname(char out[32])
+ss_rst_tmpname(struct ss_rctx *c, char out[32])
 {
+	uint64_t n = atomic_fetch_add(&c->tmpseq, 1);
+
 	snprintf(out, 32, ".snapseal-%016llx",
-	    (unsigned long long)ss_random_u64());
+	    (unsigned long long)(c->tmpbase ^ n));
 }
 
 /* ---------- metadata ---------- */

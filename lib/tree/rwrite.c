@@ -6,9 +6,11 @@
  * file with a file map, whose map the walker has loaded and checked and
  * whose temporary it has created and preallocated.  Small files are
  * gathered into batches of up to RQ_BATCH, so that a worker takes a
- * directory's files at once and the two workers seldom create and rename
- * in the same directory.  Workers take batches in submission order, which
- * is the order of the walk and close to the order of the packs.
+ * directory's files at once and workers seldom create and rename in the
+ * same directory.  Workers take batches in submission order, which is the
+ * order of the walk and close to the order of the packs.  There are more
+ * workers than CPUs (writers()): each waits for the disk about as long as
+ * it computes.
  *
  * A worker reads the chunk's record with its own pack reader, opens it
  * (checksum, GCM tag, decompression to the exact length, ID) with its own
@@ -28,11 +30,17 @@
  * stay open), and at the end; a worker wakes it only once the queue is
  * half empty, so each wake-up is worth a batch of submissions.
  *
- * When the packs are not in the page cache, the walker announces each
- * record it submits (posix_fadvise WILLNEED), ahead of the workers by at
- * most RQ_MAXBYTES, in windows that grow while the records it asks for
- * follow each other in a pack; a lone record is announced alone, so a
- * restore of one file reads that file's records and nothing else.
+ * When the packs are not in the page cache (a read of the walker's or of a
+ * worker's had to wait), the walker announces the records it submits
+ * (posix_fadvise WILLNEED), ahead of the workers by at most RQ_MAXBYTES,
+ * rounded out to blocks of RQ_RA_BLK, each announced once.  The workers
+ * read without the kernel's own read-ahead (POSIX_FADV_RANDOM on their
+ * descriptors), so the kernel reads what will be read and nothing more: a
+ * restore of one file reads that file's records.
+ *
+ * An ENOSPC is made to land on the file that does not fit: a file with a
+ * file map is preallocated by the walker before any of its chunks is
+ * queued, and fails there (see preallocate).
  *
  * Finished large files are handed to a thread of their own that starts
  * their write-back (sync_file_range), so that their data reaches the disk
@@ -54,10 +62,10 @@
 #define RQ_BATCH 32		/* small files handed to a worker at once */
 #define RQ_BATCHBYTES (1u << 20)	/* ... or this many stored bytes */
 #define RQ_MAXDIRS 64		/* walked, still waiting for their files */
+#define RQ_MINTHREADS 4		/* default workers, at least */
 #define RQ_MAXTHREADS 16
-#define RQ_RA_MIN (256u << 10)	/* read-ahead past the 2nd record of a run */
-#define RQ_RA_MAX (8u << 20)	/* largest read-ahead window */
-#define RQ_RA_GAP (1u << 20)	/* a record this close after the last one */
+#define RQ_RA_BLK (256u << 10)	/* read-ahead in blocks of this size */
+#define RQ_RA_SEEN 64		/* ... remembering the last ones announced */
 #define RQ_WB_MIN (4u << 20)	/* files this large are written back early */
 #define RQ_PREALLOC (1u << 20)	/* data runs this large are preallocated */
 
@@ -95,6 +103,8 @@ struct rwk {
 	struct ss_packr *pr;
 	struct ss_buf stored, pt;
 	uint64_t bytes;		/* plaintext written */
+	uint64_t rndpack;	/* the last pack read, and its descriptor, */
+	int rndfd;		/* ... told not to read ahead */
 	pthread_t th;
 	int started;
 };
@@ -111,6 +121,7 @@ struct ss_rq {
 	size_t ndirs;		/* open directories but the target */
 	size_t walking;		/* ... of which the walker is inside */
 	int stop;
+	atomic_int cold;	/* a writer's read waited for the disk */
 	atomic_int err;		/* the first error; its detail: */
 	char errmsg[8192];
 	struct ss_rctx rc;
@@ -120,7 +131,10 @@ struct ss_rq {
 	struct rwk *wk;
 	int nwk;		/* allocated */
 	int nthreads;		/* started (0: everything on the walker) */
-	uint64_t ra_pack, ra_end, ra_win;	/* read-ahead */
+	struct {
+		uint64_t pack, blk;
+	} ra[RQ_RA_SEEN];	/* blocks announced lately (prefetch) */
+	size_t ranext;
 	/* early write-back of finished large files */
 	pthread_t wbth;
 	pthread_cond_t wbwork;
@@ -355,9 +369,9 @@ wb_main(void *arg)
 /* ---------- files ---------- */
 
 static int
-file_create(struct rfile *f)
+file_create(struct ss_rq *q, struct rfile *f)
 {
-	ss_rst_tmpname(f->tmp);
+	ss_rst_tmpname(&q->rc, f->tmp);
 	f->fd = openat(f->dir->fd, f->tmp, O_WRONLY | O_CREAT | O_EXCL |
 	    O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (f->fd < 0)
@@ -438,9 +452,27 @@ write_chunk(struct rwk *w, struct rfile *f, const struct rjob *j)
 {
 	char hex[2 * SS_ID_LEN + 1];
 	uint8_t type;
-	int r;
+	int fd, r;
 
-	if ((r = ss_packr_read(w->pr, &j->id, &j->loc, &w->stored)) != 0)
+	/*
+	 * the walker announces what will be read (prefetch); the kernel's own
+	 * read-ahead (up to read_ahead_kb past a record read cold) would
+	 * only read what no one needs (the walker's own reader, which also
+	 * reads directory objects, keeps it)
+	 */
+	if (w != &w->q->self && ss_packr_fd(w->pr, j->loc.pack, &fd) == 0 &&
+	    (fd != w->rndfd || j->loc.pack != w->rndpack)) {
+		(void)posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
+		w->rndfd = fd;
+		w->rndpack = j->loc.pack;
+	}
+	ss_errclear();
+	r = ss_packr_read(w->pr, &j->id, &j->loc, &w->stored);
+	/* the directory objects may be cached and the chunks not */
+	if (ss_packr_cold(w->pr) && !atomic_load_explicit(&w->q->cold,
+	    memory_order_relaxed))
+		atomic_store(&w->q->cold, 1);
+	if (r != 0)
 		return r == SS_ENOENT ? SS_ECORRUPT : r;
 	if ((r = ss_obj_open(w->oc, &j->id, w->stored.p, w->stored.len, &type,
 	    &w->pt)) != 0)
@@ -474,7 +506,7 @@ job_run(struct rwk *w, struct rjob *j)
 
 	if (!ss_rq_failed(q) && !atomic_load(&f->failed)) {
 		if (j->create)
-			r = file_create(f);
+			r = file_create(w->q, f);
 		if (r == 0 && j->chunk && (r = write_chunk(w, f, j)) == 0)
 			w->bytes += j->len;
 	}
@@ -526,32 +558,60 @@ worker(void *arg)
 
 /* ---------- submitting ---------- */
 
+/* ra_advise(q, pack, a, b): ask the kernel to start reading [a, b). */
+static void
+ra_advise(struct ss_rq *q, uint64_t pack, uint64_t a, uint64_t b)
+{
+	int fd;
+
+	if (ss_packr_fd(q->t->pr, pack, &fd) != 0)
+		ss_errclear();	/* the read will say */
+	else
+		(void)posix_fadvise(fd, (off_t)a, (off_t)(b - a),
+		    POSIX_FADV_WILLNEED);
+}
+
+/* ra_seen(q, pack, blk): the block was announced lately; else note it. */
+static int
+ra_seen(struct ss_rq *q, uint64_t pack, uint64_t blk)
+{
+	for (size_t i = 0; i < RQ_RA_SEEN; i++)
+		if (q->ra[i].blk == blk + 1 && q->ra[i].pack == pack)
+			return 1;
+	q->ra[q->ranext].pack = pack;
+	q->ra[q->ranext].blk = blk + 1;	/* 0: empty */
+	q->ranext = (q->ranext + 1) % RQ_RA_SEEN;
+	return 0;
+}
+
 /*
- * prefetch(q, loc): ask the kernel to start reading the record at ${loc},
- * and further on when the records asked for follow each other.
+ * prefetch(q, loc): the record at ${loc} will be read: ask the kernel to
+ * read the RQ_RA_BLK blocks that hold it, but for those announced lately.
+ * The sealers of a snapshot append a directory's small files to a pack in
+ * roughly, not exactly, the walk's order, so the blocks of a directory's
+ * files are read once each, in requests of at least a block; the records
+ * of a large file follow each other and are read in one request each.
+ * Nothing is read that is not near a record to be read: a restore of one
+ * file reads that file's records (and at most a block around each run).
  */
 static void
 prefetch(struct ss_rq *q, const struct ss_loc *loc)
 {
-	uint64_t a = loc->off, b = loc->off + SS_PACK_RECHDR + loc->len;
-	int fd;
+	uint64_t first = loc->off / RQ_RA_BLK;
+	uint64_t last = (loc->off + SS_PACK_RECHDR + loc->len - 1) / RQ_RA_BLK;
+	uint64_t run = UINT64_MAX;
 
-	if (loc->pack == q->ra_pack && b <= q->ra_end)
-		return;
-	if (loc->pack == q->ra_pack && a <= q->ra_end + RQ_RA_GAP) {
-		a = q->ra_end;
-		q->ra_win = q->ra_win < RQ_RA_MIN ? RQ_RA_MIN :
-		    q->ra_win >= RQ_RA_MAX / 2 ? RQ_RA_MAX : q->ra_win * 2;
-	} else
-		q->ra_win = 0;	/* a lone record: just it */
-	b += q->ra_win;
-	q->ra_pack = loc->pack;
-	q->ra_end = b;
-	if (ss_packr_fd(q->t->pr, loc->pack, &fd) != 0) {
-		ss_errclear();	/* the read will say */
-		return;
+	for (uint64_t k = first; k <= last + 1; k++) {
+		if (k <= last && !ra_seen(q, loc->pack, k)) {
+			if (run == UINT64_MAX)
+				run = k;
+			continue;
+		}
+		if (run != UINT64_MAX)
+			ra_advise(q, loc->pack, run * RQ_RA_BLK,
+			    k * RQ_RA_BLK);
+		run = UINT64_MAX;
 	}
-	(void)posix_fadvise(fd, (off_t)a, (off_t)(b - a), POSIX_FADV_WILLNEED);
 }
 
 /* enqueue(q, b): queue the batch ${b}, waiting for room. */
@@ -593,13 +653,14 @@ static void
 submit(struct ss_rq *q, struct rjob *j, enum ss_rq_mode mode)
 {
 	atomic_fetch_add(&j->f->refs, 1);
-	if (j->chunk && ss_packr_cold(q->t->pr))
-		prefetch(q, &j->loc);
 	if (mode == SS_RQ_NOW || q->nthreads == 0) {
 		ss_rq_flush(q);
 		job_run(&q->self, j);
 		return;
 	}
+	if (j->chunk && (atomic_load_explicit(&q->cold, memory_order_relaxed)
+	    || ss_packr_cold(q->t->pr)))
+		prefetch(q, &j->loc);
 	j->bytes = j->chunk ? j->loc.len : 0;
 	j->n = 1;
 	if (!j->create) {
@@ -637,14 +698,18 @@ locate(struct ss_rq *q, const struct ss_id *id, struct ss_loc *loc)
 }
 
 /*
- * preallocate(fd, v, n): allocate the blocks of each run of adjacent
+ * preallocate(f, v, n): allocate the blocks of each run of adjacent
  * extents before the chunks are written (holes stay holes): the buffered
  * writes then find their blocks instead of reserving them page by page,
- * and the file is laid out in one piece.  Best effort (EOPNOTSUPP; ENOSPC
- * is left to the writes).
+ * and the file is laid out in one piece.  Where the file system has no
+ * fallocate, nothing.  ENOSPC (or EDQUOT) is the file's error, raised here
+ * on the walker before any of its chunks is written: with several writers,
+ * a file too large for the space left would otherwise fill it with its
+ * first chunks, and which of the files being written at that moment runs
+ * out of space first (that file or another) would be a race.
  */
-static void
-preallocate(int fd, const struct ss_mext *v, uint32_t n)
+static int
+preallocate(struct rfile *f, const struct ss_mext *v, uint32_t n)
 {
 	uint64_t a, b;
 
@@ -653,11 +718,17 @@ preallocate(int fd, const struct ss_mext *v, uint32_t n)
 		b = a + v[i].len;
 		while (i + 1 < n && v[i + 1].off == b)
 			b += v[++i].len;
-		if (b - a >= RQ_PREALLOC &&
-		    fallocate(fd, 0, (off_t)a, (off_t)(b - a)) != 0 &&
-		    errno == EOPNOTSUPP)
-			return;
+		if (b - a < RQ_PREALLOC ||
+		    fallocate(f->fd, 0, (off_t)a, (off_t)(b - a)) == 0)
+			continue;
+		if (errno == ENOSPC || errno == EDQUOT)
+			return ss_err_errno(ss_errno_code(errno), "cannot"
+			    " allocate %llu bytes",
+			    (unsigned long long)(b - a));
+		if (errno == EOPNOTSUPP)
+			break;
 	}
+	return 0;
 }
 
 /*
@@ -685,10 +756,11 @@ submit_map(struct ss_rq *q, struct rfile *f, enum ss_rq_mode mode)
 	for (uint32_t i = 0; i < n; i++)
 		ids[i] = v[i].id;
 	if ((r = ss_tree_check_refs(q->t, ids, n)) != 0 ||
-	    (r = file_create(f)) != 0)
+	    (r = file_create(q, f)) != 0)
 		goto out;
 	f->end = v[n - 1].off + v[n - 1].len;
-	preallocate(f->fd, v, n);
+	if ((r = preallocate(f, v, n)) != 0)
+		goto out;
 	for (uint32_t i = 0; i < n && !ss_rq_failed(q); i++) {
 		if ((j = ss_calloc(1, sizeof(*j))) == NULL) {
 			r = SS_ENOMEM;
@@ -777,6 +849,7 @@ static int
 wk_init(struct ss_rq *q, struct rwk *w, const char *pooldir)
 {
 	w->q = q;
+	w->rndfd = -1;
 	if ((w->oc = ss_objctx_dup(q->t->oc)) == NULL)
 		return SS_ENOMEM;
 	return ss_packr_open(pooldir, &w->pr);
@@ -804,12 +877,32 @@ start_threads(struct ss_rq *q, int n, const char *pooldir)
 	return r;
 }
 
+/*
+ * writers(o): how many workers.  They wait for the disk as much as they
+ * compute (a cold record read, a write that finds the device queue
+ * full), so there are more of them than CPUs: at least RQ_MINTHREADS, or
+ * SNAPSEAL_RESTORE_THREADS; none when everything is to run on one thread
+ * (o->nthreads == 0: SNAPSEAL_THREADS=0).
+ */
+static int
+writers(const struct ss_restore_opts *o)
+{
+	const char *e = getenv("SNAPSEAL_RESTORE_THREADS");
+	long n = o->nthreads < RQ_MINTHREADS ? RQ_MINTHREADS : o->nthreads;
+
+	if (e != NULL && *e != '\0')
+		n = strtol(e, NULL, 10);
+	if (o->nthreads <= 0 || n < 0)
+		n = 0;
+	return (int)(n > RQ_MAXTHREADS ? RQ_MAXTHREADS : n);
+}
+
 int
 ss_rq_start(struct ss_tree *t, const struct ss_restore_opts *o,
     struct ss_rq **out)
 {
 	struct ss_rq *q = ss_calloc(1, sizeof(*q));
-	int n = o->nthreads > RQ_MAXTHREADS ? RQ_MAXTHREADS : o->nthreads;
+	int n = writers(o);
 
 	*out = q;
 	if (q == NULL)
@@ -820,12 +913,16 @@ ss_rq_start(struct ss_tree *t, const struct ss_restore_opts *o,
 	pthread_cond_init(&q->wake, NULL);
 	pthread_cond_init(&q->wbwork, NULL);
 	atomic_init(&q->err, 0);
+	atomic_init(&q->cold, 0);
 	q->t = t;
 	q->rc.sync = (o->flags & SS_TR_SYNC) != 0;
 	q->rc.euid = (int)geteuid();
 	q->rc.warn = t->warn;
 	q->rc.warnarg = t->warnarg;
+	q->rc.tmpbase = ss_random_u64();
+	atomic_init(&q->rc.tmpseq, 0);
 	q->self.q = q;
+	q->self.rndfd = -1;
 	q->self.oc = t->oc;
 	q->self.pr = t->pr;
 	if (n <= 0 || o->pooldir == NULL)

@@ -108,6 +108,8 @@ struct ss_rctx {
 	void (*warn)(void *arg, const char *msg);
 	void *warnarg;
 	pthread_mutex_t warnmu;	/* one warning at a time */
+	uint64_t tmpbase;	/* temporary names: random, */
+	atomic_uint_fast64_t tmpseq;	/* ... then counted */
 };
 
 /* ss_rq_ctx(q): the queue's context, for the walker. */
@@ -115,8 +117,12 @@ struct ss_rctx *ss_rq_ctx(struct ss_rq *q);
 
 /* ss_rst_warn(c, what, path): "PATH: WHAT" through the warning callback. */
 void ss_rst_warn(struct ss_rctx *c, const char *what, const char *path);
-/* ss_rst_tmpname(out): ".snapseal-" and 16 random hex digits. */
-void ss_rst_tmpname(char out[32]);
+/*
+ * ss_rst_tmpname(c, out): ".snapseal-" and 16 hex digits, unique within the
+ * restore (a random base drawn once, then a counter: one getrandom per
+ * restore, not per file).
+ */
+void ss_rst_tmpname(struct ss_rctx *c, char out[32]);
 /*
  * ss_rst_apply_meta(c, fd, dirfd, name, path, e): owner, mode, xattrs,
  * times, in that order (chown clears setuid bits; an ACL must follow

@@ -30,7 +30,6 @@
 
 #include "tree/scan.h"
 
-#define NODE_FILE_BYTES (1u * 1024 * 1024)	/* files read per node */
 #define DENTS_BUF (64u * 1024)
 
 /* ---------- errors ---------- */
@@ -187,11 +186,11 @@ out:
  * directory's object and frees the node.
  */
 static void
-prefetch_files(struct ss_snode *d)
+prefetch_files(struct ss_tree *t, struct ss_snode *d)
 {
 	size_t off = 0;
 
-	if (d->fbytes > 0 && (d->fdata = malloc(d->fbytes)) == NULL)
+	if (d->fbytes > 0 && (d->fdata = ss_scan_fdata(t, d->fbytes)) == NULL)
 		d->fbytes = 0;
 	d->acct += d->fbytes;
 	for (size_t i = 0; i < d->n; i++) {
@@ -267,7 +266,7 @@ scan_entry(struct ss_tree *t, struct ss_snode *d, struct ss_sent *se,
 			se->e.xattrs = p->xattrs;
 			se->e.xattrslen = p->xattrslen;
 		} else if ((uint64_t)st.st_size <= SS_SCAN_FILE_MAX &&
-		    d->fbytes + (size_t)st.st_size <= NODE_FILE_BYTES) {
+		    d->fbytes + (size_t)st.st_size <= SS_SCAN_NODE_BYTES) {
 			/* read by prefetch_files, after every stat */
 			se->how = SE_DATA;
 			d->fbytes += (size_t)st.st_size;
@@ -508,7 +507,7 @@ ss_scan_node(struct ss_tree *t, struct ss_snode *d, struct ss_sctx *cx,
 		if ((r = scan_entry(t, d, &d->v[i], cx)) != 0)
 			ent_fail(&d->v[i], r);
 	}
-	prefetch_files(d);
+	prefetch_files(t, d);
 	if (d->haveprev)
 		prefetch_prev(t, d, cx);
 out:

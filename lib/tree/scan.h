@@ -30,6 +30,8 @@
 
 /* Files at most this large are read whole by the scanners: one chunk. */
 #define SS_SCAN_FILE_MAX SS_CHUNK_MIN
+/* ... and at most this many bytes of them per directory. */
+#define SS_SCAN_NODE_BYTES (1u * 1024 * 1024)
 
 struct ss_snode;
 
@@ -150,6 +152,16 @@ int ss_scan_root(struct ss_tree *t, int fd, const char *path,
 struct ss_snode *ss_scan_child(struct ss_tree *t, struct ss_snode *node,
     struct ss_sent *se);
 
+/*
+ * ss_scan_fdata(t, n): a buffer for the ${n} (<= SS_SCAN_NODE_BYTES) bytes
+ * of a node's small files, NULL without memory; ss_scan_fdata_put(t, p,
+ * n) wipes it and gives it back.  They come from an arena of their own:
+ * through malloc, glibc's sliding mmap threshold would soon put them on
+ * the heap, where the holes they leave stay resident.
+ */
+uint8_t *ss_scan_fdata(struct ss_tree *t, size_t n);
+void ss_scan_fdata_put(struct ss_tree *t, uint8_t *p, size_t n);
+
 /* ss_scan_close(t, node): the walker is done with its descriptor. */
 void ss_scan_close(struct ss_tree *t, struct ss_snode *node);
 
@@ -191,6 +203,8 @@ void ss_snap_fill_stat(struct ss_ent *e, const struct stat *st);
  * (what jobs in flight may still point into).
  */
 uint8_t *ss_pipe_bigbuf(struct ss_tree *t);
+/* ss_pipe_zeros(t): SS_PIPE_BIGBUF zero bytes, read-only, for ss_pipe_chunk */
+uint8_t *ss_pipe_zeros(struct ss_tree *t);
 /* ss_pipe_putbuf(t, buf, used): give back a big buffer written to ${used}. */
 void ss_pipe_putbuf(struct ss_tree *t, uint8_t *buf, size_t used);
 #define SS_PIPE_BIGBUF SS_CHUNK_MAX

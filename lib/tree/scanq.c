@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -23,6 +24,9 @@
 
 #define AHEAD_BYTES (4u * 1024 * 1024)
 #define MAX_FDS 512
+#define FDATA_SMALL (8u * 1024)	/* smaller: malloc */
+#define FDATA_UNIT (16u * 1024)
+#define FDATA_UNITS 512		/* an 8 MiB arena */
 
 enum { SN_SCANNING = 1, SN_DONE };
 
@@ -42,6 +46,8 @@ struct ss_scan {
 	pthread_t *th;
 	struct ss_sctx *cx;		/* the scanners' */
 	struct ss_sctx wcx;		/* the walker's */
+	uint8_t *farena;		/* the nodes' small files (fdata) */
+	uint64_t fmap[FDATA_UNITS / 64];	/* units in use (under mu) */
 };
 
 struct sarg {
@@ -236,6 +242,70 @@ out:
 	pthread_cond_signal(&sc->done);	/* only the walker waits there */
 }
 
+/*
+ * The small files of scanned directories are read into one mapped arena,
+ * in runs of FDATA_UNIT: what is freed is reused by the next directories
+ * (no fresh pages, which this VM makes costly, for every directory), and
+ * what stays resident is what was ever in use at once (no heap holes).
+ * Tiny ones, and any that find no room, come from malloc.
+ */
+static int
+fdata_bit(const struct ss_scan *sc, size_t i)
+{
+	return (sc->fmap[i / 64] >> (i % 64)) & 1;
+}
+
+static void
+fdata_mark(struct ss_scan *sc, size_t i, size_t k, int on)
+{
+	for (size_t j = i; j < i + k; j++)
+		if (on)
+			sc->fmap[j / 64] |= (uint64_t)1 << (j % 64);
+		else
+			sc->fmap[j / 64] &= ~((uint64_t)1 << (j % 64));
+}
+
+uint8_t *
+ss_scan_fdata(struct ss_tree *t, size_t n)
+{
+	struct ss_scan *sc = t->scan;
+	size_t k = (n + FDATA_UNIT - 1) / FDATA_UNIT, run = 0;
+	uint8_t *p = NULL;
+
+	if (n <= FDATA_SMALL || sc->farena == NULL)
+		return malloc(n);
+	pthread_mutex_lock(&sc->mu);
+	for (size_t i = 0; i < FDATA_UNITS; i++) {
+		run = fdata_bit(sc, i) ? 0 : run + 1;
+		if (run == k) {
+			fdata_mark(sc, i + 1 - k, k, 1);
+			p = sc->farena + (i + 1 - k) * FDATA_UNIT;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&sc->mu);
+	return p != NULL ? p : malloc(n);
+}
+
+void
+ss_scan_fdata_put(struct ss_tree *t, uint8_t *p, size_t n)
+{
+	struct ss_scan *sc = t->scan;
+
+	if (p == NULL)
+		return;
+	ss_cleanse(p, n);
+	if (sc->farena == NULL || p < sc->farena ||
+	    p >= sc->farena + FDATA_UNITS * FDATA_UNIT) {
+		free(p);
+		return;
+	}
+	pthread_mutex_lock(&sc->mu);
+	fdata_mark(sc, (size_t)(p - sc->farena) / FDATA_UNIT,
+	    (n + FDATA_UNIT - 1) / FDATA_UNIT, 0);
+	pthread_mutex_unlock(&sc->mu);
+}
+
 void
 ss_scan_close(struct ss_tree *t, struct ss_snode *d)
 {
@@ -387,10 +457,7 @@ ss_scan_free(struct ss_tree *t, struct ss_snode *d)
 	pthread_mutex_unlock(&sc->mu);
 	for (size_t i = 0; i < d->n; i++)
 		sent_free(&d->v[i]);
-	if (d->fdata != NULL) {
-		ss_cleanse(d->fdata, d->fbytes);
-		free(d->fdata);
-	}
+	ss_scan_fdata_put(t, d->fdata, d->fbytes);
 	free(d->v);
 	free(d->names);
 	ss_dir_free(&d->prev);
@@ -422,6 +489,10 @@ ss_scan_start(struct ss_tree *t, int nthreads)
 	pthread_cond_init(&sc->work, NULL);
 	pthread_cond_init(&sc->done, NULL);
 	t->scan = sc;
+	sc->farena = mmap(NULL, (size_t)FDATA_UNITS * FDATA_UNIT,
+	    PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (sc->farena == MAP_FAILED)
+		sc->farena = NULL;	/* malloc, then */
 	/*
 	 * Directories scanned ahead keep descriptors: they get at most half
 	 * of what is allowed past 128 for the rest (the pack reader caches
@@ -496,6 +567,8 @@ ss_scan_stop(struct ss_tree *t)
 	pthread_mutex_destroy(&sc->prmu);
 	pthread_cond_destroy(&sc->work);
 	pthread_cond_destroy(&sc->done);
+	if (sc->farena != NULL)
+		munmap(sc->farena, (size_t)FDATA_UNITS * FDATA_UNIT);
 	free(sc->cx);
 	free(sc->th);
 	free(sc->heap);

@@ -64,6 +64,7 @@ struct rdfile {
 	uint64_t size;
 	uint8_t *buf;		/* the chunk being read, from its start */
 	size_t have;
+	int zero;		/* buf[0, have) is all zero, and not copied */
 	uint64_t coff;		/* file offset of buf[0] */
 	struct ss_chunkst cs;
 };
@@ -326,17 +327,25 @@ emit(struct rdfile *rd, size_t len, size_t used)
 	uint8_t *buf = rd->buf;
 
 	rd->buf = NULL;
+	if (rd->zero) {
+		/* a run of zeros: sealed from the pipeline's zero pages */
+		ss_pipe_putbuf(rd->t, buf, 0);
+		buf = ss_pipe_zeros(rd->t);
+		used = 0;
+	}
 	if (rd->fm == NULL && rd->coff == 0 && len == rd->size) {
 		rd->e->ckind = SS_CK_CHUNK;
 		idout = &rd->e->cid;
 	} else {
 		if (rd->fm == NULL &&
 		    (rd->fm = ss_calloc(1, sizeof(*rd->fm))) == NULL) {
-			ss_pipe_putbuf(rd->t, buf, used);
+			if (used > 0)
+				ss_pipe_putbuf(rd->t, buf, used);
 			return SS_ENOMEM;
 		}
 		if ((x = fmap_add(rd->fm, rd->coff, (uint32_t)len)) == NULL) {
-			ss_pipe_putbuf(rd->t, buf, used);
+			if (used > 0)
+				ss_pipe_putbuf(rd->t, buf, used);
 			return SS_ENOMEM;
 		}
 		idout = &x->id;
@@ -345,9 +354,16 @@ emit(struct rdfile *rd, size_t len, size_t used)
 	return ss_pipe_chunk(rd->t, buf, len, used, idout, &rd->e->subtree);
 }
 
+static int
+all_zero(const uint8_t *p, size_t n)
+{
+	return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
+}
+
 /*
  * feed(rd, p, n): ${n} bytes of the region: copy them into the buffers of
- * the chunks they belong to, handing each chunk over once it is cut.
+ * the chunks they belong to, handing each chunk over once it is cut.  A
+ * chunk is copied only once it holds something other than zeros.
  */
 static int
 feed(struct rdfile *rd, const uint8_t *p, size_t n)
@@ -358,8 +374,15 @@ feed(struct rdfile *rd, const uint8_t *p, size_t n)
 	while (n > 0) {
 		if (rd->buf == NULL && (rd->buf = ss_pipe_bigbuf(rd->t)) == NULL)
 			return SS_ENOMEM;
+		if (rd->have == 0)
+			rd->zero = 1;
 		used = ss_chunker_feed(rd->t->ch, &rd->cs, p, n);
-		memcpy(rd->buf + rd->have, p, used);
+		if (rd->zero && !all_zero(p, used)) {
+			memset(rd->buf, 0, rd->have);
+			rd->zero = 0;
+		}
+		if (!rd->zero)
+			memcpy(rd->buf + rd->have, p, used);
 		rd->have += used;
 		p += used;
 		n -= used;
@@ -494,7 +517,7 @@ capture_file(struct ss_tree *t, struct ss_snode *d, struct ss_sent *se)
 		}
 		r = attempt(&rd, fd, se, path);
 		close(fd);
-		ss_pipe_putbuf(t, rd.buf, rd.have);
+		ss_pipe_putbuf(t, rd.buf, rd.zero ? 0 : rd.have);
 		rd.buf = NULL;
 		if (r != SS_ECHANGED)
 			break;

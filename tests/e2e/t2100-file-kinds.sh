@@ -105,6 +105,19 @@ test_expect_success "$ds: explicit zeros stay data (no holes punched)" '
 	! grep " data=" actual-$ds-files
 '
 
+test_expect_success "$ds: runs of zeros between data, longer than a chunk" '
+	new_kind $ds zruns &&
+	sstool randfile $d/a 3M "za-$ds" random &&
+	sstool randfile $d/z 17M zz zero &&
+	sstool randfile $d/b 700K "zb-$ds" random &&
+	cat $d/a $d/z $d/b $d/z $d/a >$d/mixed &&
+	cat $d/z $d/b >$d/zfirst &&
+	rm $d/a $d/b &&
+	check_kind $ds zruns &&
+	cmp $d/mixed r-$ds-zruns/zruns/mixed &&
+	cmp $d/zfirst r-$ds-zruns/zruns/zfirst
+'
+
 test_expect_success SPARSE "$ds: small sparse files keep their holes" '
 	new_kind $ds sparse &&
 	truncate -s 64M $d/tail-hole &&
