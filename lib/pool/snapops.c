@@ -453,6 +453,7 @@ open_snapshot(struct ss_pool *p, const char *name, struct ss_obj_ref *o,
 {
 	int r;
 
+	memset(o, 0, sizeof(*o));	/* the caller clears it in any case */
 	if ((r = ss_name_check(name, SS_NAME_SNAP)) != 0)
 		return r;
 	if (!strchr(name, '@'))

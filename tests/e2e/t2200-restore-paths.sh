@@ -198,4 +198,16 @@ test_expect_success "$ds: without -v restore prints nothing" '
 
 done
 
+# A name that is not a snapshot's used to free an uninitialised reference
+# (a crash in release builds): a clear error, exit 1, nothing restored.
+test_expect_success 'a malformed snapshot name is refused, not a crash' '
+	for name in tank/plain@s/a tank/plain tank/plain@ tank/plain@@s; do
+		test_expect_code 1 snapseal restore "$name" bad-name 2>err &&
+		test_grep "invalid name" err &&
+		! test -e bad-name &&
+		test_expect_code 1 snapseal rollback "$name" 2>err &&
+		test_grep "invalid name" err || return 1
+	done
+'
+
 test_done
