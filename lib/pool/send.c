@@ -305,10 +305,7 @@ cmp_place(const void *a, const void *b, void *arg)
 static int
 order(struct sender *s, struct frame *f)
 {
-	uint32_t *ix = NULL;
-	uint8_t *refs = NULL;
-	struct ss_objrow *rows = NULL;
-	int r = SS_ENOMEM;
+	uint32_t *ix;
 
 	f->ordered = 1;
 	if (f->rows == NULL &&
@@ -327,30 +324,34 @@ order(struct sender *s, struct frame *f)
 	}
 	if (f->n < 2)
 		return 0;
-	if ((ix = ss_malloc((size_t)f->n * sizeof(*ix))) == NULL ||
-	    (refs = ss_malloc((size_t)f->n * SS_ID_LEN)) == NULL ||
-	    (rows = ss_malloc((size_t)f->n * sizeof(*rows))) == NULL)
-		goto out;
+	if ((ix = ss_malloc((size_t)f->n * sizeof(*ix))) == NULL)
+		return SS_ENOMEM;
 	for (uint32_t i = 0; i < f->n; i++)
 		ix[i] = i;
 	qsort_r(ix, f->n, sizeof(*ix), cmp_place, f);
+	/* child j becomes the old child ix[j]: in place, cycle by cycle */
 	for (uint32_t i = 0; i < f->n; i++) {
-		memcpy(refs + (size_t)i * SS_ID_LEN,
-		    f->refs + (size_t)ix[i] * SS_ID_LEN, SS_ID_LEN);
-		rows[i] = f->rows[ix[i]];
+		uint8_t ref[SS_ID_LEN];
+		struct ss_objrow row;
+		uint32_t j = i, k;
+
+		if (ix[i] == i)
+			continue;
+		memcpy(ref, f->refs + (size_t)i * SS_ID_LEN, SS_ID_LEN);
+		row = f->rows[i];
+		while ((k = ix[j]) != i) {
+			memcpy(f->refs + (size_t)j * SS_ID_LEN,
+			    f->refs + (size_t)k * SS_ID_LEN, SS_ID_LEN);
+			f->rows[j] = f->rows[k];
+			ix[j] = j;
+			j = k;
+		}
+		memcpy(f->refs + (size_t)j * SS_ID_LEN, ref, SS_ID_LEN);
+		f->rows[j] = row;
+		ix[j] = j;
 	}
-	free(f->refs);
-	free(f->rows);
-	f->refs = refs;
-	f->rows = rows;
-	refs = NULL;
-	rows = NULL;
-	r = 0;
-out:
 	free(ix);
-	free(refs);
-	free(rows);
-	return r;
+	return 0;
 }
 
 /*
