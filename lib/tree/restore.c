@@ -18,7 +18,8 @@
  * This file is the walker: it alone reads directory objects and the
  * catalog, creates directories, symlinks and special files, and decides
  * what to write; regular files are written by the worker threads of
- * rwrite.c, which also finish each directory once its entries are placed.
+ * rwrite.c and rjob.c, which also finish each directory once its entries
+ * are placed.
  */
 #include <dirent.h>
 #include <errno.h>

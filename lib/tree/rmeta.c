@@ -1,7 +1,7 @@
 /*
  * rmeta.c: finishing restored entries, shared by the walker (restore.c)
- * and the workers (rwrite.c): owner, mode, extended attributes and times;
- * the rename from a temporary name; decoding file maps.
+ * and the workers (rjob.c, rwrite.c): owner, mode, extended attributes and
+ * times; the rename from a temporary name; decoding file maps.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,5 +1,7 @@
 /*
- * rwrite.c: the writing side of restore (see rwrite.h).
+ * rwrite.c: the writing side of restore (see rwrite.h): the queue, what
+ * the walker submits to it, and the directories.  The workers that run
+ * the jobs are in rjob.c; what the two share is in rq.h.
  *
  * The walker (restore.c) hands each regular file over as jobs: one for a
  * file of at most one chunk (create, write, finish), one per chunk for a
@@ -11,17 +13,6 @@
  * order of the walk and close to the order of the packs.  There are more
  * workers than CPUs (writers()): each waits for the disk about as long as
  * it computes.
- *
- * A worker reads the chunk's record with its own pack reader, opens it
- * (checksum, GCM tag, decompression to the exact length, ID) with its own
- * object context, checks its type, that it claims no references and its
- * length, and only then writes it at its offset: no byte of an object is
- * written before the object is authenticated.  The job that completes a
- * file sets its size, owner, mode, xattrs and times and renames it from its
- * temporary name; whoever drops the last reference to a directory (its
- * last file, its last subdirectory, or the walker leaving it) applies the
- * directory's metadata.  After an error, jobs still queued only clean up:
- * their temporaries are unlinked, nothing more is placed.
  *
  * Reference counts are atomic; the lock guards the queue, the counts the
  * walker waits on and the first error.  The walker sleeps only when the
@@ -41,10 +32,6 @@
  * An ENOSPC is made to land on the file that does not fit: a file with a
  * file map is preallocated by the walker before any of its chunks is
  * queued, and fails there (see preallocate).
- *
- * Finished large files are handed to a thread of their own that starts
- * their write-back (sync_file_range), so that their data reaches the disk
- * while the workers go on, rather than all in the final syncfs.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -55,7 +42,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "tree/rwrite.h"
+#include "tree/rq.h"
 
 #define RQ_MAXJOBS 256		/* queued or running */
 #define RQ_MAXBYTES (64u << 20)	/* stored bytes queued: the read-ahead */
@@ -64,84 +51,7 @@
 #define RQ_MAXDIRS 64		/* walked, still waiting for their files */
 #define RQ_MINTHREADS 4		/* default workers, at least */
 #define RQ_MAXTHREADS 16
-#define RQ_RA_BLK (256u << 10)	/* read-ahead in blocks of this size */
-#define RQ_RA_SEEN 64		/* ... remembering the last ones announced */
-#define RQ_WB_MIN (4u << 20)	/* files this large are written back early */
 #define RQ_PREALLOC (1u << 20)	/* data runs this large are preallocated */
-
-/* A regular file being written. */
-struct rfile {
-	struct ss_rdir *dir;
-	const struct ss_ent *e;	/* borrowed from dir->d */
-	char *path;
-	char name[256];
-	char tmp[32];
-	int fd;			/* -1 until created */
-	uint64_t end;		/* end of its last extent */
-	atomic_size_t refs;	/* jobs not done + the submitter's hold */
-	atomic_int failed;
-};
-
-struct rjob {
-	struct rfile *f;
-	int create;		/* create the temporary first */
-	int chunk;		/* write the chunk below */
-	struct ss_id id;
-	struct ss_loc loc;
-	uint64_t off;
-	uint32_t len;
-	struct rjob *more;	/* the next job of its batch */
-	struct rjob *next;	/* the next batch in the queue */
-	size_t n;		/* first of a batch: its jobs */
-	uint64_t bytes;		/* ... and their stored bytes */
-};
-
-/* A thread's own reading state. */
-struct rwk {
-	struct ss_rq *q;
-	struct ss_objctx *oc;
-	struct ss_packr *pr;
-	struct ss_buf stored, pt;
-	uint64_t bytes;		/* plaintext written */
-	uint64_t rndpack;	/* the last pack read, and its descriptor, */
-	int rndfd;		/* ... told not to read ahead */
-	pthread_t th;
-	int started;
-};
-
-struct ss_rq {
-	pthread_mutex_t mu;
-	pthread_cond_t work;	/* workers: a batch was queued, or stop */
-	pthread_cond_t wake;	/* the walker: see poke_locked */
-	struct rjob *head, *tail;	/* batches waiting for a worker */
-	size_t nidle;		/* workers waiting on work */
-	int waiting;		/* what the walker waits on wake for */
-	size_t njobs;		/* queued or running */
-	uint64_t qbytes;	/* stored bytes of the queued chunks */
-	size_t ndirs;		/* open directories but the target */
-	size_t walking;		/* ... of which the walker is inside */
-	int stop;
-	atomic_int cold;	/* a writer's read waited for the disk */
-	atomic_int err;		/* the first error; its detail: */
-	char errmsg[8192];
-	struct ss_rctx rc;
-	struct ss_tree *t;	/* the walker's */
-	struct rjob *bhead, *btail;	/* the walker's batch being filled */
-	struct rwk self;	/* the walker's own, for SS_RQ_NOW */
-	struct rwk *wk;
-	int nwk;		/* allocated */
-	int nthreads;		/* started (0: everything on the walker) */
-	struct {
-		uint64_t pack, blk;
-	} ra[RQ_RA_SEEN];	/* blocks announced lately (prefetch) */
-	size_t ranext;
-	/* early write-back of finished large files */
-	pthread_t wbth;
-	pthread_cond_t wbwork;
-	int wbstarted, wbstop;
-	int *wbfd;
-	size_t nwb, capwb;
-};
 
 /* ---------- waking ---------- */
 
@@ -161,9 +71,8 @@ walker_wait(struct ss_rq *q, int what)
 	pthread_cond_wait(&q->wake, &q->mu);
 }
 
-/* poke_locked(q): wake the walker if what it sleeps for has come. */
-static void
-poke_locked(struct ss_rq *q)
+void
+ss_rqi_poke_locked(struct ss_rq *q)
 {
 	int ok;
 
@@ -188,9 +97,8 @@ poke_locked(struct ss_rq *q)
 
 /* ---------- errors ---------- */
 
-/* fail(q, r, path): keep the first error, with its detail. */
-static void
-fail(struct ss_rq *q, int r, const char *path)
+void
+ss_rqi_fail(struct ss_rq *q, int r, const char *path)
 {
 	const char *m = ss_errmsg();
 
@@ -202,7 +110,7 @@ fail(struct ss_rq *q, int r, const char *path)
 		else
 			snprintf(q->errmsg, sizeof(q->errmsg), "%s", m);
 		atomic_store(&q->err, r);
-		poke_locked(q);
+		ss_rqi_poke_locked(q);
 	}
 	pthread_mutex_unlock(&q->mu);
 }
@@ -210,7 +118,7 @@ fail(struct ss_rq *q, int r, const char *path)
 void
 ss_rq_fail(struct ss_rq *q, int r)
 {
-	fail(q, r, NULL);
+	ss_rqi_fail(q, r, NULL);
 }
 
 int
@@ -237,13 +145,8 @@ dir_free(struct ss_rdir *d)
 	free(d);
 }
 
-/*
- * dir_unref(q, d): drop a reference to ${d}.  The last one finds every
- * entry of the directory placed: apply its metadata (unless the restore
- * failed), close it, and drop its reference to its parent in turn.
- */
-static void
-dir_unref(struct ss_rq *q, struct ss_rdir *d)
+void
+ss_rqi_dir_unref(struct ss_rq *q, struct ss_rdir *d)
 {
 	struct ss_rdir *p;
 	int r;
@@ -251,12 +154,12 @@ dir_unref(struct ss_rq *q, struct ss_rdir *d)
 	while (d != NULL && atomic_fetch_sub(&d->refs, 1) == 1 && !d->top) {
 		if (!ss_rq_failed(q) && (r = ss_rst_apply_meta(&q->rc, d->fd,
 		    d->parent->fd, d->name, d->path, d->e)) != 0)
-			fail(q, r, d->path);
+			ss_rqi_fail(q, r, d->path);
 		p = d->parent;
 		dir_free(d);
 		pthread_mutex_lock(&q->mu);
 		q->ndirs--;
-		poke_locked(q);
+		ss_rqi_poke_locked(q);
 		pthread_mutex_unlock(&q->mu);
 		d = p;
 	}
@@ -270,7 +173,7 @@ ss_rq_dir_done(struct ss_rq *q, struct ss_rdir *d)
 		q->walking--;
 		pthread_mutex_unlock(&q->mu);
 	}
-	dir_unref(q, d);
+	ss_rqi_dir_unref(q, d);
 }
 
 int
@@ -315,245 +218,6 @@ ss_rq_top(struct ss_rq *q, struct ss_rdir *d, int fd, const char *path)
 	d->path = (char *)path;
 	d->top = 1;
 	atomic_init(&d->refs, 1);
-}
-
-/* ---------- early write-back ---------- */
-
-/*
- * writeback(q, fd): have the write-back thread start writing the finished
- * file ${fd} (a duplicate is queued).  Best effort: a failure only leaves
- * the writing to the final syncfs.
- */
-static void
-writeback(struct ss_rq *q, int fd)
-{
-	int d;
-
-	if (!q->wbstarted || (d = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0)
-		return;
-	pthread_mutex_lock(&q->mu);
-	if (ss_grow(&q->wbfd, &q->capwb, q->nwb, sizeof(*q->wbfd)) != 0) {
-		pthread_mutex_unlock(&q->mu);
-		close(d);
-		return;
-	}
-	q->wbfd[q->nwb++] = d;
-	pthread_cond_signal(&q->wbwork);
-	pthread_mutex_unlock(&q->mu);
-}
-
-static void *
-wb_main(void *arg)
-{
-	struct ss_rq *q = arg;
-	int fd;
-
-	pthread_mutex_lock(&q->mu);
-	for (;;) {
-		while (!q->wbstop && q->nwb == 0)
-			pthread_cond_wait(&q->wbwork, &q->mu);
-		if (q->nwb == 0)
-			break;
-		fd = q->wbfd[0];
-		memmove(q->wbfd, q->wbfd + 1, --q->nwb * sizeof(*q->wbfd));
-		pthread_mutex_unlock(&q->mu);
-		/* the call may wait for the device queue: not a worker's */
-		(void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-		close(fd);
-		pthread_mutex_lock(&q->mu);
-	}
-	pthread_mutex_unlock(&q->mu);
-	return NULL;
-}
-
-/* ---------- files ---------- */
-
-static int
-file_create(struct ss_rq *q, struct rfile *f)
-{
-	ss_rst_tmpname(&q->rc, f->tmp);
-	f->fd = openat(f->dir->fd, f->tmp, O_WRONLY | O_CREAT | O_EXCL |
-	    O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (f->fd < 0)
-		return ss_err_errno(ss_errno_code(errno), "cannot create");
-	return 0;
-}
-
-/* file_complete(q, f): size, metadata, sync (rollback), rename. */
-static int
-file_complete(struct ss_rq *q, struct rfile *f)
-{
-	const struct ss_ent *e = f->e;
-	int r = 0;
-
-	/* bytes past the last extent (or a file with no content) are a hole */
-	if (f->end != e->size && ftruncate(f->fd, (off_t)e->size) != 0)
-		r = ss_err_errno(ss_errno_code(errno), "cannot set size");
-	if (r == 0)
-		r = ss_rst_apply_meta(&q->rc, f->fd, f->dir->fd, f->tmp,
-		    f->path, e);
-	/* a rollback replaces live files: the new one is durable first */
-	if (r == 0 && q->rc.sync && fdatasync(f->fd) != 0)
-		r = ss_err_errno(ss_errno_code(errno), "cannot sync");
-	else if (r == 0 && e->size >= RQ_WB_MIN)
-		writeback(q, f->fd);
-	if (close(f->fd) != 0 && r == 0)
-		r = ss_err_errno(ss_errno_code(errno), "cannot close");
-	f->fd = -1;
-	if (r == 0)
-		r = ss_rst_place(&q->rc, f->dir->fd, f->tmp, f->name, f->path);
-	return r;
-}
-
-/* file_finish(q, f): the file's last job is done: place it or clean up. */
-static void
-file_finish(struct ss_rq *q, struct rfile *f)
-{
-	int r, placed = 0;
-
-	if (!atomic_load(&f->failed) && !ss_rq_failed(q)) {
-		if ((r = file_complete(q, f)) != 0)
-			fail(q, r, f->path);
-		else
-			placed = 1;
-	}
-	if (f->fd >= 0)
-		close(f->fd);
-	if (!placed && f->tmp[0] != '\0')
-		unlinkat(f->dir->fd, f->tmp, 0);
-	if (placed)
-		ss_crashpoint("restore-file");
-	dir_unref(q, f->dir);
-	free(f->path);
-	free(f);
-}
-
-/* file_release(q, f, r): drop a reference; ${r}: the job's result. */
-static void
-file_release(struct ss_rq *q, struct rfile *f, int r)
-{
-	if (r != 0) {
-		atomic_store(&f->failed, 1);
-		fail(q, r, f->path);
-	}
-	if (atomic_fetch_sub(&f->refs, 1) == 1)
-		file_finish(q, f);
-}
-
-/* ---------- jobs ---------- */
-
-/*
- * write_chunk(w, f, j): read the chunk's record, open it (which
- * authenticates it), check it is a chunk of the expected length that
- * references nothing, and only then write it at its offset.
- */
-static int
-write_chunk(struct rwk *w, struct rfile *f, const struct rjob *j)
-{
-	char hex[2 * SS_ID_LEN + 1];
-	uint8_t type;
-	int fd, r;
-
-	/*
-	 * the walker announces what will be read (prefetch); the kernel's own
-	 * read-ahead (up to read_ahead_kb past a record read cold) would
-	 * only read what no one needs (the walker's own reader, which also
-	 * reads directory objects, keeps it)
-	 */
-	if (w != &w->q->self && ss_packr_fd(w->pr, j->loc.pack, &fd) == 0 &&
-	    (fd != w->rndfd || j->loc.pack != w->rndpack)) {
-		(void)posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
-		w->rndfd = fd;
-		w->rndpack = j->loc.pack;
-	}
-	ss_errclear();
-	r = ss_packr_read(w->pr, &j->id, &j->loc, &w->stored);
-	/* the directory objects may be cached and the chunks not */
-	if (ss_packr_cold(w->pr) && !atomic_load_explicit(&w->q->cold,
-	    memory_order_relaxed))
-		atomic_store(&w->q->cold, 1);
-	if (r != 0)
-		return r == SS_ENOENT ? SS_ECORRUPT : r;
-	if ((r = ss_obj_open(w->oc, &j->id, w->stored.p, w->stored.len, &type,
-	    &w->pt)) != 0)
-		return r;
-	if (type != SS_OT_CHUNK) {
-		ss_id_hex(&j->id, hex);
-		return ss_err(SS_ECORRUPT, "object %.16s has type %u, expected"
-		    " %u", hex, type, SS_OT_CHUNK);
-	}
-	/*
-	 * nrefs, at offset 12 of the header (docs/format.md 5.2), whose
-	 * bounds ss_obj_open has checked: a chunk references nothing.
-	 */
-	if (ss_le32dec(w->stored.p + 12) != 0)
-		return ss_err(SS_EAUTH, "a file chunk claims references");
-	if (w->pt.len != j->len)
-		return ss_err(SS_ECORRUPT, "chunk length does not match");
-	return ss_pwrite_all(f->fd, w->pt.p, w->pt.len, j->off);
-}
-
-/*
- * job_run(w, j): one job, on a worker or on the walker.  After an error
- * anywhere it only releases its file (which then cleans up).
- */
-static void
-job_run(struct rwk *w, struct rjob *j)
-{
-	struct ss_rq *q = w->q;
-	struct rfile *f = j->f;
-	int r = 0;
-
-	if (!ss_rq_failed(q) && !atomic_load(&f->failed)) {
-		if (j->create)
-			r = file_create(w->q, f);
-		if (r == 0 && j->chunk && (r = write_chunk(w, f, j)) == 0)
-			w->bytes += j->len;
-	}
-	file_release(q, f, r);
-	free(j);
-}
-
-/*
- * worker(w): run batches.  A batch counts as in flight until everything
- * it set off (placing its files, finishing the directories they emptied)
- * is over, so that ss_rq_wait returns only when all of it is done.
- */
-static void *
-worker(void *arg)
-{
-	struct rwk *w = arg;
-	struct ss_rq *q = w->q;
-	struct rjob *j, *more;
-	size_t n;
-
-	pthread_mutex_lock(&q->mu);
-	for (;;) {
-		while (!q->stop && q->head == NULL) {
-			q->nidle++;
-			pthread_cond_wait(&q->work, &q->mu);
-			q->nidle--;
-		}
-		if ((j = q->head) == NULL)
-			break;
-		if ((q->head = j->next) == NULL)
-			q->tail = NULL;
-		q->qbytes -= j->bytes;
-		n = j->n;
-		poke_locked(q);
-		pthread_mutex_unlock(&q->mu);
-		for (; j != NULL; j = more) {
-			more = j->more;
-			job_run(w, j);
-		}
-		pthread_mutex_lock(&q->mu);
-		q->njobs -= n;
-		poke_locked(q);
-	}
-	pthread_mutex_unlock(&q->mu);
-	ss_buf_wipe(&w->pt);
-	ss_buf_free(&w->stored);
-	return NULL;
 }
 
 /* ---------- submitting ---------- */
@@ -655,7 +319,7 @@ submit(struct ss_rq *q, struct rjob *j, enum ss_rq_mode mode)
 	atomic_fetch_add(&j->f->refs, 1);
 	if (mode == SS_RQ_NOW || q->nthreads == 0) {
 		ss_rq_flush(q);
-		job_run(&q->self, j);
+		ss_rqi_job_run(&q->self, j);
 		return;
 	}
 	if (j->chunk && (atomic_load_explicit(&q->cold, memory_order_relaxed)
@@ -756,7 +420,7 @@ submit_map(struct ss_rq *q, struct rfile *f, enum ss_rq_mode mode)
 	for (uint32_t i = 0; i < n; i++)
 		ids[i] = v[i].id;
 	if ((r = ss_tree_check_refs(q->t, ids, n)) != 0 ||
-	    (r = file_create(q, f)) != 0)
+	    (r = ss_rqi_file_create(q, f)) != 0)
 		goto out;
 	f->end = v[n - 1].off + v[n - 1].len;
 	if ((r = preallocate(f, v, n)) != 0)
@@ -839,7 +503,7 @@ ss_rq_file(struct ss_rq *q, struct ss_rdir *d, const struct ss_ent *e,
 	/* the walker reports its own error, with the path */
 	if (r != 0)
 		atomic_store(&f->failed, 1);
-	file_release(q, f, 0);
+	ss_rqi_file_release(q, f, 0);
 	return r;
 }
 
@@ -866,13 +530,14 @@ start_threads(struct ss_rq *q, int n, const char *pooldir)
 	for (int i = 0; i < n && r == 0; i++) {
 		if ((r = wk_init(q, &q->wk[i], pooldir)) != 0)
 			break;
-		if (pthread_create(&q->wk[i].th, NULL, worker, &q->wk[i]) != 0)
+		if (pthread_create(&q->wk[i].th, NULL, ss_rqi_worker,
+		    &q->wk[i]) != 0)
 			r = ss_err(SS_ENOMEM, "cannot start a restore thread");
 		else
 			q->wk[i].started = 1;
 		q->nthreads = i + 1;
 	}
-	if (r == 0 && pthread_create(&q->wbth, NULL, wb_main, q) == 0)
+	if (r == 0 && pthread_create(&q->wbth, NULL, ss_rqi_wb_main, q) == 0)
 		q->wbstarted = 1;
 	return r;
 }

@@ -3,11 +3,11 @@
  *
  * restore.c walks the snapshot's directory objects on the calling thread
  * (it alone touches the catalog and the ss_tree scratch buffers) and hands
- * regular files to rwrite.c, whose worker threads read each file's chunks
- * from the packs, authenticate them, write them at their offsets, set the
- * metadata and rename the file into place.  A directory stays open until
- * every entry in it is placed; the last one to finish applies the
- * directory's own metadata, so its mtime survives.
+ * regular files to rwrite.c, whose worker threads (rjob.c) read each
+ * file's chunks from the packs, authenticate them, write them at their
+ * offsets, set the metadata and rename the file into place.  A directory
+ * stays open until every entry in it is placed; the last one to finish
+ * applies the directory's own metadata, so its mtime survives.
  */
 #ifndef SS_TREE_RWRITE_H
 #define SS_TREE_RWRITE_H

@@ -2,8 +2,8 @@
  * snap.c: capture a live directory into objects: the walker.
  *
  * The walk is depth-first; the entries of a directory are sorted by name
- * (bytes).  The scanners (scan.c, scanq.c) have listed and stat'ed each directory
- * before the walker gets there, and decided per entry: a regular file
+ * (bytes).  The scanners (scan.c, scanq.c) have listed and stat'ed each
+ * directory before the walker gets there, and decided per entry: a regular file
  * whose (size, inode, mtime, ctime) equal those of the same name in the
  * previous snapshot keeps that entry's content and xattrs without being
  * read; a small changed one was read whole already; the walker reads the
@@ -148,8 +148,9 @@ cmp_names(const void *a, const void *b)
 }
 
 /*
- * ss_tree_read_xattrs(fd, path, out): encode every extended attribute (sorted by
- * name) of the open file ${fd}, or of ${path} (not followed) if fd < 0.
+ * ss_tree_read_xattrs(fd, path, out): encode every extended attribute
+ * (sorted by name) of the open file ${fd}, or of ${path} (not followed) if
+ * fd < 0.
  */
 int
 ss_tree_read_xattrs(int fd, const char *path, struct ss_buf *out)

@@ -1,0 +1,259 @@
+/*
+ * rjob.c: the workers of restore's writing side (see rwrite.c for the
+ * queue they take their jobs from, rq.h for what the two share).
+ *
+ * A worker reads the chunk's record with its own pack reader, opens it
+ * (checksum, GCM tag, decompression to the exact length, ID) with its own
+ * object context, checks its type, that it claims no references and its
+ * length, and only then writes it at its offset: no byte of an object is
+ * written before the object is authenticated.  The job that completes a
+ * file sets its size, owner, mode, xattrs and times and renames it from its
+ * temporary name; whoever drops the last reference to a directory (its
+ * last file, its last subdirectory, or the walker leaving it) applies the
+ * directory's metadata.  After an error, jobs still queued only clean up:
+ * their temporaries are unlinked, nothing more is placed.
+ *
+ * Finished large files are handed to a thread of their own that starts
+ * their write-back (sync_file_range), so that their data reaches the disk
+ * while the workers go on, rather than all in the final syncfs.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tree/rq.h"
+
+#define RQ_WB_MIN (4u << 20)	/* files this large are written back early */
+
+/* ---------- early write-back ---------- */
+
+/*
+ * writeback(q, fd): have the write-back thread start writing the finished
+ * file ${fd} (a duplicate is queued).  Best effort: a failure only leaves
+ * the writing to the final syncfs.
+ */
+static void
+writeback(struct ss_rq *q, int fd)
+{
+	int d;
+
+	if (!q->wbstarted || (d = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0)
+		return;
+	pthread_mutex_lock(&q->mu);
+	if (ss_grow(&q->wbfd, &q->capwb, q->nwb, sizeof(*q->wbfd)) != 0) {
+		pthread_mutex_unlock(&q->mu);
+		close(d);
+		return;
+	}
+	q->wbfd[q->nwb++] = d;
+	pthread_cond_signal(&q->wbwork);
+	pthread_mutex_unlock(&q->mu);
+}
+
+void *
+ss_rqi_wb_main(void *arg)
+{
+	struct ss_rq *q = arg;
+	int fd;
+
+	pthread_mutex_lock(&q->mu);
+	for (;;) {
+		while (!q->wbstop && q->nwb == 0)
+			pthread_cond_wait(&q->wbwork, &q->mu);
+		if (q->nwb == 0)
+			break;
+		fd = q->wbfd[0];
+		memmove(q->wbfd, q->wbfd + 1, --q->nwb * sizeof(*q->wbfd));
+		pthread_mutex_unlock(&q->mu);
+		/* the call may wait for the device queue: not a worker's */
+		(void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+		close(fd);
+		pthread_mutex_lock(&q->mu);
+	}
+	pthread_mutex_unlock(&q->mu);
+	return NULL;
+}
+
+/* ---------- files ---------- */
+
+int
+ss_rqi_file_create(struct ss_rq *q, struct rfile *f)
+{
+	ss_rst_tmpname(&q->rc, f->tmp);
+	f->fd = openat(f->dir->fd, f->tmp, O_WRONLY | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (f->fd < 0)
+		return ss_err_errno(ss_errno_code(errno), "cannot create");
+	return 0;
+}
+
+/* file_complete(q, f): size, metadata, sync (rollback), rename. */
+static int
+file_complete(struct ss_rq *q, struct rfile *f)
+{
+	const struct ss_ent *e = f->e;
+	int r = 0;
+
+	/* bytes past the last extent (or a file with no content) are a hole */
+	if (f->end != e->size && ftruncate(f->fd, (off_t)e->size) != 0)
+		r = ss_err_errno(ss_errno_code(errno), "cannot set size");
+	if (r == 0)
+		r = ss_rst_apply_meta(&q->rc, f->fd, f->dir->fd, f->tmp,
+		    f->path, e);
+	/* a rollback replaces live files: the new one is durable first */
+	if (r == 0 && q->rc.sync && fdatasync(f->fd) != 0)
+		r = ss_err_errno(ss_errno_code(errno), "cannot sync");
+	else if (r == 0 && e->size >= RQ_WB_MIN)
+		writeback(q, f->fd);
+	if (close(f->fd) != 0 && r == 0)
+		r = ss_err_errno(ss_errno_code(errno), "cannot close");
+	f->fd = -1;
+	if (r == 0)
+		r = ss_rst_place(&q->rc, f->dir->fd, f->tmp, f->name, f->path);
+	return r;
+}
+
+/* file_finish(q, f): the file's last job is done: place it or clean up. */
+static void
+file_finish(struct ss_rq *q, struct rfile *f)
+{
+	int r, placed = 0;
+
+	if (!atomic_load(&f->failed) && !ss_rq_failed(q)) {
+		if ((r = file_complete(q, f)) != 0)
+			ss_rqi_fail(q, r, f->path);
+		else
+			placed = 1;
+	}
+	if (f->fd >= 0)
+		close(f->fd);
+	if (!placed && f->tmp[0] != '\0')
+		unlinkat(f->dir->fd, f->tmp, 0);
+	if (placed)
+		ss_crashpoint("restore-file");
+	ss_rqi_dir_unref(q, f->dir);
+	free(f->path);
+	free(f);
+}
+
+void
+ss_rqi_file_release(struct ss_rq *q, struct rfile *f, int r)
+{
+	if (r != 0) {
+		atomic_store(&f->failed, 1);
+		ss_rqi_fail(q, r, f->path);
+	}
+	if (atomic_fetch_sub(&f->refs, 1) == 1)
+		file_finish(q, f);
+}
+
+/* ---------- jobs ---------- */
+
+/*
+ * write_chunk(w, f, j): read the chunk's record, open it (which
+ * authenticates it), check it is a chunk of the expected length that
+ * references nothing, and only then write it at its offset.
+ */
+static int
+write_chunk(struct rwk *w, struct rfile *f, const struct rjob *j)
+{
+	char hex[2 * SS_ID_LEN + 1];
+	uint8_t type;
+	int fd, r;
+
+	/*
+	 * the walker announces what will be read (prefetch); the kernel's own
+	 * read-ahead (up to read_ahead_kb past a record read cold) would
+	 * only read what no one needs (the walker's own reader, which also
+	 * reads directory objects, keeps it)
+	 */
+	if (w != &w->q->self && ss_packr_fd(w->pr, j->loc.pack, &fd) == 0 &&
+	    (fd != w->rndfd || j->loc.pack != w->rndpack)) {
+		(void)posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
+		w->rndfd = fd;
+		w->rndpack = j->loc.pack;
+	}
+	ss_errclear();
+	r = ss_packr_read(w->pr, &j->id, &j->loc, &w->stored);
+	/* the directory objects may be cached and the chunks not */
+	if (ss_packr_cold(w->pr) && !atomic_load_explicit(&w->q->cold,
+	    memory_order_relaxed))
+		atomic_store(&w->q->cold, 1);
+	if (r != 0)
+		return r == SS_ENOENT ? SS_ECORRUPT : r;
+	if ((r = ss_obj_open(w->oc, &j->id, w->stored.p, w->stored.len, &type,
+	    &w->pt)) != 0)
+		return r;
+	if (type != SS_OT_CHUNK) {
+		ss_id_hex(&j->id, hex);
+		return ss_err(SS_ECORRUPT, "object %.16s has type %u, expected"
+		    " %u", hex, type, SS_OT_CHUNK);
+	}
+	/*
+	 * nrefs, at offset 12 of the header (docs/format.md 5.2), whose
+	 * bounds ss_obj_open has checked: a chunk references nothing.
+	 */
+	if (ss_le32dec(w->stored.p + 12) != 0)
+		return ss_err(SS_EAUTH, "a file chunk claims references");
+	if (w->pt.len != j->len)
+		return ss_err(SS_ECORRUPT, "chunk length does not match");
+	return ss_pwrite_all(f->fd, w->pt.p, w->pt.len, j->off);
+}
+
+void
+ss_rqi_job_run(struct rwk *w, struct rjob *j)
+{
+	struct ss_rq *q = w->q;
+	struct rfile *f = j->f;
+	int r = 0;
+
+	if (!ss_rq_failed(q) && !atomic_load(&f->failed)) {
+		if (j->create)
+			r = ss_rqi_file_create(w->q, f);
+		if (r == 0 && j->chunk && (r = write_chunk(w, f, j)) == 0)
+			w->bytes += j->len;
+	}
+	ss_rqi_file_release(q, f, r);
+	free(j);
+}
+
+void *
+ss_rqi_worker(void *arg)
+{
+	struct rwk *w = arg;
+	struct ss_rq *q = w->q;
+	struct rjob *j, *more;
+	size_t n;
+
+	pthread_mutex_lock(&q->mu);
+	for (;;) {
+		while (!q->stop && q->head == NULL) {
+			q->nidle++;
+			pthread_cond_wait(&q->work, &q->mu);
+			q->nidle--;
+		}
+		if ((j = q->head) == NULL)
+			break;
+		if ((q->head = j->next) == NULL)
+			q->tail = NULL;
+		q->qbytes -= j->bytes;
+		n = j->n;
+		ss_rqi_poke_locked(q);
+		pthread_mutex_unlock(&q->mu);
+		for (; j != NULL; j = more) {
+			more = j->more;
+			ss_rqi_job_run(w, j);
+		}
+		pthread_mutex_lock(&q->mu);
+		q->njobs -= n;
+		ss_rqi_poke_locked(q);
+	}
+	pthread_mutex_unlock(&q->mu);
+	ss_buf_wipe(&w->pt);
+	ss_buf_free(&w->stored);
+	return NULL;
+}

@@ -1,0 +1,124 @@
+/*
+ * rq.h: the inside of restore's writing side, private to lib/tree (and
+ * within it to rwrite.c, the queue and what the walker submits, and
+ * rjob.c, the workers that run the jobs).
+ */
+#ifndef SS_TREE_RQ_H
+#define SS_TREE_RQ_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "tree/rwrite.h"
+
+#define RQ_RA_BLK (256u << 10)	/* read-ahead in blocks of this size */
+#define RQ_RA_SEEN 64		/* ... remembering the last ones announced */
+
+/* A regular file being written. */
+struct rfile {
+	struct ss_rdir *dir;
+	const struct ss_ent *e;	/* borrowed from dir->d */
+	char *path;
+	char name[256];
+	char tmp[32];
+	int fd;			/* -1 until created */
+	uint64_t end;		/* end of its last extent */
+	atomic_size_t refs;	/* jobs not done + the submitter's hold */
+	atomic_int failed;
+};
+
+struct rjob {
+	struct rfile *f;
+	int create;		/* create the temporary first */
+	int chunk;		/* write the chunk below */
+	struct ss_id id;
+	struct ss_loc loc;
+	uint64_t off;
+	uint32_t len;
+	struct rjob *more;	/* the next job of its batch */
+	struct rjob *next;	/* the next batch in the queue */
+	size_t n;		/* first of a batch: its jobs */
+	uint64_t bytes;		/* ... and their stored bytes */
+};
+
+/* A thread's own reading state. */
+struct rwk {
+	struct ss_rq *q;
+	struct ss_objctx *oc;
+	struct ss_packr *pr;
+	struct ss_buf stored, pt;
+	uint64_t bytes;		/* plaintext written */
+	uint64_t rndpack;	/* the last pack read, and its descriptor, */
+	int rndfd;		/* ... told not to read ahead */
+	pthread_t th;
+	int started;
+};
+
+struct ss_rq {
+	pthread_mutex_t mu;
+	pthread_cond_t work;	/* workers: a batch was queued, or stop */
+	pthread_cond_t wake;	/* the walker: see ss_rqi_poke_locked */
+	struct rjob *head, *tail;	/* batches waiting for a worker */
+	size_t nidle;		/* workers waiting on work */
+	int waiting;		/* what the walker waits on wake for */
+	size_t njobs;		/* queued or running */
+	uint64_t qbytes;	/* stored bytes of the queued chunks */
+	size_t ndirs;		/* open directories but the target */
+	size_t walking;		/* ... of which the walker is inside */
+	int stop;
+	atomic_int cold;	/* a writer's read waited for the disk */
+	atomic_int err;		/* the first error; its detail: */
+	char errmsg[8192];
+	struct ss_rctx rc;
+	struct ss_tree *t;	/* the walker's */
+	struct rjob *bhead, *btail;	/* the walker's batch being filled */
+	struct rwk self;	/* the walker's own, for SS_RQ_NOW */
+	struct rwk *wk;
+	int nwk;		/* allocated */
+	int nthreads;		/* started (0: everything on the walker) */
+	struct {
+		uint64_t pack, blk;
+	} ra[RQ_RA_SEEN];	/* blocks announced lately (prefetch) */
+	size_t ranext;
+	/* early write-back of finished large files */
+	pthread_t wbth;
+	pthread_cond_t wbwork;
+	int wbstarted, wbstop;
+	int *wbfd;
+	size_t nwb, capwb;
+};
+
+/* ---------- rwrite.c ---------- */
+
+/* ss_rqi_poke_locked(q): wake the walker if what it sleeps for has come. */
+void ss_rqi_poke_locked(struct ss_rq *q);
+/* ss_rqi_fail(q, r, path): keep the first error, with its detail. */
+void ss_rqi_fail(struct ss_rq *q, int r, const char *path);
+/*
+ * ss_rqi_dir_unref(q, d): drop a reference to ${d}.  The last one finds every
+ * entry of the directory placed: apply its metadata (unless the restore
+ * failed), close it, and drop its reference to its parent in turn.
+ */
+void ss_rqi_dir_unref(struct ss_rq *q, struct ss_rdir *d);
+
+/* ---------- rjob.c ---------- */
+
+/* ss_rqi_file_create(q, f): create the file's temporary (f->tmp, f->fd). */
+int ss_rqi_file_create(struct ss_rq *q, struct rfile *f);
+/* ss_rqi_file_release(q, f, r): drop a reference; ${r}: the job's result. */
+void ss_rqi_file_release(struct ss_rq *q, struct rfile *f, int r);
+/*
+ * ss_rqi_job_run(w, j): one job, on a worker or on the walker.  After an error
+ * anywhere it only releases its file (which then cleans up).
+ */
+void ss_rqi_job_run(struct rwk *w, struct rjob *j);
+/*
+ * ss_rqi_worker(w): run batches.  A batch counts as in flight until everything
+ * it set off (placing its files, finishing the directories they emptied)
+ * is over, so that ss_rq_wait returns only when all of it is done.
+ */
+void *ss_rqi_worker(void *arg);
+/* ss_rqi_wb_main(q): the write-back thread (see writeback in rjob.c). */
+void *ss_rqi_wb_main(void *arg);
+
+#endif /* SS_TREE_RQ_H */
