@@ -113,13 +113,18 @@ sealing_threads(void)
 /*
  * scan_threads(nseal): the scanners of snapshot, which mostly wait for the
  * disk, so there are more of them than CPUs (SNAPSEAL_SCAN_THREADS); none
- * when the snapshot is to run on one thread (SNAPSEAL_THREADS=0).
+ * when the snapshot is to run on one thread (SNAPSEAL_THREADS=0).  Six:
+ * on the bench corpus (2 CPUs), eight made the first snapshot 4% slower
+ * and 2 MB larger than six, and four made the no-change one 12% slower
+ * (docs/performance.md, "Where things stand").
  */
+#define SCAN_THREADS 6
+
 static int
 scan_threads(int nseal)
 {
 	const char *e = getenv("SNAPSEAL_SCAN_THREADS");
-	long n = e ? strtol(e, NULL, 10) : 8;
+	long n = e ? strtol(e, NULL, 10) : SCAN_THREADS;
 
 	if (nseal == 0 || n < 0)
 		n = 0;
