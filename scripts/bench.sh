@@ -10,8 +10,9 @@
 # (snapseal's compression property; empty: its default), BENCH_MANY
 # (1000000 tiny files for the many-files rows; 0 skips them),
 # BENCH_MANY_RUNS (1), BENCH_MANY_BORG (1; 0 leaves borg out of them),
-# BENCH_SRC (linux; gen: the generated tree instead of the Linux one).  See
-# docs/benchmarks.md for what every figure means.
+# BENCH_SRC (linux; gen: the generated tree instead of the Linux one),
+# BENCH_SETTLE (75: seconds between deleting a restore and the next timed
+# restore).  See docs/benchmarks.md for what every figure means.
 #
 # For each run and each tool, on a fresh repository: a first snapshot, a
 # second with no change, the small change (scripts/bench-corpus.sh) and a
@@ -293,6 +294,23 @@ forget_tool() {
 
 # ---------- one run of one tool ----------
 
+# settle: wait, untimed, until SETTLE seconds have passed since the last
+# restore was deleted.  On ext4 without a journal (this VM's /tmp), creating
+# inodes within about a minute of deleting tens of thousands of them makes
+# the kernel check each candidate inode for a recent deletion
+# (recently_deleted): a restore then takes up to twice as long, and
+# whichever tool restores soonest after the previous tool's restore was
+# deleted (snapseal, whose snapshots are quickest) pays the most.
+SETTLE=${BENCH_SETTLE:-75}
+last_rm=0
+settle() {
+	local left=$((last_rm + SETTLE - $(date +%s)))
+	if [ "$left" -gt 0 ]; then
+		echo "bench: waiting ${left}s after the last deletion" >&2
+		sleep "$left"
+	fi
+}
+
 record() { printf '%s\t%s\t%s\t%s\n' "$@" >>"$RESULTS"; }
 
 # step TOOL RUN PHASE CMD...: CMD then sync, on a cold cache, timed;
@@ -397,6 +415,7 @@ bench_tool() {
 	backup_cmd "$t" s3
 	step "$t" "$r" change "${cmd[@]}" || return 1
 	restore_cmd "$t" s3 "$WORK/restore"
+	settle
 	step "$t" "$r" restore "${cmd[@]}" || return 1
 	record "$t" "$r" size "$(du -sb "$(repo_of "$t")" | cut -f1)"
 	restored=$(restored_root "$t" "$WORK/restore")
@@ -411,6 +430,7 @@ bench_tool() {
 		record "$t" "$r" verify FAIL
 	fi
 	rm -rf "$WORK/restore"
+	last_rm=$(date +%s)
 	if has_streams "$t"; then
 		bench_streams "$t" "$r" || return 1
 	fi
