@@ -277,17 +277,17 @@ push_frame(struct sender *s, struct frame **st, size_t *n, size_t *cap,
 static int
 cmp_place(const void *a, const void *b, void *arg)
 {
-	const struct frame *sort_frame = arg;
+	const struct frame *f = arg;
 	uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
-	const struct ss_loc *x = &sort_frame->rows[i].loc;
-	const struct ss_loc *y = &sort_frame->rows[j].loc;
+	const struct ss_loc *x = &f->rows[i].loc;
+	const struct ss_loc *y = &f->rows[j].loc;
 
 	if (x->pack != y->pack)
 		return x->pack < y->pack ? -1 : 1;
 	if (x->off != y->off)
 		return x->off < y->off ? -1 : 1;
-	return memcmp(sort_frame->refs + (size_t)i * SS_ID_LEN,
-	    sort_frame->refs + (size_t)j * SS_ID_LEN, SS_ID_LEN);
+	return memcmp(f->refs + (size_t)i * SS_ID_LEN,
+	    f->refs + (size_t)j * SS_ID_LEN, SS_ID_LEN);
 }
 
 /*

@@ -323,6 +323,18 @@ ss_tree_newid(struct ss_tree *t, const struct ss_id *id, uint32_t len,
 }
 
 int
+ss_tree_index(struct ss_tree *t, const struct ss_id *id,
+    const struct ss_loc *loc, const struct ss_id *refs, uint32_t nrefs)
+{
+	struct ss_objrow row = { .loc = *loc, .refs = 0, .nchild = nrefs };
+	int r = ss_cat_obj_add(t->cat, id, &row);
+
+	for (uint32_t i = 0; i < nrefs && r == 0; i++)
+		r = ss_cat_obj_ref(t->cat, &refs[i], 1, NULL);
+	return r;
+}
+
+int
 ss_tree_store(struct ss_tree *t, uint8_t type, const void *p, size_t n,
     struct ss_id *refs, uint32_t nrefs, struct ss_id *id, uint64_t *acc)
 {
@@ -342,14 +354,8 @@ ss_tree_store(struct ss_tree *t, uint8_t type, const void *p, size_t n,
 	nrefs = (uint32_t)ss_ids_sort_unique(refs, nrefs);
 	if ((r = ss_obj_seal(t->oc, id, type, p, n, refs, nrefs, &t->obj)) != 0)
 		return r;
-	if ((r = ss_packw_add(t->pw, id, t->obj.p, t->obj.len, &row.loc)) != 0)
+	if ((r = ss_packw_add(t->pw, id, t->obj.p, t->obj.len, &row.loc)) != 0 ||
+	    (r = ss_tree_index(t, id, &row.loc, refs, nrefs)) != 0)
 		return r;
-	row.refs = 0;
-	row.nchild = nrefs;
-	if ((r = ss_cat_obj_add(t->cat, id, &row)) != 0)
-		return r;
-	for (uint32_t i = 0; i < nrefs; i++)
-		if ((r = ss_cat_obj_ref(t->cat, &refs[i], 1, NULL)) != 0)
-			return r;
 	return ss_tree_newid(t, id, row.loc.len, acc);
 }

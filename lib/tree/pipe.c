@@ -480,13 +480,9 @@ static int
 insert(struct ss_pipe *pp, struct job *j)
 {
 	struct ss_tree *t = pp->t;
-	struct ss_objrow row;
 	int r;
 
-	row.loc = j->loc;
-	row.refs = 0;
-	row.nchild = 0;
-	if ((r = ss_cat_obj_add(t->cat, &j->id, &row)) != 0)
+	if ((r = ss_tree_index(t, &j->id, &j->loc, NULL, 0)) != 0)
 		return r;
 	j->inserted = 1;
 	claim_drop(pp, j);
@@ -750,12 +746,8 @@ ss_pipe_store(struct ss_tree *t, uint8_t type, const void *p, size_t n,
 	if ((r = seal_new(pp, &pp->self, type, p, n, refs, nrefs, id,
 	    &row.loc)) != 0)
 		return r;
-	row.refs = 0;
-	row.nchild = nrefs;
 	pthread_mutex_lock(&pp->catmu);
-	r = ss_cat_obj_add(t->cat, id, &row);
-	for (uint32_t i = 0; i < nrefs && r == 0; i++)
-		r = ss_cat_obj_ref(t->cat, &refs[i], 1, NULL);
+	r = ss_tree_index(t, id, &row.loc, refs, nrefs);
 	pthread_mutex_unlock(&pp->catmu);
 	if (r != 0)
 		return r;

@@ -159,6 +159,13 @@ int ss_tree_check_refs(struct ss_tree *t, struct ss_id *ids, size_t n);
 int ss_tree_store(struct ss_tree *t, uint8_t type, const void *p, size_t n,
     struct ss_id *refs, uint32_t nrefs, struct ss_id *id, uint64_t *acc);
 
+/*
+ * ss_tree_index(t, id, loc, refs, nrefs): enter a newly stored object in
+ * the catalog: its row (no references yet, ${nrefs} children) and one
+ * more reference for each of its children.
+ */
+int ss_tree_index(struct ss_tree *t, const struct ss_id *id,
+    const struct ss_loc *loc, const struct ss_id *refs, uint32_t nrefs);
 /* ss_tree_newid(t, id, len, acc): account for a newly stored object. */
 int ss_tree_newid(struct ss_tree *t, const struct ss_id *id, uint32_t len,
     uint64_t *acc);
