@@ -2,7 +2,7 @@
  * catalog: the pool's transactional metadata in SQLite (the only module
  * that includes sqlite3.h): pool settings, datasets, properties, wrapped
  * keys, snapshots and bookmarks, and the object index with reference
- * counts.  Every change a command makes is one transaction, committed only
+ * counts and the count of objects per pack.  Every change a command makes is one transaction, committed only
  * after the pack files it points at are durable, so a crash leaves the pool
  * as it was before the command or as it is after it.
  */
@@ -195,8 +195,18 @@ int ss_cat_obj_stats(struct ss_cat *c, uint64_t *count, uint64_t *bytes);
 typedef int (*ss_cat_obj_fn)(void *arg, const struct ss_id *id,
     const struct ss_objrow *row);
 int ss_cat_obj_each(struct ss_cat *c, ss_cat_obj_fn fn, void *arg);
-/* ss_cat_pack_live(c, pack, &bytes): live bytes indexed in one pack. */
+/*
+ * ss_cat_pack_live(c, pack, &count): the number of index rows in one pack,
+ * as the packs table counts them (triggers on the index keep it).
+ */
 int ss_cat_pack_live(struct ss_cat *c, uint64_t pack, uint64_t *count);
+/*
+ * ss_cat_pack_recount(c, &wrong): count every pack's rows by a scan of the
+ * whole index and compare with the packs table; if ${wrong} packs differ,
+ * rewrite the table from the scan.  In the open transaction, or in one of
+ * its own.  The check before any pack file is deleted.
+ */
+int ss_cat_pack_recount(struct ss_cat *c, uint64_t *wrong);
 
 /*
  * Identifier map of a dataset received from an unencrypted stream and

@@ -126,36 +126,44 @@ cmp_pack(const void *a, const void *b)
 void
 ss_reclaim(struct ss_pool *p, struct ss_freelist *f)
 {
-	uint64_t live;
-
 	if (f->n > 1)
 		qsort(f->v, f->n, sizeof(*f->v), cmp_pack);
 	for (size_t i = 0; i < f->n; i++) {
-		int last = i + 1 == f->n || f->v[i + 1].pack != f->v[i].pack;
-
 		ss_crashpoint("destroy-punch");
 		if (ss_pack_punch(p->dir, f->v[i].pack, f->v[i].off,
 		    f->v[i].len) != 0)
 			ss_pool_warn(p, "cannot release space: %s", ss_errmsg());
-		if (last && ss_cat_pack_live(p->cat, f->v[i].pack, &live) == 0 &&
-		    live == 0 && ss_pack_remove(p->dir, f->v[i].pack) != 0)
-			ss_pool_warn(p, "cannot remove an empty pack: %s",
-			    ss_errmsg());
 	}
 	ss_gc_packs(p);
 	ss_errclear();
 }
 
+/*
+ * The packs table says which packs hold nothing indexed; deleting a pack
+ * is the one step that cannot be undone, so a scan of the whole index
+ * must agree first (and repairs the table if it does not).
+ */
 void
 ss_gc_packs(struct ss_pool *p)
 {
-	uint64_t *packs = NULL, live;
-	size_t n = 0;
+	uint64_t *packs = NULL, live, wrong = 0;
+	size_t n = 0, k = 0;
 	char *saved = ss_strdup(ss_errmsg());
 
 	if (!p->writable || ss_pack_list(p->dir, &packs, &n) != 0)
 		n = 0;
 	for (size_t i = 0; i < n; i++)
+		if (ss_cat_pack_live(p->cat, packs[i], &live) == 0 && live == 0)
+			packs[k++] = packs[i];
+	if (k > 0 && ss_cat_pack_recount(p->cat, &wrong) != 0) {
+		ss_pool_warn(p, "cannot check which packs are unused: %s",
+		    ss_errmsg());
+		k = 0;
+	}
+	if (wrong > 0)
+		ss_pool_warn(p, "the catalog miscounted the objects of %llu"
+		    " pack(s); counted again", (unsigned long long)wrong);
+	for (size_t i = 0; i < k; i++)
 		if (ss_cat_pack_live(p->cat, packs[i], &live) == 0 &&
 		    live == 0 && ss_pack_remove(p->dir, packs[i]) != 0)
 			ss_pool_warn(p, "cannot remove an unused pack: %s",

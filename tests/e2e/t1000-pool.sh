@@ -233,6 +233,33 @@ test_expect_success 'pool destroy of a pool that does not exist fails' '
 	test_error err "destroy pool" nosuch "no such pool"
 '
 
+test_lazy_prereq SQLITE3 'sqlite3 -version'
+
+# The last process to close a catalog holds it exclusively while it
+# checkpoints; a command opening it then must wait, not fall back to the
+# read-only open meant for read-only file systems (whose writes fail with
+# "attempt to write a readonly database").
+test_expect_success SQLITE3 'a catalog another process holds is waited for, not opened read-only' '
+	mkdir heldmnt &&
+	snapseal pool create -m "$PWD/heldmnt" held &&
+	snapseal create held/d &&
+	echo one >heldmnt/d/f &&
+	(
+		echo "PRAGMA locking_mode=EXCLUSIVE;" &&
+		echo "SELECT count(*) FROM meta;" &&
+		echo ".shell touch locked" &&
+		sleep 3
+	) | sqlite3 "$SNAPSEAL_HOME/held/catalog.db" >/dev/null &
+	holder=$! &&
+	for i in $(seq 100); do test -f locked && break; sleep 0.05; done &&
+	test -f locked &&
+	snapseal snapshot held/d@while &&
+	wait $holder &&
+	snapseal list -H -o name -t snapshot held/d >actual &&
+	echo held/d@while >expect &&
+	test_cmp expect actual
+'
+
 test_expect_success 'setup: a pool holding snapshots' '
 	mkdir snapmnt &&
 	snapseal pool create -m "$PWD/snapmnt" sp &&

@@ -617,10 +617,26 @@ test_objects(struct ss_cat *c)
 	ok(ss_cat_obj_each(c, walk_fn, &w) == 7 && w.calls == 2,
 	    "obj each: stops at and returns the first non-zero");
 
+	ok(ss_cat_pack_live(c, 0x8000000000000001ull, &cnt) == 0 && cnt == 1,
+	    "pack_live: a pack number above 2^63");
+	ok(ss_cat_pack_live(c, 7, &cnt) == 0 && cnt == 0,
+	    "pack_live: 0 for a pack without objects");
+	ok(ss_cat_pack_recount(c, &now) == 0 && now == 0,
+	    "pack recount: the kept counts agree with a scan");
+
 	is_int(ss_cat_obj_del(c, &b), 0, "obj del");
 	is_int(ss_cat_obj_get(c, &b, &got), SS_ENOENT, "obj del: gone");
 	ok(ss_cat_obj_stats(c, &cnt, &bytes) == 0 && cnt == 2 &&
 	    bytes == 170, "obj stats after delete: 2 objects, 170 bytes");
+	ok(ss_cat_pack_live(c, 1, &cnt) == 0 && cnt == 1,
+	    "pack_live: a delete counts down");
+	ok(ss_cat_begin(c) == 0 && ss_cat_obj_del(c, &d) == 0 &&
+	    ss_cat_pack_live(c, 1, &cnt) == 0 && cnt == 0,
+	    "pack_live: 0 once the last object of a pack goes");
+	ss_cat_rollback(c);
+	ok(ss_cat_pack_live(c, 1, &cnt) == 0 && cnt == 1 &&
+	    ss_cat_pack_recount(c, &now) == 0 && now == 0,
+	    "pack_live: a rollback restores the count");
 }
 
 /* ---------- transactions ---------- */
