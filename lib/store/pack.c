@@ -22,6 +22,7 @@
 #include "store/packint.h"
 
 #define PACK_WDIRECT (256u << 10)	/* records this large skip the buffer */
+#define PACK_BBUF (1u << 20)	/* the buffer of a writer not direct */
 #define PACK_TRIES 16		/* attempts at a fresh pack number */
 #define PACK_MODE 0600
 
@@ -70,7 +71,7 @@ ss_packw_open(const char *pooldir, struct ss_packw **out)
 	*out = NULL;
 	if ((w = ss_calloc(1, sizeof(*w))) == NULL ||
 	    (w->pool = ss_strdup(pooldir)) == NULL ||
-	    (w->buf = ss_malloc(PACK_WBUF)) == NULL ||
+	    (w->buf = ss_malloc(PACK_BBUF)) == NULL ||
 	    (packs = ss_path_join(pooldir, "packs")) == NULL) {
 		r = ss_err(SS_ENOMEM, "out of memory");
 		goto out;
@@ -295,7 +296,7 @@ pw_append(struct ss_packw *w, const uint8_t *hdr, const void *obj, size_t n)
 		    ss_dio_append(w, obj, n);
 	if (n >= PACK_WDIRECT)
 		return pw_put(w, hdr, SS_PACK_RECHDR, obj, n);
-	if (SS_PACK_RECHDR + n > PACK_WBUF - w->blen && (r = pw_drain(w)))
+	if (SS_PACK_RECHDR + n > PACK_BBUF - w->blen && (r = pw_drain(w)))
 		return r;
 	memcpy(w->buf + w->blen, hdr, SS_PACK_RECHDR);
 	memcpy(w->buf + w->blen + SS_PACK_RECHDR, obj, n);

@@ -30,12 +30,12 @@
 
 #define PIPE_MAXBYTES (6u * 1024 * 1024)
 #define PIPE_MAXJOBS 512
-#define PIPE_SPARE 6		/* big buffers kept for reuse */
+#define PIPE_SPARE 3		/* big buffers kept for reuse */
 #define CLAIM_BUCKETS 1024
 #define BATCH_JOBS 8		/* sealers are woken for this many jobs */
 #define BATCH_BYTES (256u * 1024)	/* ... or this many bytes */
 #define ZCACHE 4
-#define SEALED_KEEP (3u * 1024 * 1024)	/* a sealer's output buffer */
+#define SEALED_KEEP (1u * 1024 * 1024)	/* a sealer's output buffer */
 
 enum { JK_CHUNK = 1, JK_MARK };
 enum { JR_NEW = 1, JR_EXISTS, JR_DUP };

@@ -26,7 +26,7 @@
 #define MAX_FDS 512
 #define FDATA_SMALL (8u * 1024)	/* smaller: malloc */
 #define FDATA_UNIT (16u * 1024)
-#define FDATA_UNITS 512		/* an 8 MiB arena */
+#define FDATA_UNITS 256		/* a 4 MiB arena */
 
 enum { SN_SCANNING = 1, SN_DONE };
 
