@@ -16,8 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <linux/stat.h>		/* STATX_DIOALIGN, before sys/stat.h */
-#include <sys/stat.h>
 
 #include "store/packint.h"
 
@@ -98,21 +96,6 @@ ss_dio_free(struct pw_dio *d)
 	free(d);
 }
 
-/* dio_able(fd): 1 if direct writes of PACK_DIOALIGN blocks work on ${fd}. */
-static int
-dio_able(int fd)
-{
-	struct statx st;
-
-	if (statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &st) != 0 ||
-	    !(st.stx_mask & STATX_DIOALIGN) || st.stx_dio_mem_align == 0 ||
-	    st.stx_dio_offset_align == 0 ||
-	    PACK_DIOALIGN % st.stx_dio_mem_align != 0 ||
-	    PACK_DIOALIGN % st.stx_dio_offset_align != 0)
-		return 0;
-	return 1;
-}
-
 /* dio_new(w): the buffers and the thread; w->buf becomes the first. */
 static int
 dio_new(struct ss_packw *w)
@@ -157,7 +140,7 @@ ss_dio_attach(struct ss_packw *w, int fd)
 {
 	int fl, r;
 
-	if (w->dio == NULL && !dio_able(fd)) {
+	if (w->dio == NULL && !ss_dio_aligned(fd, PACK_DIOALIGN)) {
 		w->nodio = 1;
 		return 0;
 	}

@@ -96,10 +96,11 @@ static int
 file_complete(struct ss_rq *q, struct rfile *f)
 {
 	const struct ss_ent *e = f->e;
-	int r = 0;
+	int r = ss_rqi_dio_close(f);
 
 	/* bytes past the last extent (or a file with no content) are a hole */
-	if (f->end != e->size && ftruncate(f->fd, (off_t)e->size) != 0)
+	if (r == 0 && f->end != e->size &&
+	    ftruncate(f->fd, (off_t)e->size) != 0)
 		r = ss_err_errno(ss_errno_code(errno), "cannot set size");
 	if (r == 0)
 		r = ss_rst_apply_meta(&q->rc, f->fd, f->dir->fd, f->tmp,
@@ -129,6 +130,7 @@ file_finish(struct ss_rq *q, struct rfile *f)
 		else
 			placed = 1;
 	}
+	(void)ss_rqi_dio_close(f);	/* after a failure: only frees */
 	if (f->fd >= 0)
 		close(f->fd);
 	if (!placed && f->tmp[0] != '\0')
@@ -201,6 +203,8 @@ write_chunk(struct rwk *w, struct rfile *f, const struct rjob *j)
 		return ss_err(SS_EAUTH, "a file chunk claims references");
 	if (w->pt.len != j->len)
 		return ss_err(SS_ECORRUPT, "chunk length does not match");
+	if (f->dio)
+		return ss_rqi_dio_write(f, w->pt.p, w->pt.len, j->off);
 	return ss_pwrite_all(f->fd, w->pt.p, w->pt.len, j->off);
 }
 

@@ -13,6 +13,10 @@
 
 #define RQ_RA_BLK (256u << 10)	/* read-ahead in blocks of this size */
 #define RQ_RA_SEEN 64		/* ... remembering the last ones announced */
+#define RQ_DIO_MIN (4u << 20)	/* files this large are written directly */
+#define RQ_DBLK (1u << 20)	/* ... in aligned blocks of this size */
+
+struct rdio;
 
 /* A regular file being written. */
 struct rfile {
@@ -23,6 +27,7 @@ struct rfile {
 	char tmp[32];
 	int fd;			/* -1 until created */
 	uint64_t end;		/* end of its last extent */
+	struct rdio *dio;	/* NULL, or its direct writing (rdio.c) */
 	atomic_size_t refs;	/* jobs not done + the submitter's hold */
 	atomic_int failed;
 };
@@ -120,5 +125,26 @@ void ss_rqi_job_run(struct rwk *w, struct rjob *j);
 void *ss_rqi_worker(void *arg);
 /* ss_rqi_wb_main(q): the write-back thread (see writeback in rjob.c). */
 void *ss_rqi_wb_main(void *arg);
+
+/* ---------- rdio.c ---------- */
+
+/*
+ * ss_rqi_dio_open(f, v, n): if ${f} is large enough and its file system
+ * takes direct I/O, set f->dio up for its extents ${v} (after the
+ * temporary is created).  Only an allocation failure is an error, and not
+ * even that: the file is then written through the page cache.
+ */
+int ss_rqi_dio_open(struct rfile *f, const struct ss_mext *v, uint32_t n);
+/*
+ * ss_rqi_dio_write(f, p, len, off): write an authenticated chunk of a file
+ * with f->dio: its whole blocks directly once complete, the rest buffered.
+ */
+int ss_rqi_dio_write(struct rfile *f, const uint8_t *p, uint32_t len,
+    uint64_t off);
+/*
+ * ss_rqi_dio_close(f): end the direct writing of ${f} (no-op without it);
+ * an error if a block was left incomplete (a chunk of it failed).
+ */
+int ss_rqi_dio_close(struct rfile *f);
 
 #endif /* SS_TREE_RQ_H */

@@ -423,7 +423,8 @@ submit_map(struct ss_rq *q, struct rfile *f, enum ss_rq_mode mode)
 	    (r = ss_rqi_file_create(q, f)) != 0)
 		goto out;
 	f->end = v[n - 1].off + v[n - 1].len;
-	if ((r = preallocate(f, v, n)) != 0)
+	if ((r = preallocate(f, v, n)) != 0 ||
+	    (r = ss_rqi_dio_open(f, v, n)) != 0)
 		goto out;
 	for (uint32_t i = 0; i < n && !ss_rq_failed(q); i++) {
 		if ((j = ss_calloc(1, sizeof(*j))) == NULL) {

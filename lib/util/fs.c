@@ -1,7 +1,8 @@
 /*
  * util/fs.c: durable file operations (atomic replace, fsync of
  * directories), whole-file reads, mkdir -p, rm -rf without following
- * symlinks, and loops over short reads and writes.
+ * symlinks, loops over short reads and writes, and whether a file takes
+ * direct I/O.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/stat.h>		/* STATX_DIOALIGN, before sys/stat.h */
 #include <sys/stat.h>
 
 #include "util/util.h"
@@ -54,6 +56,20 @@ ss_pwrite_all(int fd, const void *p, size_t n, uint64_t off)
 		off += (uint64_t)w;
 	}
 	return 0;
+}
+
+int
+ss_dio_aligned(int fd, unsigned align)
+{
+	struct statx st;
+
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &st) != 0 ||
+	    !(st.stx_mask & STATX_DIOALIGN) || st.stx_dio_mem_align == 0 ||
+	    st.stx_dio_offset_align == 0 ||
+	    align % st.stx_dio_mem_align != 0 ||
+	    align % st.stx_dio_offset_align != 0)
+		return 0;
+	return 1;
 }
 
 /* A read that ends before ${n} bytes means the file is short: SS_ECORRUPT. */

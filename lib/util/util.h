@@ -189,6 +189,12 @@ int ss_rm_rf(const char *path);
 int ss_write_all(int fd, const void *p, size_t n);
 int ss_pwrite_all(int fd, const void *p, size_t n, uint64_t off);
 int ss_pread_all(int fd, void *p, size_t n, uint64_t off);
+/*
+ * ss_dio_aligned(fd, align): 1 if the file system says (statx
+ * STATX_DIOALIGN) that direct I/O on ${fd} works with memory, offsets and
+ * lengths that are multiples of ${align}; 0 if not or if it cannot say.
+ */
+int ss_dio_aligned(int fd, unsigned align);
 
 /*
  * ss_crashpoint(name): for crash tests.  When SNAPSEAL_CRASHPOINT is

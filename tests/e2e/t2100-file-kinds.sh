@@ -15,6 +15,7 @@ of them are snapshotted together.'
 
 test_lazy_prereq ACL 'touch f && setfacl -m u:1234:r f && getfacl f | grep -q user:1234'
 test_lazy_prereq PYTHON 'python3 -c "import os; os.SEEK_DATA"'
+test_lazy_prereq FINCORE 'fincore --version && test "$(stat -f -c %T .)" != tmpfs'
 test_lazy_prereq DEEPDIGEST 'false' # sstool digest uses whole paths (< PATH_MAX)
 
 # new_kind DS KIND: create the dataset tank/DS-KIND (encrypted if DS is
@@ -134,6 +135,43 @@ test_expect_success SPARSE "$ds: small sparse files keep their holes" '
 	grep "^tail-hole .* data=" actual-$ds-sparse &&
 	grep "^data-at-end .* data=" actual-$ds-sparse &&
 	grep "^mixed .* data=" actual-$ds-sparse
+'
+
+# Files of 4 MiB and more are restored partly with direct writes, in
+# aligned blocks of 1 MiB assembled from their chunks (lib/tree/rdio.c);
+# the bytes of blocks that touch a hole or the end go through the cache.
+test_expect_success SPARSE,PYTHON "$ds: large files written directly keep every byte and hole" '
+	new_kind $ds direct &&
+	sstool randfile $d/aligned 8M "al-$ds" random &&
+	sstool randfile $d/odd 9437185 "odd-$ds" text &&
+	sstool randfile $d/r1 3158016 "r1-$ds" random &&
+	sstool randfile $d/r2 8400896 "r2-$ds" random &&
+	truncate -s 20M $d/holes &&
+	dd if=$d/r1 of=$d/holes bs=4096 seek=3 conv=notrunc status=none &&
+	dd if=$d/r2 of=$d/holes bs=4096 seek=1800 conv=notrunc status=none &&
+	rm $d/r1 $d/r2 &&
+	touch -d @1600000002.000000003 $d/* $d &&
+	snapseal snapshot tank/$ds-direct@s &&
+	snapseal restore tank/$ds-direct@s r-$ds-direct &&
+	if test_have_prereq FINCORE
+	then
+		# written directly, whole blocks only: nothing in the page cache
+		fincore --bytes --noheadings --output RES \
+			r-$ds-direct/direct/aligned >res.out &&
+		tr -d " " <res.out >res &&
+		echo 0 >expect.res &&
+		test_cmp expect.res res
+	fi &&
+	sstool digest $d >expect-$ds-direct &&
+	sstool digest r-$ds-direct/direct >actual-$ds-direct &&
+	test_cmp expect-$ds-direct actual-$ds-direct &&
+	for f in aligned odd holes
+	do
+		sparse_sum $d/$f >expect.sum &&
+		sparse_sum r-$ds-direct/direct/$f >actual.sum &&
+		test_cmp expect.sum actual.sum || return 1
+	done &&
+	test $(wc -l <actual.sum) = 3
 '
 
 test_expect_success SPARSE "$ds: a file that is all hole (data=none)" '

@@ -82,7 +82,7 @@ test_expect_success 'setup: an encrypted and a plain dataset, two snapshots each
 	mkdir src &&
 	sstool gen src 5 40 &&
 	mkdir src/zzz &&
-	sstool randfile src/zzz/big.bin 3M big random &&
+	sstool randfile src/zzz/big.bin 6M big random &&
 	snapseal create -o encryption=on -o keyformat=raw \
 		-o keylocation="file://$PWD/key" -o compression=lz4 \
 		-o mountpoint="$PWD/src" tp/e &&
