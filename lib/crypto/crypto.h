@@ -72,6 +72,22 @@ int ss_aead_open(struct ss_aead *a, const uint8_t key[SS_KEY_LEN],
     const void *ct, size_t n, const uint8_t tag[SS_TAG_LEN], uint8_t *pt);
 
 /*
+ * ss_fp(a, key, p, n, out): the keyed fingerprint of ${n} bytes: the
+ * AES-256-GCM tag of no plaintext, with the bytes as associated data and
+ * an all-zero nonce, that is GHASH of the bytes under a secret key, masked
+ * by one fixed secret block.  A universal hash: two different inputs of at
+ * most L 16-byte blocks get the same value with probability at most
+ * L / 2^128 over the key, for inputs chosen without seeing any value.  So
+ * values must never be shown to anyone who can choose inputs (they are
+ * kept only inside encrypted objects; docs/crypto.md).  Several times
+ * cheaper than SHA-256: it tells an unchanged chunk from a changed one
+ * without recomputing its ID.
+ */
+#define SS_FP_LEN 16
+int ss_fp(struct ss_aead *a, const uint8_t key[SS_KEY_LEN], const void *p,
+    size_t n, uint8_t out[SS_FP_LEN]);
+
+/*
  * ss_passphrase_kdf(pass, passlen, salt, saltlen, iters, out):
  * WK = scrypt(PBKDF2-HMAC-SHA512(pass, salt, iters, 64), salt,
  *             N = 2^SS_SCRYPT_LOGN, r = 8, p = 1, 32 bytes).

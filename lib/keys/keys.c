@@ -34,6 +34,7 @@ static const struct {
 #define LABEL_OBJ "snapseal v1 object-key"
 #define LABEL_REC "snapseal v1 record-mac"
 #define LABEL_CHUNK "snapseal v1 chunker"
+#define LABEL_FP "snapseal v1 chunk-fingerprint"
 #define LABEL_KEYGUID "snapseal v1 keyguid"
 
 int
@@ -99,6 +100,7 @@ ss_keyset_derive(const uint8_t mk[SS_KEY_LEN], struct ss_keyset *ks)
 	    sizeof(ks->k_rec))) != 0 ||
 	    (r = derive_one(mk, LABEL_CHUNK, ks->k_chunk,
 	    sizeof(ks->k_chunk))) != 0 ||
+	    (r = derive_one(mk, LABEL_FP, ks->k_fp, sizeof(ks->k_fp))) != 0 ||
 	    (r = derive_one(mk, LABEL_KEYGUID, ks->keyguid,
 	    sizeof(ks->keyguid))) != 0)
 		ss_keyset_wipe(ks);

@@ -4,7 +4,8 @@
  *   user key material (raw 32 bytes | 64 hex chars | passphrase 8..512)
  *     -> wrapping key WK (the bytes; or scrypt(PBKDF2-SHA512(...)))
  *     -> unwraps MK, 32 random bytes made at create and never changed
- *     -> subkeys by HKDF-SHA256(MK, label): K_id, K_obj, K_rec, K_chunk
+ *     -> subkeys by HKDF-SHA256(MK, label): K_id, K_obj, K_rec, K_chunk,
+ *        K_fp
  *
  * A loaded MK lives in the Linux kernel keyring (keyutils, user keyring,
  * type "user"), described "snapseal:<pool guid>:<root guid>", so a key
@@ -48,6 +49,7 @@ struct ss_keyset {
 	uint8_t k_obj[SS_KEY_LEN];	/* object sealing (per-object keys) */
 	uint8_t k_rec[SS_KEY_LEN];	/* snapshot record MACs */
 	uint8_t k_chunk[SS_KEY_LEN];	/* chunker gear table seed */
+	uint8_t k_fp[SS_KEY_LEN];	/* chunk fingerprints (ss_fp) */
 	uint8_t keyguid[8];		/* one-way public fingerprint of MK */
 };
 

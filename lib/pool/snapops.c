@@ -92,6 +92,10 @@ tree_setup(struct ss_pool *p, const struct ss_ds *ds,
 	    SS_CHUNK_AVG, SS_CHUNK_MAX);
 	if (t->oc == NULL || t->ch == NULL)
 		return SS_ENOMEM;
+	if (ks != NULL) {	/* chunk fingerprints: encrypted datasets only */
+		memcpy(t->k_fp, ks->k_fp, SS_KEY_LEN);
+		t->fp_on = 1;
+	}
 	return 0;
 }
 

@@ -33,6 +33,8 @@ ss_tree_release(struct ss_tree *t)
 	t->newids = NULL;
 	ss_buf_wipe(&t->pt);
 	ss_buf_wipe(&t->io);
+	ss_cleanse(t->k_fp, sizeof(t->k_fp));
+	t->fp_on = 0;
 }
 
 void

@@ -48,6 +48,9 @@ struct job {
 	struct ss_id id;
 	struct ss_id *idout;
 	uint64_t *acc;
+	uint8_t *fpout;		/* its fingerprint goes here (or NULL) */
+	int hascand;		/* the chunk it may be unchanged from: */
+	struct ss_fpcand cand;
 	int res;		/* JR_* */
 	uint32_t len;		/* JR_EXISTS: stored size in the index */
 	struct ss_loc loc;	/* JR_NEW: where it was written */
@@ -72,6 +75,7 @@ struct worker {
 	struct ss_pipe *pp;
 	pthread_t th;
 	struct ss_objctx *oc;
+	struct ss_aead *fp;	/* fingerprints (encrypted datasets) */
 	struct ss_buf sealed;
 	struct zent z[ZCACHE];	/* IDs of all-zero chunks by length */
 	int zn;
@@ -292,6 +296,32 @@ chunk_id(struct worker *w, struct job *j)
 	return 0;
 }
 
+/*
+ * chunk_fp(w, j): the chunk's fingerprint, for its file map, then its ID:
+ * that of the chunk it replaces at the same place of the previous version
+ * of the file, if it has the same length and fingerprint (the same bytes,
+ * but for a chance of at most 2^-108 for a chunk of 8 MiB: ss_fp), else
+ * computed.  Both stay inside encrypted objects.
+ */
+static int
+chunk_fp(struct worker *w, struct job *j)
+{
+	uint8_t fp[SS_FP_LEN];
+	int r;
+
+	if (j->fpout == NULL || w->fp == NULL)
+		return chunk_id(w, j);
+	if ((r = ss_fp(w->fp, w->pp->t->k_fp, j->buf, j->n, fp)) != 0)
+		return r;
+	memcpy(j->fpout, fp, SS_FP_LEN);
+	if (j->hascand && j->cand.len == j->n &&
+	    memcmp(fp, j->cand.fp, SS_FP_LEN) == 0) {
+		j->id = j->cand.id;
+		return 0;
+	}
+	return chunk_id(w, j);
+}
+
 /* classify(pp, j): claimed here (JR_NEW), in the index, or claimed. */
 static int
 classify(struct ss_pipe *pp, struct job *j)
@@ -360,7 +390,7 @@ work_one(struct ss_pipe *pp, struct worker *w, struct job *j)
 {
 	int r;
 
-	if ((r = chunk_id(w, j)) == 0 && (r = classify(pp, j)) == 0 &&
+	if ((r = chunk_fp(w, j)) == 0 && (r = classify(pp, j)) == 0 &&
 	    j->res == JR_NEW)
 		r = seal_new(pp, w, SS_OT_CHUNK, j->buf, j->n, NULL, 0, &j->id,
 		    &j->loc);
@@ -412,7 +442,8 @@ worker_init(struct ss_pipe *pp, struct worker *w, const struct ss_objctx *oc)
 {
 	memset(w, 0, sizeof(*w));
 	w->pp = pp;
-	if ((w->oc = ss_objctx_dup(oc)) == NULL)
+	if ((w->oc = ss_objctx_dup(oc)) == NULL ||
+	    (pp->t->fp_on && (w->fp = ss_aead_new()) == NULL))
 		return SS_ENOMEM;
 	return 0;
 }
@@ -421,6 +452,7 @@ static void
 worker_fini(struct worker *w)
 {
 	ss_objctx_free(w->oc);
+	ss_aead_free(w->fp);
 	ss_buf_free(&w->sealed);
 	memset(w, 0, sizeof(*w));
 }
@@ -656,7 +688,8 @@ submit(struct ss_tree *t, struct job *j)
 
 int
 ss_pipe_chunk(struct ss_tree *t, uint8_t *buf, size_t n, size_t used,
-    struct ss_id *idout, uint64_t *acc)
+    struct ss_id *idout, uint64_t *acc, uint8_t *fpout,
+    const struct ss_fpcand *cand)
 {
 	struct job *j;
 	int big = used > 0;
@@ -674,6 +707,11 @@ ss_pipe_chunk(struct ss_tree *t, uint8_t *buf, size_t n, size_t used,
 	j->big = big;
 	j->idout = idout;
 	j->acc = acc;
+	j->fpout = fpout;
+	if (cand != NULL) {
+		j->hascand = 1;
+		j->cand = *cand;
+	}
 	/* its resident bytes (none for the zero pages) */
 	j->acct = big ? *big_hw(buf) : buf == t->pipe->zeros ? 0 : n;
 	return submit(t, j);

@@ -18,24 +18,32 @@ remap_file(const uint8_t *p, size_t n, ss_remap_fn map, void *arg,
     struct ss_buf *out, struct ss_id **refs, uint32_t *nrefs)
 {
 	struct ss_rd rd;
+	uint64_t size;
 	uint32_t cnt;
+	uint8_t ver;
+	size_t ext;
 	int r;
 
 	ss_rd_init(&rd, p, n);
-	(void)ss_rd_u8(&rd);
-	(void)ss_rd_u64(&rd);
+	ver = ss_rd_u8(&rd);
+	size = ss_rd_u64(&rd);
 	cnt = ss_rd_u32(&rd);
-	if (rd.err || (uint64_t)cnt * (12 + SS_ID_LEN) != ss_rd_left(&rd))
+	ext = ss_filemap_extlen(ver);
+	if (rd.err || (ver != SS_FILE_VERSION && ver != SS_FILE_VERSION_FP) ||
+	    (uint64_t)cnt * ext != ss_rd_left(&rd))
 		return ss_err(SS_ECORRUPT, "invalid file map");
 	if ((*refs = ss_calloc((size_t)cnt + 1, sizeof(**refs))) == NULL ||
-	    ss_buf_put(out, p, n) != 0)
+	    ss_buf_put_u8(out, SS_FILE_VERSION) != 0 ||
+	    ss_buf_put_u64(out, size) != 0 || ss_buf_put_u32(out, cnt) != 0)
 		return SS_ENOMEM;
 	for (uint32_t i = 0; i < cnt; i++) {
-		size_t off = 13 + (size_t)i * (12 + SS_ID_LEN) + 12;
+		const uint8_t *x = p + 13 + (size_t)i * ext;
 
-		if ((r = map(arg, p + off, &(*refs)[i])) != 0)
+		if ((r = map(arg, x + 12, &(*refs)[i])) != 0)
 			return r;
-		memcpy(out->p + out->len - n + off, (*refs)[i].b, SS_ID_LEN);
+		if (ss_buf_put(out, x, 12) != 0 ||
+		    ss_buf_put(out, (*refs)[i].b, SS_ID_LEN) != 0)
+			return SS_ENOMEM;
 	}
 	*nrefs = (uint32_t)ss_ids_sort_unique(*refs, cnt);
 	return 0;

@@ -134,15 +134,19 @@ ss_rst_filemap(const struct ss_buf *map, const struct ss_ent *e,
 	struct ss_mext *v;
 	uint64_t end = 0;
 	uint32_t n;
+	uint8_t ver;
+	size_t ext;
 
 	*out = NULL;
 	*nout = 0;
 	ss_rd_init(&rd, map->p, map->len);
-	if (ss_rd_u8(&rd) != SS_FILE_VERSION || ss_rd_u64(&rd) != e->size)
+	ver = ss_rd_u8(&rd);
+	if ((ver != SS_FILE_VERSION && ver != SS_FILE_VERSION_FP) ||
+	    ss_rd_u64(&rd) != e->size)
 		return ss_err(SS_ECORRUPT, "file map does not match its entry");
+	ext = ss_filemap_extlen(ver);
 	n = ss_rd_u32(&rd);
-	if (rd.err || (uint64_t)n * (12 + SS_ID_LEN) != ss_rd_left(&rd) ||
-	    n == 0)
+	if (rd.err || (uint64_t)n * ext != ss_rd_left(&rd) || n == 0)
 		return ss_err(SS_ECORRUPT, "file map length is wrong");
 	if ((v = ss_calloc(n, sizeof(*v))) == NULL)
 		return SS_ENOMEM;
@@ -150,6 +154,8 @@ ss_rst_filemap(const struct ss_buf *map, const struct ss_ent *e,
 		v[i].off = ss_rd_u64(&rd);
 		v[i].len = ss_rd_u32(&rd);
 		memcpy(v[i].id.b, ss_rd_bytes(&rd, SS_ID_LEN), SS_ID_LEN);
+		if ((v[i].hasfp = ver == SS_FILE_VERSION_FP))
+			memcpy(v[i].fp, ss_rd_bytes(&rd, SS_FP_LEN), SS_FP_LEN);
 		if (v[i].off < end || v[i].len == 0 || v[i].off > e->size ||
 		    v[i].len > e->size - v[i].off) {
 			free(v);

@@ -148,6 +148,8 @@ struct ss_mext {
 	uint64_t off;
 	uint32_t len;
 	struct ss_id id;
+	int hasfp;		/* a version 2 map: ${fp} is its fingerprint */
+	uint8_t fp[SS_FP_LEN];
 };
 int ss_rst_filemap(const struct ss_buf *map, const struct ss_ent *e,
     struct ss_mext **out, uint32_t *nout);

@@ -208,8 +208,20 @@ uint8_t *ss_pipe_zeros(struct ss_tree *t);
 /* ss_pipe_putbuf(t, buf, used): give back a big buffer written to ${used}. */
 void ss_pipe_putbuf(struct ss_tree *t, uint8_t *buf, size_t used);
 #define SS_PIPE_BIGBUF SS_CHUNK_MAX
+/*
+ * ss_pipe_chunk's ${fpout} (a file map's chunk, in an encrypted dataset):
+ * where the sealer writes the chunk's fingerprint; ${cand} (the chunk at
+ * the same place in the previous version of the file, or NULL): a chunk
+ * of its length and fingerprint takes its ID without being hashed.
+ */
+struct ss_fpcand {
+	struct ss_id id;
+	uint32_t len;
+	uint8_t fp[SS_FP_LEN];
+};
 int ss_pipe_chunk(struct ss_tree *t, uint8_t *buf, size_t n, size_t used,
-    struct ss_id *idout, uint64_t *acc);
+    struct ss_id *idout, uint64_t *acc, uint8_t *fpout,
+    const struct ss_fpcand *cand);
 int ss_pipe_mark(struct ss_tree *t, int (*fn)(struct ss_tree *, void *),
     void (*freefn)(void *), void *arg, size_t acct);
 int ss_pipe_store(struct ss_tree *t, uint8_t type, const void *p, size_t n,

@@ -29,11 +29,14 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "tree/rwrite.h"
 #include "tree/scan.h"
 
 #define CHANGE_RETRIES 3
 #define FEXT_BLOCK 256
 #define FMAP_MAXEXT ((SS_OBJ_MAX - 16) / (12 + SS_ID_LEN))
+/* ... with a fingerprint each (more extents: a map without them) */
+#define FMAP_MAXEXT_FP ((SS_OBJ_MAX - 16) / (12 + SS_ID_LEN + SS_FP_LEN))
 
 _Static_assert(SS_PIPE_BIGBUF >= SS_CHUNK_MAX, "a chunk fits its buffer");
 
@@ -42,6 +45,7 @@ struct fext {
 	uint64_t off;
 	uint32_t len;
 	struct ss_id id;	/* written when the chunk drains */
+	uint8_t fp[SS_FP_LEN];	/* written by the sealer (t->fp_on) */
 };
 
 struct fblock {
@@ -54,6 +58,7 @@ struct fmap {
 	uint64_t size;
 	struct fblock *head, *tail;
 	size_t n;
+	int fps;		/* with fingerprints (format 6.2, version 2) */
 };
 
 /* Reading one file. */
@@ -67,6 +72,9 @@ struct rdfile {
 	int zero;		/* buf[0, have) is all zero, and not copied */
 	uint64_t coff;		/* file offset of buf[0] */
 	struct ss_chunkst cs;
+	/* the previous version's chunks, with fingerprints (or none) */
+	struct ss_mext *cand;
+	uint32_t ncand, ci;
 };
 
 static void
@@ -297,7 +305,7 @@ fmap_done(struct ss_tree *t, void *arg)
 		fmap_free(m);
 		return SS_ENOMEM;
 	}
-	r |= ss_buf_put_u8(b, SS_FILE_VERSION);
+	r |= ss_buf_put_u8(b, m->fps ? SS_FILE_VERSION_FP : SS_FILE_VERSION);
 	r |= ss_buf_put_u64(b, m->size);
 	r |= ss_buf_put_u32(b, (uint32_t)m->n);
 	for (struct fblock *k = m->head; k; k = k->next)
@@ -305,6 +313,8 @@ fmap_done(struct ss_tree *t, void *arg)
 			r |= ss_buf_put_u64(b, k->v[j].off);
 			r |= ss_buf_put_u32(b, k->v[j].len);
 			r |= ss_buf_put(b, k->v[j].id.b, SS_ID_LEN);
+			if (m->fps)
+				r |= ss_buf_put(b, k->v[j].fp, SS_FP_LEN);
 			refs[i] = k->v[j].id;
 		}
 	if (r == 0)
@@ -319,11 +329,37 @@ fmap_done(struct ss_tree *t, void *arg)
 
 /* ---------- reading a file ---------- */
 
+/*
+ * find_cand(rd, len, c): the previous version's chunk at rd->coff, if it
+ * has ${len} bytes and a fingerprint (the candidates are in file order,
+ * and so are the chunks cut).
+ */
+static const struct ss_fpcand *
+find_cand(struct rdfile *rd, size_t len, struct ss_fpcand *c)
+{
+	const struct ss_mext *x;
+
+	while (rd->ci < rd->ncand && rd->cand[rd->ci].off < rd->coff)
+		rd->ci++;
+	if (rd->ci == rd->ncand)
+		return NULL;
+	x = &rd->cand[rd->ci];
+	if (x->off != rd->coff || x->len != len)
+		return NULL;
+	c->id = x->id;
+	c->len = x->len;
+	memcpy(c->fp, x->fp, SS_FP_LEN);
+	return c;
+}
+
 /* emit(rd, len, used): the first ${len} bytes of rd->buf are a chunk. */
 static int
 emit(struct rdfile *rd, size_t len, size_t used)
 {
+	const struct ss_fpcand *cand = NULL;
+	struct ss_fpcand c;
 	struct ss_id *idout;
+	uint8_t *fpout = NULL;
 	struct fext *x;
 	uint8_t *buf = rd->buf;
 
@@ -350,9 +386,14 @@ emit(struct rdfile *rd, size_t len, size_t used)
 			return SS_ENOMEM;
 		}
 		idout = &x->id;
+		if (rd->t->fp_on) {
+			fpout = x->fp;
+			cand = find_cand(rd, len, &c);
+		}
 	}
 	rd->coff += len;
-	return ss_pipe_chunk(rd->t, buf, len, used, idout, &rd->e->subtree);
+	return ss_pipe_chunk(rd->t, buf, len, used, idout, &rd->e->subtree,
+	    fpout, cand);
 }
 
 static int
@@ -481,6 +522,32 @@ attempt(struct rdfile *rd, int fd, struct ss_sent *se, const char *path)
 }
 
 /*
+ * load_cands(t, prev, rd): the chunks of the previous version ${prev} of
+ * the file, if its file map has fingerprints.  Best effort: without them
+ * every chunk's ID is computed.
+ */
+static void
+load_cands(struct ss_tree *t, const struct ss_ent *prev, struct rdfile *rd)
+{
+	struct ss_buf map = SS_BUF_INIT;
+	struct ss_objrow row;
+	int r;
+
+	ss_pipe_catlock(t);	/* the sealers share the catalog */
+	r = ss_cat_obj_get(t->cat, &prev->cid, &row);
+	ss_pipe_catunlock(t);
+	if (r == 0 && ss_tree_load_at(t, &prev->cid, &row.loc, SS_OT_FILE,
+	    &map) == 0 && ss_rst_filemap(&map, prev, &rd->cand,
+	    &rd->ncand) == 0 && !rd->cand[0].hasfp) {
+		free(rd->cand);
+		rd->cand = NULL;
+		rd->ncand = 0;
+	}
+	ss_buf_wipe(&map);
+	ss_errclear();
+}
+
+/*
  * capture_file(t, d, se): read one regular file, again while it changes.
  * What a failed attempt stored is drained, then noted as possibly
  * orphaned (step 7 of the snapshot drops it if nothing references it).
@@ -497,6 +564,8 @@ capture_file(struct ss_tree *t, struct ss_snode *d, struct ss_sent *se)
 	memset(&rd, 0, sizeof(rd));
 	rd.t = t;
 	rd.e = &se->e;
+	if (t->fp_on && se->prev != NULL && se->prev->ckind == SS_CK_FILE)
+		load_cands(t, se->prev, &rd);
 	for (int n = 0; n < CHANGE_RETRIES; n++) {
 		if (n > 0) {
 			if ((r = ss_pipe_drain(t)) != 0 ||
@@ -507,6 +576,7 @@ capture_file(struct ss_tree *t, struct ss_snode *d, struct ss_sent *se)
 		}
 		se->e.ckind = SS_CK_NONE;
 		se->e.subtree = 0;
+		rd.ci = 0;
 		fd = openat(d->fd, se->e.name, O_RDONLY | O_NOFOLLOW |
 		    O_NOATIME | O_CLOEXEC);
 		if (fd < 0 && errno == EPERM)
@@ -527,11 +597,13 @@ capture_file(struct ss_tree *t, struct ss_snode *d, struct ss_sent *se)
 		se->e.ckind = SS_CK_FILE;
 		rd.fm->e = &se->e;
 		rd.fm->size = rd.size;
+		rd.fm->fps = t->fp_on && rd.fm->n <= FMAP_MAXEXT_FP;
 		r = ss_pipe_mark(t, fmap_done, fmap_free, rd.fm, 0);
 	} else if (rd.fm != NULL)
 		ss_pipe_defer_free(t, fmap_free, rd.fm);	/* jobs point in */
 	if (r != 0)
 		r = ss_tree_path_err(r, path);
+	free(rd.cand);
 	free(path);
 	return r;
 }
@@ -550,7 +622,7 @@ store_data(struct ss_tree *t, struct ss_sent *se)
 	t->bytes_read += se->e.size;
 	se->e.ckind = SS_CK_CHUNK;
 	return ss_pipe_chunk(t, se->data, se->e.size, 0, &se->e.cid,
-	    &se->e.subtree);
+	    &se->e.subtree, NULL, NULL);
 }
 
 /* ---------- directories ---------- */

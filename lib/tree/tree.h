@@ -21,6 +21,7 @@
 
 #define SS_DIR_VERSION 1
 #define SS_FILE_VERSION 1
+#define SS_FILE_VERSION_FP 2	/* with chunk fingerprints */
 #define SS_XATTR_MAX (64u * 1024)	/* one value */
 #define SS_XATTRS_MAX (1u << 20)	/* all of one entry */
 
@@ -79,11 +80,21 @@ const struct ss_ent *ss_dir_find(const struct ss_dir *d, const char *name,
 /* ss_ent_encode(e, out): append one entry. */
 int ss_ent_encode(const struct ss_ent *e, struct ss_buf *out);
 
+/* ss_filemap_extlen(version): bytes of one extent of a file map. */
+static inline size_t
+ss_filemap_extlen(uint8_t version)
+{
+	return 12 + SS_ID_LEN + (version == SS_FILE_VERSION_FP ? SS_FP_LEN : 0);
+}
+
 /*
  * ss_tree_remap(type, p, n, map, arg, out, &refs, &nrefs): copy a payload
  * of ${type} into ${out} with every object identifier it names replaced by
  * map(arg, id, &new); ${refs} (malloc'd, sorted, unique) receives the new
- * identifiers.  Chunks are copied as they are.  The payload is untrusted.
+ * identifiers.  Chunks are copied as they are.  A file map is copied
+ * without its chunk fingerprints (version 1): they are secrets of the
+ * dataset that made them (docs/crypto.md), worth nothing under another
+ * key.  The payload is untrusted.
  */
 typedef int (*ss_remap_fn)(void *arg, const uint8_t *id, struct ss_id *out);
 int ss_tree_remap(uint8_t type, const uint8_t *p, size_t n, ss_remap_fn map,
@@ -116,6 +127,12 @@ struct ss_tree {
 	struct ss_buf hrefs;	/* visible references of the last loaded object */
 	dev_t rootdev;
 	int euid;
+	/*
+	 * snapshot of an encrypted dataset: the key of the chunk fingerprints
+	 * stored in file maps (docs/format.md 6.2), wiped by ss_tree_release
+	 */
+	uint8_t k_fp[SS_KEY_LEN];
+	int fp_on;
 };
 
 void ss_tree_init(struct ss_tree *t);

@@ -247,6 +247,44 @@ test_gcm_keys(void)
 	ss_aead_free(a);
 }
 
+/*
+ * The chunk fingerprint is the GCM tag of no plaintext with the data as
+ * AAD and a zero nonce: McGrew and Viega's test case 13 (AES-256, zero
+ * key, zero IV, nothing at all) gives its value for empty data.
+ */
+static void
+test_fp(void)
+{
+	uint8_t key[32], key2[32], want[16], a[SS_FP_LEN], b[SS_FP_LEN];
+	uint8_t data[1000];
+	struct ss_aead *ae = ss_aead_new();
+
+	memset(key, 0, sizeof(key));
+	unhex("530f8afbc74536b9a963b4f1c4cb738b", want, 16);
+	ok(ae != NULL && ss_fp(ae, key, NULL, 0, a) == 0 &&
+	    memcmp(a, want, 16) == 0, "fp: GCM test case 13 (empty data)");
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7 + 1);
+	memset(key, 0x5a, sizeof(key));
+	memcpy(key2, key, sizeof(key));
+	key2[31] ^= 1;
+	ok(ss_fp(ae, key, data, sizeof(data), a) == 0 &&
+	    ss_fp(ae, key, data, sizeof(data), b) == 0 &&
+	    memcmp(a, b, SS_FP_LEN) == 0, "fp: the same data, the same value");
+	ok(ss_fp(ae, key2, data, sizeof(data), b) == 0 &&
+	    memcmp(a, b, SS_FP_LEN) != 0, "fp: another key, another value");
+	data[500] ^= 0x80;
+	ok(ss_fp(ae, key, data, sizeof(data), b) == 0 &&
+	    memcmp(a, b, SS_FP_LEN) != 0, "fp: one bit flipped changes it");
+	data[500] ^= 0x80;
+	data[sizeof(data) - 1] = 0;
+	ok(ss_fp(ae, key, data, sizeof(data), a) == 0 &&
+	    ss_fp(ae, key, data, sizeof(data) - 1, b) == 0 &&
+	    memcmp(a, b, SS_FP_LEN) != 0,
+	    "fp: a trailing zero byte changes it (the length counts)");
+	ss_aead_free(ae);
+}
+
 static void
 test_kdf(void)
 {
@@ -307,6 +345,7 @@ main(void)
 	test_gcm_kat();
 	test_gcm_flips();
 	test_gcm_keys();
+	test_fp();
 	test_kdf();
 	test_sums();
 	is_int(ss_rand(r1, sizeof(r1)), 0, "rand");

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tree/rwrite.h"
 #include "tree/tree.h"
 #include "tap.h"
 
@@ -630,6 +631,85 @@ test_find(void)
 	ss_buf_free(&b);
 }
 
+/* ---------- file maps ---------- */
+
+/* flip_first(arg, id, out): a stand-in for another key's identifiers. */
+static int
+flip_first(void *arg, const uint8_t *id, struct ss_id *out)
+{
+	(void)arg;
+	memcpy(out->b, id, SS_ID_LEN);
+	out->b[0] ^= 0xff;
+	return 0;
+}
+
+/* file_map(b, ver): a map of 3000 bytes in two extents, 0x10/0x11 IDs. */
+static void
+file_map(struct ss_buf *b, uint8_t ver)
+{
+	uint8_t id[SS_ID_LEN], fp[SS_FP_LEN];
+
+	ss_buf_reset(b);
+	ss_buf_put_u8(b, ver);
+	ss_buf_put_u64(b, 3000);
+	ss_buf_put_u32(b, 2);
+	for (int i = 0; i < 2; i++) {
+		memset(id, 0x10 + i, sizeof(id));
+		memset(fp, 0xa0 + i, sizeof(fp));
+		ss_buf_put_u64(b, (uint64_t)i * 1000);
+		ss_buf_put_u32(b, i == 0 ? 1000 : 2000);
+		ss_buf_put(b, id, sizeof(id));
+		if (ver == SS_FILE_VERSION_FP)
+			ss_buf_put(b, fp, sizeof(fp));
+	}
+}
+
+static void
+test_filemaps(void)
+{
+	struct ss_buf m = SS_BUF_INIT, out = SS_BUF_INIT;
+	struct ss_mext *v = NULL;
+	struct ss_id *refs = NULL;
+	struct ss_ent e;
+	uint32_t n = 0, nrefs = 0;
+
+	memset(&e, 0, sizeof(e));
+	e.size = 3000;
+	for (uint8_t ver = 1; ver <= 2; ver++) {
+		file_map(&m, ver);
+		ok(ss_rst_filemap(&m, &e, &v, &n) == 0 && n == 2 &&
+		    v[1].off == 1000 && v[1].len == 2000 &&
+		    v[1].id.b[0] == 0x11 && v[1].hasfp == (ver == 2) &&
+		    (ver == 1 || v[1].fp[15] == 0xa1),
+		    "file map version %u reads back", ver);
+		free(v);
+		v = NULL;
+		ss_buf_reset(&out);
+		ok(ss_tree_remap(SS_OT_FILE, m.p, m.len, flip_first, NULL, &out,
+		    &refs, &nrefs) == 0 && out.len == 13 + 2 * 44 &&
+		    out.p[0] == SS_FILE_VERSION && out.p[13 + 44 + 12] ==
+		    (0x11 ^ 0xff) && nrefs == 2,
+		    "remap of version %u: version 1, IDs mapped, no"
+		    " fingerprints", ver);
+		free(refs);
+		refs = NULL;
+	}
+	m.len--;
+	is_int(ss_rst_filemap(&m, &e, &v, &n), SS_ECORRUPT,
+	    "a version 2 map a byte short is refused");
+	ss_buf_reset(&out);
+	is_int(ss_tree_remap(SS_OT_FILE, m.p, m.len, flip_first, NULL, &out,
+	    &refs, &nrefs), SS_ECORRUPT, "... and not remapped");
+	free(refs);
+	refs = NULL;
+	m.len++;
+	m.p[0] = 3;
+	is_int(ss_rst_filemap(&m, &e, &v, &n), SS_ECORRUPT,
+	    "a file map of version 3 is refused");
+	ss_buf_free(&m);
+	ss_buf_free(&out);
+}
+
 int
 main(void)
 {
@@ -643,5 +723,6 @@ main(void)
 	test_reject_fields();
 	test_bitflips();
 	test_find();
+	test_filemaps();
 	return done_testing();
 }
