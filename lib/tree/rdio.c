@@ -183,6 +183,7 @@ put(struct rdio *d, uint64_t at, const uint8_t *p, uint32_t k, uint64_t pos)
 	pthread_mutex_unlock(&d->mu);
 	if (full) {
 		r = ss_pwrite_all(d->fd, b->buf, RQ_DBLK, at);
+		ss_cleanse(b->buf, RQ_DBLK);	/* plaintext */
 		free(b->buf);
 		free(b);
 	}
@@ -222,6 +223,7 @@ ss_rqi_dio_close(struct rfile *f)
 	/* after every chunk is written no block is left, unless one failed */
 	while ((b = d->open) != NULL) {
 		d->open = b->next;
+		ss_cleanse(b->buf, RQ_DBLK);
 		free(b->buf);
 		free(b);
 		r = ss_err(SS_EIO, "a directly written block was left"
