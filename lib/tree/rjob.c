@@ -24,10 +24,42 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 
 #include "tree/rq.h"
 
 #define RQ_WB_MIN (4u << 20)	/* files this large are written back early */
+#define RQ_KEEP (2u << 20)	/* a writer's plaintext kept resident */
+#define RQ_PAGE 4096u
+#define RQ_ZMIN 4096u		/* chunks this long may be remembered as zeros */
+
+/* SS_CHUNK_MAX bytes of zeros, read-only: the kernel's zero page. */
+static const uint8_t *zero_pages;
+static pthread_once_t zero_once = PTHREAD_ONCE_INIT;
+
+static void
+zero_map(void)
+{
+	void *p = mmap(NULL, SS_CHUNK_MAX, PROT_READ, MAP_PRIVATE |
+	    MAP_ANONYMOUS, -1, 0);
+
+	zero_pages = p == MAP_FAILED ? NULL : p;
+}
+
+static int
+all_zero(const uint8_t *p, size_t n)
+{
+	return n > 0 && p[0] == 0 && memcmp(p, p + 1, n - 1) == 0;
+}
+
+/* put(f, p, n, off): write ${n} authenticated bytes of ${f} at ${off}. */
+static int
+put(struct rfile *f, const uint8_t *p, size_t n, uint64_t off)
+{
+	if (f->dio)
+		return ss_rqi_dio_write(f, p, (uint32_t)n, off);
+	return ss_pwrite_all(f->fd, p, n, off);
+}
 
 /* ---------- early write-back ---------- */
 
@@ -158,7 +190,11 @@ ss_rqi_file_release(struct ss_rq *q, struct rfile *f, int r)
 /*
  * write_chunk(w, f, j): read the chunk's record, open it (which
  * authenticates it), check it is a chunk of the expected length that
- * references nothing, and only then write it at its offset.
+ * references nothing, and only then write it at its offset.  A run of
+ * zeros is cut into chunks of the largest size, all the same object: the
+ * last chunk a writer authenticated and found all zeros is written again
+ * from the zero page, neither read nor decrypted again (its ID names
+ * those bytes, as checked when it was opened).
  */
 static int
 write_chunk(struct rwk *w, struct rfile *f, const struct rjob *j)
@@ -166,6 +202,13 @@ write_chunk(struct rwk *w, struct rfile *f, const struct rjob *j)
 	char hex[2 * SS_ID_LEN + 1];
 	uint8_t type;
 	int fd, r;
+
+	if (w->zlen != 0 && w->zlen == j->len &&
+	    memcmp(w->zid.b, j->id.b, SS_ID_LEN) == 0) {
+		pthread_once(&zero_once, zero_map);
+		if (zero_pages != NULL && j->len <= SS_CHUNK_MAX)
+			return put(f, zero_pages, j->len, j->off);
+	}
 
 	/*
 	 * the walker announces what will be read (prefetch); the kernel's own
@@ -203,9 +246,49 @@ write_chunk(struct rwk *w, struct rfile *f, const struct rjob *j)
 		return ss_err(SS_EAUTH, "a file chunk claims references");
 	if (w->pt.len != j->len)
 		return ss_err(SS_ECORRUPT, "chunk length does not match");
-	if (f->dio)
-		return ss_rqi_dio_write(f, w->pt.p, w->pt.len, j->off);
-	return ss_pwrite_all(f->fd, w->pt.p, w->pt.len, j->off);
+	if (j->len >= RQ_ZMIN && all_zero(w->pt.p, w->pt.len)) {
+		w->zid = j->id;
+		w->zlen = j->len;
+	}
+	return put(f, w->pt.p, w->pt.len, j->off);
+}
+
+/*
+ * trim(w, r): after a chunk longer than RQ_KEEP (runs of zeros are cut at
+ * the largest size, 8 MiB), wipe its plaintext past RQ_KEEP and drop those
+ * pages: the buffer stays allocated (no heap to fragment), but four
+ * writers no longer keep 8 MiB each resident for the rest of the
+ * restore.  Dropped pages read back as zeros when next used.  After a
+ * failure (${r}), whatever was decrypted is wiped, the whole buffer.
+ */
+static void
+trim(struct rwk *w, int r)
+{
+	uintptr_t a, b;
+
+	if (r != 0) {
+		ss_buf_wipe(&w->pt);
+		return;
+	}
+	if (w->pt.len <= RQ_KEEP)
+		return;
+	explicit_bzero(w->pt.p + RQ_KEEP, w->pt.len - RQ_KEEP);
+	a = ((uintptr_t)w->pt.p + RQ_KEEP + RQ_PAGE - 1) & ~(uintptr_t)
+	    (RQ_PAGE - 1);
+	b = ((uintptr_t)w->pt.p + w->pt.len) & ~(uintptr_t)(RQ_PAGE - 1);
+	if (b > a)
+		(void)madvise((void *)a, b - a, MADV_DONTNEED);
+	w->pt.len = 0;		/* done with: not to be wiped again */
+}
+
+void
+ss_rqi_wk_wipe(struct rwk *w)
+{
+	/* past RQ_KEEP, trim has wiped every chunk's bytes already */
+	if (w->pt.p != NULL)
+		explicit_bzero(w->pt.p, w->pt.cap < RQ_KEEP ? w->pt.cap :
+		    RQ_KEEP);
+	ss_buf_free(&w->pt);
 }
 
 void
@@ -220,6 +303,8 @@ ss_rqi_job_run(struct rwk *w, struct rjob *j)
 			r = ss_rqi_file_create(w->q, f);
 		if (r == 0 && j->chunk && (r = write_chunk(w, f, j)) == 0)
 			w->bytes += j->len;
+		if (j->chunk)
+			trim(w, r);
 	}
 	ss_rqi_file_release(q, f, r);
 	free(j);
@@ -257,7 +342,7 @@ ss_rqi_worker(void *arg)
 		ss_rqi_poke_locked(q);
 	}
 	pthread_mutex_unlock(&q->mu);
-	ss_buf_wipe(&w->pt);
+	ss_rqi_wk_wipe(w);
 	ss_buf_free(&w->stored);
 	return NULL;
 }

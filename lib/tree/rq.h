@@ -55,6 +55,8 @@ struct rwk {
 	uint64_t bytes;		/* plaintext written */
 	uint64_t rndpack;	/* the last pack read, and its descriptor, */
 	int rndfd;		/* ... told not to read ahead */
+	struct ss_id zid;	/* the last chunk it found all zeros, */
+	uint32_t zlen;		/* ... and its length (0: none yet) */
 	pthread_t th;
 	int started;
 };
@@ -123,6 +125,12 @@ void ss_rqi_job_run(struct rwk *w, struct rjob *j);
  * is over, so that ss_rq_wait returns only when all of it is done.
  */
 void *ss_rqi_worker(void *arg);
+/*
+ * ss_rqi_wk_wipe(w): wipe and free a writer's plaintext buffer, touching
+ * no page that trim dropped (an 8 MiB chunk grows it to 16 MiB: wiping all
+ * of it made 64 MB resident at the end of a restore).
+ */
+void ss_rqi_wk_wipe(struct rwk *w);
 /* ss_rqi_wb_main(q): the write-back thread (see writeback in rjob.c). */
 void *ss_rqi_wb_main(void *arg);
 

@@ -650,7 +650,7 @@ ss_rq_free(struct ss_rq *q)
 	if (q->wbstarted)
 		pthread_join(q->wbth, NULL);
 	free(q->wbfd);
-	ss_buf_wipe(&q->self.pt);
+	ss_rqi_wk_wipe(&q->self);
 	ss_buf_free(&q->self.stored);
 	pthread_mutex_destroy(&q->mu);
 	pthread_mutex_destroy(&q->rc.warnmu);
