@@ -188,6 +188,14 @@ struct ss_sread *ss_pipe_reader(struct ss_tree *t);
 ssize_t ss_snap_pread(int fd, void *buf, size_t n, uint64_t off);
 int ss_snap_same_stat(const struct stat *a, const struct stat *b);
 void ss_snap_fill_stat(struct ss_ent *e, const struct stat *st);
+/*
+ * sfile.c, for the walker: ss_snap_capture_file(t, d, se) reads the regular
+ * file ${se} of ${d} into chunks (again while it changes) and its file
+ * map; ss_snap_store_data(t, se) stores a file a scanner read whole.
+ */
+int ss_snap_capture_file(struct ss_tree *t, struct ss_snode *d,
+    struct ss_sent *se);
+int ss_snap_store_data(struct ss_tree *t, struct ss_sent *se);
 
 /*
  * The pipeline (pipe.c).  A chunk job takes ownership of ${buf} from
