@@ -1,5 +1,7 @@
 /*
- * pipe.c: the sealing pipeline of snapshot.
+ * pipe.c: the sealing pipeline of snapshot: the walker's side (buffers,
+ * submitting, draining, the claim table); the sealing threads are in
+ * pseal.c, what the two share in pipeint.h.
  *
  * The walker submits chunks and marks; sealing threads compute each
  * chunk's ID, look it up in the index and, when it is new, compress,
@@ -26,94 +28,11 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "tree/scan.h"
+#include "tree/pipeint.h"
 
-#define PIPE_MAXBYTES (6u * 1024 * 1024)
-#define PIPE_MAXJOBS 512
-#define PIPE_SPARE 3		/* big buffers kept for reuse */
-#define CLAIM_BUCKETS 1024
-#define BATCH_JOBS 8		/* sealers are woken for this many jobs */
-#define BATCH_BYTES (256u * 1024)	/* ... or this many bytes */
-#define ZCACHE 4
-#define SEALED_KEEP (1u * 1024 * 1024)	/* a sealer's output buffer */
-
-enum { JK_CHUNK = 1, JK_MARK };
-enum { JR_NEW = 1, JR_EXISTS, JR_DUP };
-
-struct job {
-	int kind;
-	uint8_t *buf;		/* JK_CHUNK: payload, freed once sealed */
-	size_t n;
-	int big;		/* buf came from ss_pipe_bigbuf, else borrowed */
-	struct ss_id id;
-	struct ss_id *idout;
-	uint64_t *acc;
-	uint8_t *fpout;		/* its fingerprint goes here (or NULL) */
-	int hascand;		/* the chunk it may be unchanged from: */
-	struct ss_fpcand cand;
-	int res;		/* JR_* */
-	uint32_t len;		/* JR_EXISTS: stored size in the index */
-	struct ss_loc loc;	/* JR_NEW: where it was written */
-	int inserted;		/* JR_NEW: index row inserted */
-	int (*fn)(struct ss_tree *, void *);	/* JK_MARK */
-	void (*freefn)(void *);
-	void *arg;
-	size_t acct;		/* bytes counted against PIPE_MAXBYTES */
-	int done, err;
-	char errmsg[512];
-	struct job *next;	/* submission order */
-	struct job *qnext;	/* work queue */
-	struct job *cnext;	/* claim table */
-};
-
-struct zent {
-	size_t len;
-	struct ss_id id;
-};
-
-struct worker {
-	struct ss_pipe *pp;
-	pthread_t th;
-	struct ss_objctx *oc;
-	struct ss_aead *fp;	/* fingerprints (encrypted datasets) */
-	struct ss_buf sealed;
-	struct zent z[ZCACHE];	/* IDs of all-zero chunks by length */
-	int zn;
-};
-
-struct dfree {
-	void (*fn)(void *);
-	void *arg;
-	struct dfree *next;
-};
-
-struct ss_pipe {
-	pthread_mutex_t mu;
-	pthread_cond_t work, done;
-	pthread_mutex_t packmu, catmu;
-	struct worker *wk;
-	int nthreads;
-	struct job *head, *tail;	/* in flight, submission order */
-	struct job *qhead, *qtail;	/* waiting for a sealer */
-	size_t qn, qbytes;		/* ... how many, how large */
-	int idle;			/* sealers waiting for work */
-	size_t bytes, njobs;
-	int stop;
-	struct ss_tree *t;
-	struct worker self;	/* the walker's, for nthreads == 0 */
-	struct job *claim[CLAIM_BUCKETS];
-	uint8_t *spare[PIPE_SPARE];
-	int nspare;
-	struct ss_buf enc;	/* the walker's encoding scratch */
-	struct ss_sread *rd;	/* the walker's reader */
-	uint8_t *zeros;		/* SS_PIPE_BIGBUF read-only zero pages */
-	int bigtree;		/* directories go to t->pwdir (seal_new) */
-	struct dfree *dfree;
-};
-
-/* job_buf_free(pp, j): give back the payload (its owner wipes it). */
-static void
-job_buf_free(struct ss_pipe *pp, struct job *j)
+/* ss_pipei_job_buf_free(pp, j): give back the payload (its owner wipes it). */
+void
+ss_pipei_job_buf_free(struct ss_pipe *pp, struct job *j)
 {
 	if (j->buf != NULL && j->big)
 		ss_pipe_putbuf(pp->t, j->buf, j->n);
@@ -125,7 +44,7 @@ job_free(struct ss_pipe *pp, struct job *j)
 {
 	if (j == NULL)
 		return;
-	job_buf_free(pp, j);
+	ss_pipei_job_buf_free(pp, j);
 	if (j->freefn)
 		j->freefn(j->arg);
 	free(j);
@@ -241,16 +160,16 @@ ss_pipe_putbuf(struct ss_tree *t, uint8_t *buf, size_t used)
 
 /* ---------- the claim table (under catmu) ---------- */
 
-static struct job **
-claim_slot(struct ss_pipe *pp, const struct ss_id *id)
+struct job **
+ss_pipei_claim_slot(struct ss_pipe *pp, const struct ss_id *id)
 {
 	return &pp->claim[ss_le32dec(id->b) % CLAIM_BUCKETS];
 }
 
-static struct job *
-claim_find(struct ss_pipe *pp, const struct ss_id *id)
+struct job *
+ss_pipei_claim_find(struct ss_pipe *pp, const struct ss_id *id)
 {
-	for (struct job *j = *claim_slot(pp, id); j; j = j->cnext)
+	for (struct job *j = *ss_pipei_claim_slot(pp, id); j; j = j->cnext)
 		if (!ss_id_cmp(&j->id, id))
 			return j;
 	return NULL;
@@ -259,202 +178,12 @@ claim_find(struct ss_pipe *pp, const struct ss_id *id)
 static void
 claim_drop(struct ss_pipe *pp, struct job *j)
 {
-	for (struct job **q = claim_slot(pp, &j->id); *q; q = &(*q)->cnext)
+	for (struct job **q = ss_pipei_claim_slot(pp, &j->id); *q;
+	    q = &(*q)->cnext)
 		if (*q == j) {
 			*q = j->cnext;
 			return;
 		}
-}
-
-/* ---------- sealing ---------- */
-
-static int
-all_zero(const uint8_t *p, size_t n)
-{
-	return n > 0 && p[0] == 0 && memcmp(p, p + 1, n - 1) == 0;
-}
-
-/* chunk_id(w, j): the chunk's ID; runs of zeros are hashed once each. */
-static int
-chunk_id(struct worker *w, struct job *j)
-{
-	int zero = j->n >= 4096 && all_zero(j->buf, j->n), r;
-
-	for (int i = 0; zero && i < w->zn; i++)
-		if (w->z[i].len == j->n) {
-			j->id = w->z[i].id;
-			return 0;
-		}
-	if ((r = ss_obj_id(w->oc, SS_OT_CHUNK, j->buf, j->n, &j->id)) != 0)
-		return r;
-	if (zero) {
-		int k = w->zn < ZCACHE ? w->zn++ : (int)(j->n % ZCACHE);
-
-		w->z[k].len = j->n;
-		w->z[k].id = j->id;
-	}
-	return 0;
-}
-
-/*
- * chunk_fp(w, j): the chunk's fingerprint, for its file map, then its ID:
- * that of the chunk it replaces at the same place of the previous version
- * of the file, if it has the same length and fingerprint (the same bytes,
- * but for a chance of at most 2^-108 for a chunk of 8 MiB: ss_fp), else
- * computed.  Both stay inside encrypted objects.
- */
-static int
-chunk_fp(struct worker *w, struct job *j)
-{
-	uint8_t fp[SS_FP_LEN];
-	int r;
-
-	if (j->fpout == NULL || w->fp == NULL)
-		return chunk_id(w, j);
-	if ((r = ss_fp(w->fp, w->pp->t->k_fp, j->buf, j->n, fp)) != 0)
-		return r;
-	memcpy(j->fpout, fp, SS_FP_LEN);
-	if (j->hascand && j->cand.len == j->n &&
-	    memcmp(fp, j->cand.fp, SS_FP_LEN) == 0) {
-		j->id = j->cand.id;
-		return 0;
-	}
-	return chunk_id(w, j);
-}
-
-/* classify(pp, j): claimed here (JR_NEW), in the index, or claimed. */
-static int
-classify(struct ss_pipe *pp, struct job *j)
-{
-	struct ss_objrow row;
-	int r;
-
-	pthread_mutex_lock(&pp->catmu);
-	if (claim_find(pp, &j->id) != NULL) {
-		j->res = JR_DUP;
-		r = 0;
-	} else if ((r = ss_cat_obj_get(pp->t->cat, &j->id, &row)) == 0) {
-		j->res = JR_EXISTS;
-		j->len = row.loc.len;
-	} else if (r == SS_ENOENT) {
-		j->res = JR_NEW;
-		j->cnext = *claim_slot(pp, &j->id);
-		*claim_slot(pp, &j->id) = j;
-		r = 0;
-	}
-	pthread_mutex_unlock(&pp->catmu);
-	return r;
-}
-
-/*
- * seal_new(pp, w, type, p, n, refs, nrefs, id, loc): seal and append to
- * t->pw (shared by the sealers).  Once the contents have filled a pack,
- * the walker's file maps and directories go to t->pwdir instead (its own,
- * when there is one): a large tree keeps its directories together, where
- * the next snapshot reads them; a small one stays in one pack.
- */
-static int
-seal_new(struct ss_pipe *pp, struct worker *w, uint8_t type, const void *p,
-    size_t n, const struct ss_id *refs, uint32_t nrefs,
-    const struct ss_id *id, struct ss_loc *loc)
-{
-	int r = ss_obj_seal(w->oc, id, type, p, n, refs, nrefs, &w->sealed);
-
-	if (r == 0 && type != SS_OT_CHUNK &&
-	    __atomic_load_n(&pp->bigtree, __ATOMIC_RELAXED))
-		r = ss_packw_add(pp->t->pwdir, id, w->sealed.p, w->sealed.len,
-		    loc);
-	else if (r == 0) {
-		pthread_mutex_lock(&pp->packmu);
-		r = ss_packw_add(pp->t->pw, id, w->sealed.p, w->sealed.len,
-		    loc);
-		if (pp->t->pwdir != NULL &&
-		    ss_packw_written(pp->t->pw) >= SS_PACK_TARGET)
-			__atomic_store_n(&pp->bigtree, 1, __ATOMIC_RELAXED);
-		pthread_mutex_unlock(&pp->packmu);
-	}
-	/*
-	 * A sealed object holds a copy of its payload: keep a buffer that
-	 * fits most chunks, not one that grew to the largest (an 8 MiB run
-	 * of zeros, a large file map), resident for the rest of the run.
-	 */
-	if (w->sealed.cap > SEALED_KEEP)
-		ss_buf_free(&w->sealed);
-	else
-		ss_buf_reset(&w->sealed);
-	return r;
-}
-
-static void
-work_one(struct ss_pipe *pp, struct worker *w, struct job *j)
-{
-	int r;
-
-	if ((r = chunk_fp(w, j)) == 0 && (r = classify(pp, j)) == 0 &&
-	    j->res == JR_NEW)
-		r = seal_new(pp, w, SS_OT_CHUNK, j->buf, j->n, NULL, 0, &j->id,
-		    &j->loc);
-	if (r != 0)
-		snprintf(j->errmsg, sizeof(j->errmsg), "%s", ss_errmsg());
-	/* the payload is not needed any more: free it before the drain */
-	job_buf_free(pp, j);
-	pthread_mutex_lock(&pp->mu);
-	pp->bytes -= j->acct;
-	j->acct = 0;
-	j->err = r;
-	j->done = 1;
-	pthread_cond_broadcast(&pp->done);
-	pthread_mutex_unlock(&pp->mu);
-}
-
-static void *
-worker_main(void *arg)
-{
-	struct worker *w = arg;
-	struct ss_pipe *pp = w->pp;
-	struct job *j;
-
-	pthread_mutex_lock(&pp->mu);
-	for (;;) {
-		while (!pp->stop && pp->qhead == NULL) {
-			pp->idle++;
-			pthread_cond_wait(&pp->work, &pp->mu);
-			pp->idle--;
-		}
-		if (pp->qhead == NULL)
-			break;
-		j = pp->qhead;
-		pp->qhead = j->qnext;
-		if (pp->qhead == NULL)
-			pp->qtail = NULL;
-		pp->qn--;
-		pp->qbytes -= j->n;
-		pthread_mutex_unlock(&pp->mu);
-		work_one(pp, w, j);
-		pthread_mutex_lock(&pp->mu);
-	}
-	pthread_mutex_unlock(&pp->mu);
-	return NULL;
-}
-
-static int
-worker_init(struct ss_pipe *pp, struct worker *w, const struct ss_objctx *oc)
-{
-	memset(w, 0, sizeof(*w));
-	w->pp = pp;
-	if ((w->oc = ss_objctx_dup(oc)) == NULL ||
-	    (pp->t->fp_on && (w->fp = ss_aead_new()) == NULL))
-		return SS_ENOMEM;
-	return 0;
-}
-
-static void
-worker_fini(struct worker *w)
-{
-	ss_objctx_free(w->oc);
-	ss_aead_free(w->fp);
-	ss_buf_free(&w->sealed);
-	memset(w, 0, sizeof(*w));
 }
 
 int
@@ -472,7 +201,8 @@ ss_pipe_start(struct ss_tree *t, int nthreads, int nscan)
 	pthread_cond_init(&pp->work, NULL);
 	pthread_cond_init(&pp->done, NULL);
 	t->pipe = pp;
-	if (worker_init(pp, &pp->self, t->oc) != 0 || ss_sread_new(&pp->rd))
+	if (ss_pipei_worker_init(pp, &pp->self, t->oc) != 0 ||
+	    ss_sread_new(&pp->rd))
 		goto fail;
 	/* read, these map the kernel's zero page: nothing resident */
 	pp->zeros = mmap(NULL, SS_PIPE_BIGBUF, PROT_READ, MAP_PRIVATE |
@@ -485,11 +215,11 @@ ss_pipe_start(struct ss_tree *t, int nthreads, int nscan)
 	    (pp->wk = ss_calloc((size_t)nthreads, sizeof(*pp->wk))) == NULL)
 		goto fail;
 	for (int i = 0; i < nthreads; i++) {
-		if (worker_init(pp, &pp->wk[i], t->oc) != 0)
+		if (ss_pipei_worker_init(pp, &pp->wk[i], t->oc) != 0)
 			goto fail;
-		if (pthread_create(&pp->wk[i].th, NULL, worker_main,
+		if (pthread_create(&pp->wk[i].th, NULL, ss_pipei_worker_main,
 		    &pp->wk[i]) != 0) {
-			worker_fini(&pp->wk[i]);
+			ss_pipei_worker_fini(&pp->wk[i]);
 			goto fail;
 		}
 		(void)pthread_setname_np(pp->wk[i].th, "snapseal-seal");
@@ -550,7 +280,7 @@ drain_dup(struct ss_pipe *pp, struct job *j, uint32_t *len)
 	int r;
 
 	pthread_mutex_lock(&pp->catmu);
-	k = claim_find(pp, &j->id);
+	k = ss_pipei_claim_find(pp, &j->id);
 	if (k == NULL) {
 		r = ss_cat_obj_get(pp->t->cat, &j->id, &row);
 		pthread_mutex_unlock(&pp->catmu);
@@ -682,7 +412,7 @@ submit(struct ss_tree *t, struct job *j)
 		return 0;
 	/* synchronous: seal at once, and drain right away */
 	if (j->kind == JK_CHUNK)
-		work_one(pp, &pp->self, j);
+		ss_pipei_work_one(pp, &pp->self, j);
 	return ss_pipe_drain(t);
 }
 
@@ -781,7 +511,7 @@ ss_pipe_store(struct ss_tree *t, uint8_t type, const void *p, size_t n,
 	if (r != SS_ENOENT)
 		return r;
 	nrefs = (uint32_t)ss_ids_sort_unique(refs, nrefs);
-	if ((r = seal_new(pp, &pp->self, type, p, n, refs, nrefs, id,
+	if ((r = ss_pipei_seal_new(pp, &pp->self, type, p, n, refs, nrefs, id,
 	    &row.loc)) != 0)
 		return r;
 	pthread_mutex_lock(&pp->catmu);
@@ -827,8 +557,8 @@ ss_pipe_stop(struct ss_tree *t)
 		free(d);
 	}
 	for (int i = 0; i < pp->nthreads; i++)
-		worker_fini(&pp->wk[i]);
-	worker_fini(&pp->self);
+		ss_pipei_worker_fini(&pp->wk[i]);
+	ss_pipei_worker_fini(&pp->self);
 	for (int i = 0; i < pp->nspare; i++)
 		big_free(pp->spare[i]);
 	ss_buf_free(&pp->enc);
