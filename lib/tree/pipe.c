@@ -204,13 +204,8 @@ ss_pipe_start(struct ss_tree *t, int nthreads, int nscan)
 	if (ss_pipei_worker_init(pp, &pp->self, t->oc) != 0 ||
 	    ss_sread_new(&pp->rd))
 		goto fail;
-	/* read, these map the kernel's zero page: nothing resident */
-	pp->zeros = mmap(NULL, SS_PIPE_BIGBUF, PROT_READ, MAP_PRIVATE |
-	    MAP_ANONYMOUS, -1, 0);
-	if (pp->zeros == MAP_FAILED) {
-		pp->zeros = NULL;
+	if ((pp->zeros = ss_zero_pages()) == NULL)
 		goto fail;
-	}
 	if (nthreads > 0 &&
 	    (pp->wk = ss_calloc((size_t)nthreads, sizeof(*pp->wk))) == NULL)
 		goto fail;
@@ -562,8 +557,6 @@ ss_pipe_stop(struct ss_tree *t)
 	for (int i = 0; i < pp->nspare; i++)
 		big_free(pp->spare[i]);
 	ss_buf_free(&pp->enc);
-	if (pp->zeros != NULL)
-		munmap(pp->zeros, SS_PIPE_BIGBUF);
 	pthread_mutex_destroy(&pp->mu);
 	pthread_mutex_destroy(&pp->packmu);
 	pthread_mutex_destroy(&pp->catmu);

@@ -10,6 +10,8 @@
 
 #include "tree/scan.h"
 
+_Static_assert(SS_PIPE_BIGBUF <= SS_ZERO_PAGES_LEN, "a run of zeros fits");
+
 #define PIPE_MAXBYTES (6u * 1024 * 1024)
 #define PIPE_MAXJOBS 512
 #define PIPE_SPARE 3		/* big buffers kept for reuse */
@@ -88,7 +90,7 @@ struct ss_pipe {
 	int nspare;
 	struct ss_buf enc;	/* the walker's encoding scratch */
 	struct ss_sread *rd;	/* the walker's reader */
-	uint8_t *zeros;		/* SS_PIPE_BIGBUF read-only zero pages */
+	uint8_t *zeros;		/* ss_zero_pages(): read-only */
 	int bigtree;		/* directories go to t->pwdir (seal) */
 	struct dfree *dfree;
 };

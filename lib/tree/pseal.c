@@ -15,17 +15,11 @@
 
 /* ---------- sealing ---------- */
 
-static int
-all_zero(const uint8_t *p, size_t n)
-{
-	return n > 0 && p[0] == 0 && memcmp(p, p + 1, n - 1) == 0;
-}
-
 /* chunk_id(w, j): the chunk's ID; runs of zeros are hashed once each. */
 static int
 chunk_id(struct worker *w, struct job *j)
 {
-	int zero = j->n >= 4096 && all_zero(j->buf, j->n), r;
+	int zero = j->n >= 4096 && ss_all_zero(j->buf, j->n), r;
 
 	for (int i = 0; zero && i < w->zn; i++)
 		if (w->z[i].len == j->n) {
@@ -61,8 +55,7 @@ chunk_fp(struct worker *w, struct job *j)
 	if ((r = ss_fp(w->fp, w->pp->t->k_fp, j->buf, j->n, fp)) != 0)
 		return r;
 	memcpy(j->fpout, fp, SS_FP_LEN);
-	if (j->hascand && j->cand.len == j->n &&
-	    memcmp(fp, j->cand.fp, SS_FP_LEN) == 0) {
+	if (j->hascand && memcmp(fp, j->cand.fp, SS_FP_LEN) == 0) {
 		j->id = j->cand.id;
 		return 0;
 	}

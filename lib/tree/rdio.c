@@ -58,10 +58,9 @@ make_runs(struct rdio *d, const struct ss_mext *v, uint32_t n)
 	size_t whole = 0;
 
 	for (uint32_t i = 0; i < n; i++) {
-		uint64_t a = v[i].off, b = a + v[i].len;
+		uint64_t a, b;
 
-		while (i + 1 < n && v[i + 1].off == b)
-			b += v[++i].len;
+		ss_rqi_run(v, n, &i, &a, &b);
 		d->runs[2 * d->nruns] = a;
 		d->runs[2 * d->nruns + 1] = b;
 		d->nruns++;
@@ -160,11 +159,12 @@ unlink_block(struct rdio *d, struct rdblk *b)
 }
 
 /*
- * put(d, at, p, k, pos): copy ${k} bytes to ${pos}, in the block at ${at};
- * write the block once it is full.
+ * block_put(d, at, p, k, pos): copy ${k} bytes to ${pos}, in the block at
+ * ${at}; write the block once it is full.
  */
 static int
-put(struct rdio *d, uint64_t at, const uint8_t *p, uint32_t k, uint64_t pos)
+block_put(struct rdio *d, uint64_t at, const uint8_t *p, uint32_t k,
+    uint64_t pos)
 {
 	struct rdblk *b;
 	int full, r = 0;
@@ -203,7 +203,7 @@ ss_rqi_dio_write(struct rfile *f, const uint8_t *p, uint32_t len, uint64_t off)
 		uint32_t k = (uint32_t)(stop - pos);
 
 		if (direct(d, at))
-			r = put(d, at, p + (pos - off), k, pos);
+			r = block_put(d, at, p + (pos - off), k, pos);
 		else
 			r = ss_pwrite_all(f->fd, p + (pos - off), k, pos);
 		pos = stop;

@@ -31,26 +31,7 @@
 #define RQ_WB_MIN (4u << 20)	/* files this large are written back early */
 #define RQ_KEEP (2u << 20)	/* a writer's plaintext kept resident */
 #define RQ_PAGE 4096u
-#define RQ_ZMIN 4096u		/* chunks this long may be remembered as zeros */
-
-/* SS_CHUNK_MAX bytes of zeros, read-only: the kernel's zero page. */
-static const uint8_t *zero_pages;
-static pthread_once_t zero_once = PTHREAD_ONCE_INIT;
-
-static void
-zero_map(void)
-{
-	void *p = mmap(NULL, SS_CHUNK_MAX, PROT_READ, MAP_PRIVATE |
-	    MAP_ANONYMOUS, -1, 0);
-
-	zero_pages = p == MAP_FAILED ? NULL : p;
-}
-
-static int
-all_zero(const uint8_t *p, size_t n)
-{
-	return n > 0 && p[0] == 0 && memcmp(p, p + 1, n - 1) == 0;
-}
+#define RQ_ZMIN 4096u		/* shorter chunks are not remembered as zeros */
 
 /* put(f, p, n, off): write ${n} authenticated bytes of ${f} at ${off}. */
 static int
@@ -205,9 +186,10 @@ write_chunk(struct rwk *w, struct rfile *f, const struct rjob *j)
 
 	if (w->zlen != 0 && w->zlen == j->len &&
 	    memcmp(w->zid.b, j->id.b, SS_ID_LEN) == 0) {
-		pthread_once(&zero_once, zero_map);
-		if (zero_pages != NULL && j->len <= SS_CHUNK_MAX)
-			return put(f, zero_pages, j->len, j->off);
+		const uint8_t *zeros = ss_zero_pages();
+
+		if (zeros != NULL && j->len <= SS_ZERO_PAGES_LEN)
+			return put(f, zeros, j->len, j->off);
 	}
 
 	/*
@@ -246,7 +228,7 @@ write_chunk(struct rwk *w, struct rfile *f, const struct rjob *j)
 		return ss_err(SS_EAUTH, "a file chunk claims references");
 	if (w->pt.len != j->len)
 		return ss_err(SS_ECORRUPT, "chunk length does not match");
-	if (j->len >= RQ_ZMIN && all_zero(w->pt.p, w->pt.len)) {
+	if (j->len >= RQ_ZMIN && ss_all_zero(w->pt.p, w->pt.len)) {
 		w->zid = j->id;
 		w->zlen = j->len;
 	}

@@ -95,6 +95,20 @@ struct ss_rq {
 	size_t nwb, capwb;
 };
 
+/*
+ * ss_rqi_run(v, n, &i, &a, &b): the run of adjacent extents of a file map
+ * that starts at v[*i], as [*a, *b); *i is left on its last extent.
+ */
+static inline void
+ss_rqi_run(const struct ss_mext *v, uint32_t n, uint32_t *i, uint64_t *a,
+    uint64_t *b)
+{
+	*a = v[*i].off;
+	*b = *a + v[*i].len;
+	while (*i + 1 < n && v[*i + 1].off == *b)
+		*b += v[++*i].len;
+}
+
 /* ---------- rwrite.c ---------- */
 
 /* ss_rqi_poke_locked(q): wake the walker if what it sleeps for has come. */

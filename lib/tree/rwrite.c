@@ -378,10 +378,7 @@ preallocate(struct rfile *f, const struct ss_mext *v, uint32_t n)
 	uint64_t a, b;
 
 	for (uint32_t i = 0; i < n; i++) {
-		a = v[i].off;
-		b = a + v[i].len;
-		while (i + 1 < n && v[i + 1].off == b)
-			b += v[++i].len;
+		ss_rqi_run(v, n, &i, &a, &b);
 		if (b - a < RQ_PREALLOC ||
 		    fallocate(f->fd, 0, (off_t)a, (off_t)(b - a)) == 0)
 			continue;

@@ -219,12 +219,11 @@ void ss_pipe_putbuf(struct ss_tree *t, uint8_t *buf, size_t used);
 /*
  * ss_pipe_chunk's ${fpout} (a file map's chunk, in an encrypted dataset):
  * where the sealer writes the chunk's fingerprint; ${cand} (the chunk at
- * the same place in the previous version of the file, or NULL): a chunk
- * of its length and fingerprint takes its ID without being hashed.
+ * the same place in the previous version of the file, with the same length,
+ * or NULL): a chunk of its fingerprint takes its ID without being hashed.
  */
 struct ss_fpcand {
 	struct ss_id id;
-	uint32_t len;
 	uint8_t fp[SS_FP_LEN];
 };
 int ss_pipe_chunk(struct ss_tree *t, uint8_t *buf, size_t n, size_t used,

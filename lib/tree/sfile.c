@@ -184,7 +184,6 @@ find_cand(struct rdfile *rd, size_t len, struct ss_fpcand *c)
 	if (x->off != rd->coff || x->len != len)
 		return NULL;
 	c->id = x->id;
-	c->len = x->len;
 	memcpy(c->fp, x->fp, SS_FP_LEN);
 	return c;
 }
@@ -233,12 +232,6 @@ emit(struct rdfile *rd, size_t len, size_t used)
 	    fpout, cand);
 }
 
-static int
-all_zero(const uint8_t *p, size_t n)
-{
-	return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
-}
-
 /*
  * feed(rd, p, n): ${n} bytes of the region: copy them into the buffers of
  * the chunks they belong to, handing each chunk over once it is cut.  A
@@ -256,7 +249,7 @@ feed(struct rdfile *rd, const uint8_t *p, size_t n)
 		if (rd->have == 0)
 			rd->zero = 1;
 		used = ss_chunker_feed(rd->t->ch, &rd->cs, p, n);
-		if (rd->zero && !all_zero(p, used)) {
+		if (rd->zero && !ss_all_zero(p, used)) {
 			memset(rd->buf, 0, rd->have);
 			rd->zero = 0;
 		}

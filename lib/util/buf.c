@@ -2,13 +2,42 @@
  * util/buf.c: growable byte buffers and the bounded reader for untrusted
  * bytes.
  */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "util/util.h"
 
 #define SS_BUF_MINCAP 64
+
+int
+ss_all_zero(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	return n == 0 || (b[0] == 0 && memcmp(b, b + 1, n - 1) == 0);
+}
+
+static uint8_t *zero_pages;
+static pthread_once_t zero_once = PTHREAD_ONCE_INIT;
+
+static void
+zero_map(void)
+{
+	void *p = mmap(NULL, SS_ZERO_PAGES_LEN, PROT_READ, MAP_PRIVATE |
+	    MAP_ANONYMOUS, -1, 0);
+
+	zero_pages = p == MAP_FAILED ? NULL : p;
+}
+
+uint8_t *
+ss_zero_pages(void)
+{
+	pthread_once(&zero_once, zero_map);
+	return zero_pages;
+}
 
 int
 ss_buf_reserve(struct ss_buf *b, size_t n)

@@ -77,6 +77,17 @@ int ss_buf_put_str16(struct ss_buf *b, const void *s, size_t n);
 int ss_buf_put_str32(struct ss_buf *b, const void *s, size_t n);
 void ss_buf_reset(struct ss_buf *b);	/* len = 0, keeps memory */
 void ss_buf_free(struct ss_buf *b);	/* frees memory, b reusable */
+/* ss_all_zero(p, n): 1 if the ${n} bytes at ${p} are all zero (or n is 0). */
+int ss_all_zero(const void *p, size_t n);
+
+/*
+ * ss_zero_pages(): SS_ZERO_PAGES_LEN zero bytes, mapped once per process
+ * from the kernel's zero page (nothing resident), READ-ONLY: a source for
+ * runs of zeros to hash or write.  NULL if the mapping failed.
+ */
+#define SS_ZERO_PAGES_LEN (8u * 1024 * 1024)
+uint8_t *ss_zero_pages(void);
+
 /* ss_buf_wipe(b): overwrite the whole allocation with zeros, then free. */
 void ss_buf_wipe(struct ss_buf *b);
 
