@@ -173,6 +173,7 @@ remap_object(struct receiver *rc, struct rds *e, const struct ss_id *id,
 {
 	struct remap *rm = e->rm;
 	struct ss_id nid, key, *refs = NULL;
+	struct ss_objhdr h;
 	uint32_t nrefs = 0;
 	uint8_t type;
 	int r;
@@ -186,8 +187,10 @@ remap_object(struct receiver *rc, struct rds *e, const struct ss_id *id,
 	r = e->named ? ss_obj_open_named(rm->plain, id, obj, len, &type,
 	    &rm->pt) : ss_obj_open(rm->plain, id, obj, len, &type, &rm->pt);
 	if (r == 0)
-		r = ss_tree_remap(type, rm->pt.p, rm->pt.len, map_id, rm,
-		    &rm->out, &refs, &nrefs);
+		r = ss_obj_parse(id, obj, len, &h);
+	if (r == 0)
+		r = ss_tree_remap(type, rm->pt.p, rm->pt.len, h.refs, h.nrefs,
+		    map_id, rm, &rm->out, &refs, &nrefs);
 	if (r == 0)
 		r = ss_tree_store(&rm->t, type, rm->out.p, rm->out.len, refs,
 		    nrefs, &nid, NULL);

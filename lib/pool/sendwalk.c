@@ -66,15 +66,17 @@ static int
 decrypt(struct sender *s, const struct ss_id *id, struct ss_id *name)
 {
 	struct ss_id *refs = NULL;
+	struct ss_objhdr h;
 	uint32_t nrefs = 0;
 	uint8_t type;
 	int r;
 
-	if ((r = ss_obj_open(s->open, id, s->obj.p, s->obj.len, &type,
+	if ((r = ss_obj_parse(id, s->obj.p, s->obj.len, &h)) != 0 ||
+	    (r = ss_obj_open(s->open, id, s->obj.p, s->obj.len, &type,
 	    &s->pt)) != 0)
 		return r;
-	if ((r = ss_tree_remap(type, s->pt.p, s->pt.len, ss_sendi_sid, s,
-	    &s->rec, &refs, &nrefs)) == 0 &&
+	if ((r = ss_tree_remap(type, s->pt.p, s->pt.len, h.refs, h.nrefs,
+	    ss_sendi_sid, s, &s->rec, &refs, &nrefs)) == 0 &&
 	    (r = ss_sendi_sid(s, id->b, name)) == 0)
 		r = ss_obj_seal(s->plain, name, type, s->rec.p, s->rec.len,
 		    refs, nrefs, &s->out);

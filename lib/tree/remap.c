@@ -49,40 +49,42 @@ remap_file(const uint8_t *p, size_t n, ss_remap_fn map, void *arg,
 	return 0;
 }
 
-/* remap_dir(p, n, map, arg, out, refs, nrefs): a directory's content ids. */
+/*
+ * remap_dir(p, n, hrefs, nhrefs, map, arg, out, refs, nrefs): a directory's
+ * content IDs, written in the current version whatever its own.
+ */
 static int
-remap_dir(const uint8_t *p, size_t n, ss_remap_fn map, void *arg,
-    struct ss_buf *out, struct ss_id **refs, uint32_t *nrefs)
+remap_dir(const uint8_t *p, size_t n, const uint8_t *hrefs, size_t nhrefs,
+    ss_remap_fn map, void *arg, struct ss_buf *out, struct ss_id **refs,
+    uint32_t *nrefs)
 {
-	struct ss_dir d;
+	struct ss_dir d = { SS_BUF_INIT, NULL, 0 };
+	const struct ss_ent **v = NULL;
 	size_t k = 0;
 	int r;
 
-	if ((r = ss_dir_decode(p, n, &d)) != 0)
+	if ((r = ss_dir_decode(p, n, hrefs, nhrefs, &d)) != 0)
 		return r;
-	if ((*refs = ss_calloc(d.n + 1, sizeof(**refs))) == NULL ||
-	    ss_buf_put_u8(out, SS_DIR_VERSION) ||
-	    ss_buf_put_u32(out, (uint32_t)d.n))
+	if ((v = ss_calloc(d.n + 1, sizeof(*v))) == NULL)
 		r = SS_ENOMEM;
 	for (size_t i = 0; i < d.n && r == 0; i++) {
-		struct ss_ent e = d.ents[i];
-
-		if (e.ckind != SS_CK_NONE) {
-			if ((r = map(arg, e.cid.b, &e.cid)) != 0)
-				break;
-			(*refs)[k++] = e.cid;
-		}
-		r = ss_ent_encode(&e, out);
+		if (d.ents[i].ckind != SS_CK_NONE)
+			r = map(arg, d.ents[i].cid.b, &d.ents[i].cid);
+		v[i] = &d.ents[i];
 	}
-	free(d.ents);	/* decode borrows the payload: nothing else to free */
 	if (r == 0)
-		*nrefs = (uint32_t)ss_ids_sort_unique(*refs, k);
+		r = ss_dir_encode(v, d.n, out, refs, &k);
+	if (r == 0)
+		*nrefs = (uint32_t)k;
+	free(v);
+	ss_dir_free(&d);	/* decode borrows the payload: d.raw is empty */
 	return r;
 }
 
 int
-ss_tree_remap(uint8_t type, const uint8_t *p, size_t n, ss_remap_fn map,
-    void *arg, struct ss_buf *out, struct ss_id **refs, uint32_t *nrefs)
+ss_tree_remap(uint8_t type, const uint8_t *p, size_t n, const uint8_t *hrefs,
+    size_t nhrefs, ss_remap_fn map, void *arg, struct ss_buf *out,
+    struct ss_id **refs, uint32_t *nrefs)
 {
 	int r;
 
@@ -94,7 +96,7 @@ ss_tree_remap(uint8_t type, const uint8_t *p, size_t n, ss_remap_fn map,
 		r = remap_file(p, n, map, arg, out, refs, nrefs);
 		break;
 	case SS_OT_DIR:
-		r = remap_dir(p, n, map, arg, out, refs, nrefs);
+		r = remap_dir(p, n, hrefs, nhrefs, map, arg, out, refs, nrefs);
 		break;
 	case SS_OT_CHUNK:
 		r = ss_buf_put(out, p, n) ? SS_ENOMEM : 0;

@@ -189,36 +189,29 @@ dir_done(struct ss_tree *t, void *arg)
 {
 	struct ss_snode *d = arg;
 	struct ss_buf *b = ss_pipe_scratch(t);
+	const struct ss_ent **v = NULL;
 	struct ss_id *refs = NULL, id;
 	uint64_t sum = 0, len = 0;
 	size_t cnt = 0, nrefs = 0;
 	int r;
 
-	if ((refs = ss_calloc(d->n + 1, sizeof(*refs))) == NULL) {
+	if ((v = ss_calloc(d->n + 1, sizeof(*v))) == NULL) {
 		r = SS_ENOMEM;
 		goto out;
 	}
-	if ((r = ss_buf_put_u8(b, SS_DIR_VERSION)) != 0 ||
-	    (r = ss_buf_put_u32(b, 0)) != 0)
-		goto out;
 	for (size_t i = 0; i < d->n; i++) {
-		const struct ss_ent *e = &d->v[i].e;
-
-		if (e->type == 0)	/* left out */
+		if (d->v[i].e.type == 0)	/* left out */
 			continue;
-		if ((r = ss_ent_encode(e, b)) != 0)
-			goto out;
-		if (e->ckind != SS_CK_NONE)
-			refs[nrefs++] = e->cid;
-		sum += e->subtree;
-		cnt++;
+		v[cnt++] = &d->v[i].e;
+		sum += d->v[i].e.subtree;
 	}
+	if ((r = ss_dir_encode(v, cnt, b, &refs, &nrefs)) != 0)
+		goto out;
 	if (b->len > SS_OBJ_MAX) {
 		r = ss_tree_path_err(ss_err(SS_ERANGE, "directory too large"),
 		    d->path);
 		goto out;
 	}
-	ss_le32enc(b->p + 1, (uint32_t)cnt);
 	if (d->haveprev && b->len == d->prev.raw.len &&
 	    memcmp(b->p, d->prev.raw.p, b->len) == 0) {
 		id = d->previd;
@@ -229,6 +222,7 @@ dir_done(struct ss_tree *t, void *arg)
 	*d->idout = id;
 	*d->accout += sum + len;
 out:
+	free(v);
 	free(refs);
 	ss_scan_free(t, d);
 	return r;
@@ -312,13 +306,16 @@ ss_tree_snapshot(struct ss_tree *t, const char *dir, const struct ss_id *prev,
 {
 	struct ss_dir prevroot = { SS_BUF_INIT, NULL, 0 };
 	struct ss_buf b = SS_BUF_INIT, xa = SS_BUF_INIT;
-	const struct ss_ent *pe;
+	const struct ss_ent *pe, *pe1;
+	struct ss_id *refs = NULL;
+	size_t nrefs = 0;
 	struct ss_snode *top;
 	struct ss_ent e;
 	struct stat st;
 	int fd, r;
 
 	*refer = 0;
+	pe1 = &e;
 	memset(&e, 0, sizeof(e));
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
@@ -352,17 +349,17 @@ ss_tree_snapshot(struct ss_tree *t, const char *dir, const struct ss_id *prev,
 	ss_snap_fill_stat(&e, &st);
 	e.xattrs = xa.p;
 	e.xattrslen = xa.len;
-	if ((r = ss_buf_put_u8(&b, SS_DIR_VERSION)) != 0 ||
-	    (r = ss_buf_put_u32(&b, 1)) != 0 ||
-	    (r = ss_ent_encode(&e, &b)) != 0)
+	if ((r = ss_dir_encode(&pe1, 1, &b, &refs, &nrefs)) != 0)
 		goto out;
 	*refer = e.subtree;
-	r = ss_pipe_store(t, SS_OT_DIR, b.p, b.len, &e.cid, 1, root, refer);
+	r = ss_pipe_store(t, SS_OT_DIR, b.p, b.len, refs, (uint32_t)nrefs,
+	    root, refer);
 out:
 	if (r != 0)
 		ss_scan_halt(t);	/* nothing may use prevroot any more */
 	ss_dir_free(&prevroot);
 	ss_buf_free(&b);
 	ss_buf_free(&xa);
+	free(refs);
 	return r;
 }

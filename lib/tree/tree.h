@@ -19,7 +19,8 @@
 #include "chunk/chunk.h"
 #include "store/store.h"
 
-#define SS_DIR_VERSION 1
+#define SS_DIR_VERSION 2		/* written; 1 is still read */
+#define SS_DIR_VERSION_V1 1
 #define SS_FILE_VERSION 1
 #define SS_FILE_VERSION_FP 2	/* with chunk fingerprints */
 #define SS_XATTR_MAX (64u * 1024)	/* one value */
@@ -72,13 +73,29 @@ struct ss_dir {
 	size_t n;
 };
 void ss_dir_free(struct ss_dir *d);
-/* ss_dir_decode(p, n, d): untrusted input, takes ownership of nothing. */
-int ss_dir_decode(const uint8_t *p, size_t n, struct ss_dir *d);
+/*
+ * ss_dir_decode(p, n, refs, nrefs, d): untrusted input, takes ownership of
+ * nothing.  ${refs} are the object's header references (${nrefs} IDs of
+ * SS_ID_LEN bytes, sorted), which a version 2 object's entries name by
+ * their place.  The caller still checks that the entries name every one.
+ */
+int ss_dir_decode(const uint8_t *p, size_t n, const uint8_t *refs,
+    size_t nrefs, struct ss_dir *d);
+/*
+ * ss_dir_encode(v, n, out, &refs, &nrefs): append the directory object of
+ * the ${n} entries ${v} (sorted by name) to ${out}, in the current
+ * version; *refs (malloc'd) gets its header references, sorted, unique.
+ */
+int ss_dir_encode(const struct ss_ent *const *v, size_t n,
+    struct ss_buf *out, struct ss_id **refs, size_t *nrefs);
 /* ss_dir_find(d, name, len): binary search, NULL if absent. */
 const struct ss_ent *ss_dir_find(const struct ss_dir *d, const char *name,
     size_t len);
-/* ss_ent_encode(e, out): append one entry. */
-int ss_ent_encode(const struct ss_ent *e, struct ss_buf *out);
+/*
+ * ss_ent_encode_v1(e, out): append one entry of a version 1 object, which
+ * is no longer written: for the tests that read them.
+ */
+int ss_ent_encode_v1(const struct ss_ent *e, struct ss_buf *out);
 
 /* ss_filemap_extlen(version): bytes of one extent of a file map. */
 static inline size_t
@@ -88,17 +105,20 @@ ss_filemap_extlen(uint8_t version)
 }
 
 /*
- * ss_tree_remap(type, p, n, map, arg, out, &refs, &nrefs): copy a payload
- * of ${type} into ${out} with every object identifier it names replaced by
- * map(arg, id, &new); ${refs} (malloc'd, sorted, unique) receives the new
- * identifiers.  Chunks are copied as they are.  A file map is copied
- * without its chunk fingerprints (version 1): they are secrets of the
- * dataset that made them (docs/crypto.md), worth nothing under another
- * key.  The payload is untrusted.
+ * ss_tree_remap(type, p, n, hrefs, nhrefs, map, arg, out, &refs, &nrefs):
+ * copy a payload of ${type}, whose object's header references are the
+ * ${nhrefs} IDs at ${hrefs}, into ${out} with every object identifier it
+ * names replaced by map(arg, id, &new); ${refs} (malloc'd, sorted, unique)
+ * receives the new identifiers.  Chunks are copied as they are.  A file
+ * map is copied without its chunk fingerprints (version 1): they are
+ * secrets of the dataset that made them (docs/crypto.md), worth nothing
+ * under another key.  A directory is written in the current version.  The
+ * payload is untrusted.
  */
 typedef int (*ss_remap_fn)(void *arg, const uint8_t *id, struct ss_id *out);
-int ss_tree_remap(uint8_t type, const uint8_t *p, size_t n, ss_remap_fn map,
-    void *arg, struct ss_buf *out, struct ss_id **refs, uint32_t *nrefs);
+int ss_tree_remap(uint8_t type, const uint8_t *p, size_t n,
+    const uint8_t *hrefs, size_t nhrefs, ss_remap_fn map, void *arg,
+    struct ss_buf *out, struct ss_id **refs, uint32_t *nrefs);
 
 /* Everything the tree code needs: set up by the pool layer. */
 struct ss_tree {

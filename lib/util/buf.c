@@ -108,6 +108,20 @@ ss_buf_put_u64(struct ss_buf *b, uint64_t v)
 }
 
 int
+ss_buf_put_varint(struct ss_buf *b, uint64_t v)
+{
+	uint8_t e[10];
+	size_t n = 0;
+
+	while (v >= 0x80) {
+		e[n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	e[n++] = (uint8_t)v;
+	return ss_buf_put(b, e, n);
+}
+
+int
 ss_buf_put_str16(struct ss_buf *b, const void *s, size_t n)
 {
 	int r;
@@ -219,6 +233,42 @@ ss_rd_u64(struct ss_rd *r)
 	const uint8_t *p = ss_rd_take(r, 8);
 
 	return p != NULL ? ss_le64dec(p) : 0;
+}
+
+uint64_t
+ss_rd_varint(struct ss_rd *r)
+{
+	uint64_t v = 0;
+	const uint8_t *p;
+
+	for (unsigned i = 0; i < 10; i++) {
+		if ((p = ss_rd_take(r, 1)) == NULL)
+			return 0;
+		/* the tenth byte holds bit 63 only; a last byte of 0 is long */
+		if ((i == 9 && *p > 1) || (i > 0 && *p == 0))
+			break;
+		v |= (uint64_t)(*p & 0x7f) << (7 * i);
+		if (!(*p & 0x80))
+			return v;
+	}
+	r->err = SS_ECORRUPT;
+	return 0;
+}
+
+const uint8_t *
+ss_rd_vstr(struct ss_rd *r, size_t max, size_t *n)
+{
+	uint64_t len = ss_rd_varint(r);
+	const uint8_t *p;
+
+	*n = 0;
+	if (r->err == 0 && len > max) {
+		r->err = SS_ECORRUPT;
+		return NULL;
+	}
+	if ((p = ss_rd_take(r, (size_t)len)) != NULL)
+		*n = (size_t)len;
+	return p;
 }
 
 const uint8_t *

@@ -75,6 +75,12 @@ int ss_buf_put_u64(struct ss_buf *b, uint64_t v);	/* little-endian */
 int ss_buf_put_str16(struct ss_buf *b, const void *s, size_t n);
 /* ss_buf_put_str32(b, s, n): u32 length then ${n} bytes. */
 int ss_buf_put_str32(struct ss_buf *b, const void *s, size_t n);
+/*
+ * ss_buf_put_varint(b, v): ${v} in LEB128 (7 bits a byte, least
+ * significant first, the high bit set on every byte but the last): 1 to
+ * 10 bytes, always the shortest.
+ */
+int ss_buf_put_varint(struct ss_buf *b, uint64_t v);
 void ss_buf_reset(struct ss_buf *b);	/* len = 0, keeps memory */
 void ss_buf_free(struct ss_buf *b);	/* frees memory, b reusable */
 /* ss_all_zero(p, n): 1 if the ${n} bytes at ${p} are all zero (or n is 0). */
@@ -117,6 +123,14 @@ const uint8_t *ss_rd_bytes(struct ss_rd *r, size_t n);
 const uint8_t *ss_rd_str16(struct ss_rd *r, size_t *n);
 /* ss_rd_str32(r, max, &n): u32 length-prefixed bytes, length <= ${max}. */
 const uint8_t *ss_rd_str32(struct ss_rd *r, size_t max, size_t *n);
+/*
+ * ss_rd_varint(r): a LEB128 value as ss_buf_put_varint writes it; one not
+ * in its shortest form, or beyond 64 bits, is an error (SS_ECORRUPT), so
+ * that a value has exactly one encoding.
+ */
+uint64_t ss_rd_varint(struct ss_rd *r);
+/* ss_rd_vstr(r, max, &n): varint length-prefixed bytes, length <= ${max}. */
+const uint8_t *ss_rd_vstr(struct ss_rd *r, size_t max, size_t *n);
 static inline size_t
 ss_rd_left(const struct ss_rd *r)
 {

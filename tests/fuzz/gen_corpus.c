@@ -114,14 +114,72 @@ ent(const char *name, uint8_t type, uint8_t ckind, uint8_t idbyte)
 	return e;
 }
 
+/* dir_encode_v1(v, n, out): a directory object of version 1. */
+static void
+dir_encode_v1(const struct ss_ent *v, size_t n, struct ss_buf *out)
+{
+	ss_buf_reset(out);
+	need(ss_buf_put_u8(out, SS_DIR_VERSION_V1), "encode");
+	need(ss_buf_put_u32(out, (uint32_t)n), "encode");
+	for (size_t i = 0; i < n; i++)
+		need(ss_ent_encode_v1(&v[i], out), "encode");
+}
+
+/*
+ * dir_encode_refs(v, n, out, refs): a directory object of the current
+ * version; ${refs} (if not NULL) gets its header references.
+ */
+static void
+dir_encode_refs(const struct ss_ent *v, size_t n, struct ss_buf *out,
+    struct ss_buf *hrefs)
+{
+	const struct ss_ent *pv[16];
+	struct ss_id *refs = NULL;
+	size_t nrefs = 0;
+
+	for (size_t i = 0; i < n && i < 16; i++)
+		pv[i] = &v[i];
+	ss_buf_reset(out);
+	need(n <= 16 ? ss_dir_encode(pv, n, out, &refs, &nrefs) : SS_EINVAL,
+	    "encode");
+	if (hrefs != NULL) {
+		ss_buf_reset(hrefs);
+		need(ss_buf_put(hrefs, refs, nrefs * SS_ID_LEN), "encode");
+	}
+	free(refs);
+}
+
 static void
 dir_encode(const struct ss_ent *v, size_t n, struct ss_buf *out)
 {
-	ss_buf_reset(out);
-	need(ss_buf_put_u8(out, SS_DIR_VERSION), "encode");
-	need(ss_buf_put_u32(out, (uint32_t)n), "encode");
-	for (size_t i = 0; i < n; i++)
-		need(ss_ent_encode(&v[i], out), "encode");
+	dir_encode_refs(v, n, out, NULL);
+}
+
+/*
+ * put_dir(name, v, n): fuzz_dir's inputs for ${v}: its references and
+ * object in version 2, and (name-v1) the version 1 object, no references.
+ */
+static void
+put_dir(const char *name, const struct ss_ent *v, size_t n)
+{
+	struct ss_buf b = SS_BUF_INIT, refs = SS_BUF_INIT, in = SS_BUF_INIT;
+	char *v1 = ss_asprintf("%s-v1", name);
+
+	dir_encode_refs(v, n, &b, &refs);
+	need(ss_buf_put_u8(&in, (uint8_t)(refs.len / SS_ID_LEN)), "encode");
+	need(ss_buf_put(&in, refs.p, refs.len), "encode");
+	need(ss_buf_put(&in, b.p, b.len), "encode");
+	put_file("fuzz_dir", name, in.p, in.len);
+	dir_encode_v1(v, n, &b);
+	ss_buf_reset(&in);
+	need(ss_buf_put_u8(&in, 0), "encode");
+	need(ss_buf_put(&in, b.p, b.len), "encode");
+	need(v1 != NULL ? 0 : SS_ENOMEM, "name");
+	put_file("fuzz_dir", v1, in.p, in.len);
+	free(v1);
+	ss_buf_free(&b);
+	ss_buf_free(&refs);
+	ss_buf_free(&in);
 }
 
 /* dir_all_types(out): one entry of each type and content kind. */
@@ -166,13 +224,11 @@ gen_dirs(struct ss_buf *b)
 	struct ss_ent v[16];
 	size_t n;
 
-	dir_encode(NULL, 0, b);
-	put_file("fuzz_dir", "dir-empty", b->p, b->len);
+	(void)b;
+	put_dir("dir-empty", NULL, 0);
 	n = dir_all_types(v);
-	dir_encode(v, n, b);
-	put_file("fuzz_dir", "dir-all-types", b->p, b->len);
-	dir_encode(v + 7, 1, b);
-	put_file("fuzz_dir", "dir-one-file", b->p, b->len);
+	put_dir("dir-all-types", v, n);
+	put_dir("dir-one-file", v + 7, 1);
 
 	memset(longname, 'n', 255);
 	v[0] = ent("a file with spaces", SS_FT_REG, SS_CK_CHUNK, 9);
@@ -182,8 +238,7 @@ gen_dirs(struct ss_buf *b)
 	v[3] = ent("\xff", SS_FT_LNK, SS_CK_NONE, 12);
 	v[3].target = "/";
 	v[3].targetlen = 1;
-	dir_encode(v, 4, b);
-	put_file("fuzz_dir", "dir-odd-names", b->p, b->len);
+	put_dir("dir-odd-names", v, 4);
 }
 
 /* ---------- sealed objects ---------- */

@@ -1,5 +1,7 @@
 /*
- * test_tree: directory objects (lib/tree/entry.c, docs/format.md 6.1).
+ * test_tree: directory objects (lib/tree/entry.c, docs/format.md 6.1), in
+ * version 2 (written) and version 1 (still read): the same tests run on
+ * both, then the checks of each version's own fields.
  * Round trips of every entry type; every reader bound rejected (unsafe
  * names, order, version, count, truncation at every length, trailing
  * bytes, type/content combinations, mode, nanoseconds, symlink targets,
@@ -59,7 +61,12 @@ mkent(const char *name, uint8_t type)
 	return e;
 }
 
-/* enc_dir_v(version, count, v, n, b): a directory object, fields as given. */
+/* The version the shared tests write, and the header references of the
+ * last version 2 object written (what its decode is given). */
+static uint8_t g_ver = SS_DIR_VERSION;
+static struct ss_buf g_refs = SS_BUF_INIT;
+
+/* enc_dir_v(version, count, v, n, b): a version 1 object, count as given. */
 static void
 enc_dir_v(uint8_t version, uint32_t count, const struct ss_ent *v, size_t n,
     struct ss_buf *b)
@@ -70,17 +77,62 @@ enc_dir_v(uint8_t version, uint32_t count, const struct ss_ent *v, size_t n,
 	r |= ss_buf_put_u8(b, version);
 	r |= ss_buf_put_u32(b, count);
 	for (size_t i = 0; i < n; i++)
-		r |= ss_ent_encode(&v[i], b);
+		r |= ss_ent_encode_v1(&v[i], b);
 	if (r != 0) {
 		printf("Bail out! cannot encode a directory\n");
 		exit(1);
 	}
 }
 
+/* enc_dir(v, n, b): the object of ${v} in version g_ver. */
 static void
 enc_dir(const struct ss_ent *v, size_t n, struct ss_buf *b)
 {
-	enc_dir_v(SS_DIR_VERSION, (uint32_t)n, v, n, b);
+	const struct ss_ent **pv = calloc(n + 1, sizeof(*pv));
+	struct ss_id *refs = NULL;
+	size_t nrefs = 0;
+
+	if (g_ver == SS_DIR_VERSION_V1) {
+		enc_dir_v(SS_DIR_VERSION_V1, (uint32_t)n, v, n, b);
+		free(pv);
+		return;
+	}
+	for (size_t i = 0; pv != NULL && i < n; i++)
+		pv[i] = &v[i];
+	ss_buf_reset(b);
+	ss_buf_reset(&g_refs);
+	if (pv == NULL || ss_dir_encode(pv, n, b, &refs, &nrefs) != 0 ||
+	    ss_buf_put(&g_refs, refs, nrefs * SS_ID_LEN) != 0) {
+		printf("Bail out! cannot encode a directory\n");
+		exit(1);
+	}
+	free(refs);
+	free(pv);
+}
+
+/*
+ * refs_used(d): every header reference is named by an entry, as
+ * ss_tree_load_dir checks after decoding (else the object is refused).
+ */
+static int
+refs_used(const struct ss_dir *d)
+{
+	struct ss_id *ids = calloc(d->n + 1, sizeof(*ids));
+	size_t n = 0;
+	int good;
+
+	if (g_ver == SS_DIR_VERSION_V1 || ids == NULL) {
+		free(ids);
+		return 1;
+	}
+	for (size_t i = 0; i < d->n; i++)
+		if (d->ents[i].ckind != SS_CK_NONE)
+			ids[n++] = d->ents[i].cid;
+	n = ss_ids_sort_unique(ids, n);
+	good = n * SS_ID_LEN == g_refs.len &&
+	    (n == 0 || memcmp(ids, g_refs.p, g_refs.len) == 0);
+	free(ids);
+	return good;
 }
 
 /*
@@ -103,7 +155,8 @@ dec_open(struct dec *x, const uint8_t *p, size_t n)
 	}
 	if (n > 0)
 		memcpy(x->copy, p, n);
-	x->r = ss_dir_decode(x->copy, n, &x->d);
+	x->r = ss_dir_decode(x->copy, n, g_refs.p, g_refs.len / SS_ID_LEN,
+	    &x->d);
 	/* A rejected object leaves no entries behind. */
 	if (x->r != 0 && (x->d.n != 0 || x->d.ents != NULL)) {
 		printf("#   rejected decode left %zu entries\n", x->d.n);
@@ -354,38 +407,41 @@ test_reject_order(void)
 	ok(reject(v, 3), "rejects the last entry duplicated");
 }
 
+/* test_reject_header: version 1's header (version, u32 count). */
 static void
 test_reject_header(void)
 {
 	struct ss_buf b = SS_BUF_INIT;
 	struct ss_ent v[2];
-	uint8_t vers[] = { 0, 2, 255 };
+	uint8_t vers[] = { 0, 3, 255 };
 	int r;
 
 	v[0] = mkent("a", SS_FT_REG);
 	v[1] = mkent("b", SS_FT_LNK);
+	g_ver = SS_DIR_VERSION_V1;
 	for (size_t i = 0; i < sizeof(vers); i++) {
 		enc_dir_v(vers[i], 2, v, 2, &b);
 		r = decode_rc(b.p, b.len);
 		ok(r == SS_ECORRUPT || r == SS_ENOTSUP,
 		    "rejects directory version %u (%d)", vers[i], r);
 	}
-	enc_dir_v(SS_DIR_VERSION, 3, v, 2, &b);
+	enc_dir_v(SS_DIR_VERSION_V1, 3, v, 2, &b);
 	is_int(decode_rc(b.p, b.len), SS_ECORRUPT,
-	    "rejects count one too high");
-	enc_dir_v(SS_DIR_VERSION, 1, v, 2, &b);
+	    "v1: rejects count one too high");
+	enc_dir_v(SS_DIR_VERSION_V1, 1, v, 2, &b);
 	is_int(decode_rc(b.p, b.len), SS_ECORRUPT,
-	    "rejects count one too low (trailing entry)");
-	enc_dir_v(SS_DIR_VERSION, 0, v, 2, &b);
+	    "v1: rejects count one too low (trailing entry)");
+	enc_dir_v(SS_DIR_VERSION_V1, 0, v, 2, &b);
 	is_int(decode_rc(b.p, b.len), SS_ECORRUPT,
-	    "rejects count 0 with entries");
-	enc_dir_v(SS_DIR_VERSION, UINT32_MAX, v, 2, &b);
+	    "v1: rejects count 0 with entries");
+	enc_dir_v(SS_DIR_VERSION_V1, UINT32_MAX, v, 2, &b);
 	is_int(decode_rc(b.p, b.len), SS_ECORRUPT,
-	    "rejects count 2^32-1 (no huge allocation)");
-	enc_dir_v(SS_DIR_VERSION, 0, NULL, 0, &b);
-	is_int(decode_rc(b.p, 4), SS_ECORRUPT, "rejects a 4-byte header");
+	    "v1: rejects count 2^32-1 (no huge allocation)");
+	enc_dir_v(SS_DIR_VERSION_V1, 0, NULL, 0, &b);
+	is_int(decode_rc(b.p, 4), SS_ECORRUPT, "v1: rejects a 4-byte header");
 	is_int(decode_rc(b.p, 0), SS_ECORRUPT, "rejects zero bytes");
 	ss_buf_free(&b);
+	g_ver = SS_DIR_VERSION;
 }
 
 static void
@@ -422,7 +478,7 @@ test_reject_truncated_trailing(void)
 	/* The last entry once more, the count unchanged. */
 	ss_buf_reset(&t);
 	ss_buf_put(&t, b.p, b.len);
-	ss_ent_encode(&v[2], &t);
+	ss_ent_encode_v1(&v[2], &t);
 	is_int(decode_rc(t.p, t.len), SS_ECORRUPT,
 	    "rejects a whole trailing entry");
 	ss_buf_free(&b);
@@ -505,6 +561,125 @@ test_reject_fields(void)
 	ok(reject_mid(e), "rejects xattrs of SS_XATTRS_MAX + 1 bytes");
 }
 
+/* ---------- version 2 ---------- */
+
+/* dec_refs(p, n, refs, nrefs): ss_dir_decode's result with these refs. */
+static int
+dec_refs(const uint8_t *p, size_t n, const struct ss_id *refs, size_t nrefs)
+{
+	struct ss_buf keep = SS_BUF_INIT;
+	int r;
+
+	ss_buf_put(&keep, g_refs.p, g_refs.len);
+	ss_buf_reset(&g_refs);
+	ss_buf_put(&g_refs, refs, nrefs * SS_ID_LEN);
+	r = decode_rc(p, n);
+	ss_buf_reset(&g_refs);
+	ss_buf_put(&g_refs, keep.p, keep.len);
+	ss_buf_free(&keep);
+	return r;
+}
+
+/* test_v2_header: version 2's count is a varint, bounded the same way. */
+static void
+test_v2_header(void)
+{
+	struct ss_buf b = SS_BUF_INIT, m = SS_BUF_INIT;
+	struct ss_ent v[2];
+
+	v[0] = mkent("a", SS_FT_REG);
+	v[1] = mkent("b", SS_FT_LNK);
+	enc_dir(v, 2, &b);
+	ok(b.len > 34 && b.p[0] == 2 && b.p[33] == 2,
+	    "v2: version 2, the digest of the references, then the count as"
+	    " a one-byte varint");
+	for (uint8_t c = 0; c < 4; c++) {
+		if (c == 2)
+			continue;
+		ss_buf_reset(&m);
+		ss_buf_put(&m, b.p, b.len);
+		m.p[33] = c;
+		is_int(decode_rc(m.p, m.len), SS_ECORRUPT,
+		    "v2: rejects count %u for 2 entries", c);
+	}
+	/* 2 as a two-byte varint: not the shortest form */
+	ss_buf_reset(&m);
+	ss_buf_put(&m, b.p, 33);
+	ss_buf_put_u8(&m, 0x82);
+	ss_buf_put_u8(&m, 0x00);
+	ss_buf_put(&m, b.p + 34, b.len - 34);
+	is_int(decode_rc(m.p, m.len), SS_ECORRUPT,
+	    "v2: rejects an overlong count");
+	ss_buf_reset(&m);
+	ss_buf_put(&m, b.p, 33);
+	ss_buf_put_varint(&m, UINT64_MAX);
+	ss_buf_put(&m, b.p + 34, b.len - 34);
+	is_int(decode_rc(m.p, m.len), SS_ECORRUPT,
+	    "v2: rejects count 2^64-1 (no huge allocation)");
+	ss_buf_free(&b);
+	ss_buf_free(&m);
+}
+
+/*
+ * test_v2_refs: a version 2 entry names its content by its place among
+ * the header's references: the object holds no ID of its own.
+ */
+static void
+test_v2_refs(void)
+{
+	struct ss_buf b = SS_BUF_INIT;
+	struct ss_ent v[4];
+	struct ss_id r3[3];
+	struct dec x;
+	int good;
+
+	v[0] = mkent("a", SS_FT_REG);
+	v[1] = mkent("b", SS_FT_REG);
+	v[2] = mkent("c", SS_FT_DIR);
+	v[3] = mkent("d", SS_FT_FIFO);
+	memset(v[0].cid.b, 0x90, SS_ID_LEN);
+	memset(v[1].cid.b, 0x10, SS_ID_LEN);	/* same as... */
+	memset(v[2].cid.b, 0x10, SS_ID_LEN);	/* ...this one */
+	enc_dir(v, 4, &b);
+	ok(g_refs.len == 2 * SS_ID_LEN && g_refs.p[0] == 0x10 &&
+	    g_refs.p[SS_ID_LEN] == 0x90,
+	    "v2: references are the sorted, unique content IDs");
+	good = memmem(b.p, b.len, v[0].cid.b, 8) == NULL &&
+	    memmem(b.p, b.len, v[1].cid.b, 8) == NULL;
+	ok(good, "v2: the payload holds no content ID");
+	dec_open(&x, b.p, b.len);
+	good = x.r == 0 && x.d.n == 4 && ent_eq(&v[0], &x.d.ents[0]) &&
+	    ent_eq(&v[1], &x.d.ents[1]) && ent_eq(&v[2], &x.d.ents[2]);
+	ok(good, "v2: each entry decodes to its own content ID");
+	dec_close(&x);
+	dec_open(&x, b.p, b.len);
+	ok(x.r == 0, "v2: decodes with its own references");
+	dec_close(&x);
+	/* the payload (so the ID) commits to the references */
+	memset(r3[0].b, 0x10, SS_ID_LEN);
+	is_int(dec_refs(b.p, b.len, r3, 1), SS_EAUTH,
+	    "v2: rejects fewer references than it was made with");
+	is_int(dec_refs(b.p, b.len, r3, 0), SS_EAUTH,
+	    "v2: rejects no references");
+	memset(r3[1].b, 0x50, SS_ID_LEN);
+	memset(r3[2].b, 0x90, SS_ID_LEN);
+	is_int(dec_refs(b.p, b.len, r3, 3), SS_EAUTH,
+	    "v2: rejects a reference more");
+	memset(r3[1].b, 0x91, SS_ID_LEN);
+	is_int(dec_refs(b.p, b.len, r3, 2), SS_EAUTH,
+	    "v2: rejects one reference changed (same places, same payload)");
+	ss_buf_free(&b);
+	/* a place past the references, the digest made to match */
+	v[2] = mkent("c", SS_FT_FIFO);
+	enc_dir(v, 2, &b);	/* refs 0x10, 0x90: places 1 and 0 */
+	good = b.len > 6 && b.p[b.len - 6] == 1 && b.p[b.len - 5] == 0;
+	if (good)
+		b.p[b.len - 6] = 2;
+	ok(good && decode_rc(b.p, b.len) == SS_ECORRUPT,
+	    "v2: rejects a place past the references");
+	ss_buf_free(&b);
+}
+
 /* ---------- mutation sweep ---------- */
 
 /* accepted_canonical(p, n): an accepted mutant re-encodes to itself. */
@@ -543,11 +718,15 @@ test_bitflips(void)
 		memcpy(m, b.p, b.len);
 		m[bit / 8] ^= (uint8_t)(1u << (bit % 8));
 		dec_open(&x, m, b.len);
-		if (x.r == 0) {
+		if ((x.r == 0 && !refs_used(&x.d)) || x.r == SS_EAUTH) {
+			rejected++;	/* by the references check */
+		} else if (x.r == 0) {
 			accepted++;
 			if (!accepted_canonical(&x, m, b.len))
 				wrong++;
-			if (bit < 8 * 5)
+			/* version and count: 1 + 4 bytes; or version, the
+			 * references' digest and a one-byte varint */
+			if (bit < 8 * (g_ver == SS_DIR_VERSION_V1 ? 5 : 34))
 				hdr_ok++;
 		} else if (x.r == SS_ECORRUPT)
 			rejected++;
@@ -685,8 +864,8 @@ test_filemaps(void)
 		free(v);
 		v = NULL;
 		ss_buf_reset(&out);
-		ok(ss_tree_remap(SS_OT_FILE, m.p, m.len, flip_first, NULL, &out,
-		    &refs, &nrefs) == 0 && out.len == 13 + 2 * 44 &&
+		ok(ss_tree_remap(SS_OT_FILE, m.p, m.len, NULL, 0, flip_first,
+		    NULL, &out, &refs, &nrefs) == 0 && out.len == 13 + 2 * 44 &&
 		    out.p[0] == SS_FILE_VERSION && out.p[13 + 44 + 12] ==
 		    (0x11 ^ 0xff) && nrefs == 2,
 		    "remap of version %u: version 1, IDs mapped, no"
@@ -698,8 +877,8 @@ test_filemaps(void)
 	is_int(ss_rst_filemap(&m, &e, &v, &n), SS_ECORRUPT,
 	    "a version 2 map a byte short is refused");
 	ss_buf_reset(&out);
-	is_int(ss_tree_remap(SS_OT_FILE, m.p, m.len, flip_first, NULL, &out,
-	    &refs, &nrefs), SS_ECORRUPT, "... and not remapped");
+	is_int(ss_tree_remap(SS_OT_FILE, m.p, m.len, NULL, 0, flip_first, NULL,
+	    &out, &refs, &nrefs), SS_ECORRUPT, "... and not remapped");
 	free(refs);
 	refs = NULL;
 	m.len++;
@@ -710,19 +889,75 @@ test_filemaps(void)
 	ss_buf_free(&out);
 }
 
+/*
+ * test_remap_dirs: a directory of either version is remapped into version
+ * 2, every content ID mapped, its references the mapped IDs.
+ */
+static void
+test_remap_dirs(void)
+{
+	static const uint8_t vers[] = { SS_DIR_VERSION, SS_DIR_VERSION_V1 };
+	struct ss_buf b = SS_BUF_INIT, out = SS_BUF_INIT;
+	struct ss_ent v[3];
+	struct ss_id *refs = NULL;
+	uint32_t nrefs = 0;
+	struct dec x;
+	int good;
+
+	v[0] = mkent("a", SS_FT_REG);
+	v[1] = mkent("l", SS_FT_LNK);
+	v[2] = mkent("s", SS_FT_DIR);
+	for (size_t k = 0; k < sizeof(vers); k++) {
+		g_ver = vers[k];
+		enc_dir(v, 3, &b);
+		ss_buf_reset(&out);
+		good = ss_tree_remap(SS_OT_DIR, b.p, b.len, g_refs.p,
+		    g_refs.len / SS_ID_LEN, flip_first, NULL, &out, &refs,
+		    &nrefs) == 0 && nrefs == 2 && out.p[0] == SS_DIR_VERSION;
+		g_ver = SS_DIR_VERSION;
+		ss_buf_reset(&g_refs);
+		if (good)
+			ss_buf_put(&g_refs, refs, nrefs * SS_ID_LEN);
+		dec_open(&x, out.p, out.len);
+		good = good && x.r == 0 && x.d.n == 3 &&
+		    (x.d.ents[0].cid.b[0] ^ v[0].cid.b[0]) == 0xff &&
+		    x.d.ents[0].cid.b[1] == v[0].cid.b[1] &&
+		    (x.d.ents[2].cid.b[0] ^ v[2].cid.b[0]) == 0xff &&
+		    x.d.ents[1].ckind == SS_CK_NONE && refs_used(&x.d);
+		dec_close(&x);
+		ok(good, "remap of a version %u directory: version 2, content"
+		    " IDs mapped, references the mapped IDs", vers[k]);
+		free(refs);
+		refs = NULL;
+	}
+	ss_buf_free(&b);
+	ss_buf_free(&out);
+}
+
 int
 main(void)
 {
-	test_roundtrip_types();
-	test_accepts_bounds();
-	test_reject_names();
-	test_reject_order();
+	static const uint8_t vers[] = { SS_DIR_VERSION, SS_DIR_VERSION_V1 };
+
+	for (size_t i = 0; i < sizeof(vers); i++) {
+		g_ver = vers[i];
+		printf("# directory objects, version %u\n", g_ver);
+		test_roundtrip_types();
+		test_accepts_bounds();
+		test_reject_names();
+		test_reject_order();
+		test_reject_truncated_trailing();
+		test_reject_kinds();
+		test_reject_fields();
+		test_bitflips();
+		test_find();
+	}
+	g_ver = SS_DIR_VERSION;
 	test_reject_header();
-	test_reject_truncated_trailing();
-	test_reject_kinds();
-	test_reject_fields();
-	test_bitflips();
-	test_find();
+	test_v2_header();
+	test_v2_refs();
 	test_filemaps();
+	test_remap_dirs();
+	ss_buf_free(&g_refs);
 	return done_testing();
 }

@@ -326,6 +326,71 @@ test_files(void)
 	free(outf);
 }
 
+/* varint(v, want): ${v} encodes to ${want} bytes and reads back. */
+static int
+varint(uint64_t v, size_t want)
+{
+	struct ss_buf b = SS_BUF_INIT;
+	struct ss_rd rd;
+	uint64_t got;
+	int good;
+
+	if (ss_buf_put_varint(&b, v) != 0)
+		return 0;
+	ss_rd_init(&rd, b.p, b.len);
+	got = ss_rd_varint(&rd);
+	good = b.len == want && got == v && rd.err == 0 && ss_rd_left(&rd) == 0;
+	ss_buf_free(&b);
+	return good;
+}
+
+/* varint_bad(p, n): the bytes are refused as a varint. */
+static int
+varint_bad(const uint8_t *p, size_t n)
+{
+	struct ss_rd rd;
+
+	ss_rd_init(&rd, p, n);
+	(void)ss_rd_varint(&rd);
+	return rd.err == SS_ECORRUPT;
+}
+
+static void
+test_varints(void)
+{
+	static const uint8_t over1[] = { 0x80, 0x00 };
+	static const uint8_t over2[] = { 0xff, 0x80, 0x00 };
+	static const uint8_t big[] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	    0xff, 0xff, 0xff, 0x02 };
+	static const uint8_t eleven[] = { 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	    0x80, 0x80, 0x80, 0x81, 0x00 };
+	static const uint8_t open[] = { 0x80 };
+	struct ss_rd rd;
+	const uint8_t *p;
+	size_t n;
+
+	ok(varint(0, 1) && varint(127, 1) && varint(128, 2) &&
+	    varint(16383, 2) && varint(16384, 3), "varints of 1 to 3 bytes");
+	ok(varint(UINT32_MAX, 5) && varint((uint64_t)1 << 63, 10) &&
+	    varint(UINT64_MAX, 10), "varints up to 2^64-1 in 10 bytes");
+	ok(varint_bad(over1, sizeof(over1)) && varint_bad(over2, sizeof(over2)),
+	    "rejects a varint not in its shortest form");
+	ok(varint_bad(big, sizeof(big)), "rejects a varint past 64 bits");
+	ok(varint_bad(eleven, sizeof(eleven)), "rejects an 11-byte varint");
+	ok(varint_bad(open, sizeof(open)) && varint_bad(open, 0),
+	    "rejects a truncated varint");
+	ss_rd_init(&rd, "\003abcd", 5);
+	p = ss_rd_vstr(&rd, 3, &n);
+	ok(p != NULL && n == 3 && memcmp(p, "abc", 3) == 0 && rd.err == 0,
+	    "vstr: length then bytes");
+	ss_rd_init(&rd, "\003abc", 4);
+	ok(ss_rd_vstr(&rd, 2, &n) == NULL && n == 0 && rd.err == SS_ECORRUPT,
+	    "vstr: rejects a length over its bound");
+	ss_rd_init(&rd, "\005abc", 4);
+	ok(ss_rd_vstr(&rd, 9, &n) == NULL && rd.err == SS_ECORRUPT,
+	    "vstr: rejects a length past the end");
+}
+
 int
 main(void)
 {
@@ -334,6 +399,7 @@ main(void)
 	test_errors();
 	test_buf();
 	test_rd();
+	test_varints();
 	test_hex_misc();
 	test_files();
 	is_int(ss_rm_rf(tmpdir), 0, "rm_rf the test directory");
