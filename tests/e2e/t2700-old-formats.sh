@@ -4,9 +4,9 @@ test_description='pools written by an earlier version
 
 data/pool-dirs-v1.tar.gz is a pool made by the build before directory
 objects went to version 2 (commit be62239; docs/format.md 6.1): an
-encrypted and a plain
-dataset, each with one snapshot of a small tree (files, a file map, an
-empty file, a symlink, a fifo), their sstool digests and the raw key.
+encrypted and a plain dataset, each with one snapshot of a small tree
+(files, a file map, an empty file, a symlink, a fifo), their sstool
+digests and the raw key.
 This build restores them, snapshots on top of them (the previous
 snapshot read in version 1, the new one written in version 2), and sends
 them raw, decrypted and incrementally.'
