@@ -94,9 +94,12 @@ ent_check(const struct ss_ent *e)
 	if (!name_ok(e->name, e->namelen))
 		return ss_err(SS_ECORRUPT, "directory entry has an unsafe name");
 	if (e->type < SS_FT_REG || e->type > SS_FT_BLK ||
-	    e->ckind > SS_CK_DIR || e->mode > 07777 ||
+	    e->ckind > SS_CK_INLINE || e->mode > 07777 ||
 	    e->mtime_nsec >= 1000000000u || e->ctime_nsec >= 1000000000u)
 		return ss_err(SS_ECORRUPT, "directory entry has invalid fields");
+	if (e->ckind == SS_CK_INLINE && (e->type != SS_FT_REG ||
+	    e->size == 0 || e->size > SS_INLINE_MAX))
+		return ss_err(SS_ECORRUPT, "directory entry is inconsistent");
 	if ((e->type == SS_FT_DIR) != (e->ckind == SS_CK_DIR) ||
 	    (e->type != SS_FT_REG && e->type != SS_FT_DIR &&
 	    e->ckind != SS_CK_NONE) ||
@@ -126,7 +129,7 @@ ent_decode_v1(struct ss_rd *rd, struct ss_ent *e)
 	e->hlgroup = ss_rd_u64(rd);
 	e->rdev = ss_rd_u64(rd);
 	e->subtree = ss_rd_u64(rd);
-	if (e->ckind != SS_CK_NONE) {
+	if (e->ckind != SS_CK_NONE) {	/* version 1: 1 to 3 */
 		const uint8_t *p = ss_rd_bytes(rd, SS_ID_LEN);
 
 		if (p)
@@ -136,6 +139,8 @@ ent_decode_v1(struct ss_rd *rd, struct ss_ent *e)
 	e->xattrs = ss_rd_str32(rd, SS_XATTRS_MAX, &e->xattrslen);
 	if (rd->err)
 		return ss_err(SS_ECORRUPT, "directory entry truncated");
+	if (e->ckind == SS_CK_INLINE)	/* version 2 only */
+		return ss_err(SS_ECORRUPT, "directory entry has invalid fields");
 	return ent_check(e);
 }
 
@@ -251,7 +256,7 @@ ss_dir_encode(const struct ss_ent *const *v, size_t n, struct ss_buf *b,
 	if (refs == NULL)
 		return SS_ENOMEM;
 	for (size_t i = 0; i < n; i++)
-		if (v[i]->ckind != SS_CK_NONE)
+		if (ss_ck_has_id(v[i]->ckind))
 			refs[nrefs++] = v[i]->cid;
 	nrefs = ss_ids_sort_unique(refs, nrefs);
 	if ((r = ss_sha256(refs, nrefs * SS_ID_LEN, digest)) != 0) {
@@ -278,9 +283,12 @@ ss_dir_encode(const struct ss_ent *const *v, size_t n, struct ss_buf *b,
 		}
 	}
 	for (size_t i = 0; i < n; i++)
-		if (v[i]->ckind != SS_CK_NONE)
+		if (ss_ck_has_id(v[i]->ckind))
 			r |= ss_buf_put_varint(b, ref_place(refs, nrefs,
 			    &v[i]->cid));
+	for (size_t i = 0; i < n; i++)
+		if (v[i]->ckind == SS_CK_INLINE)
+			r |= ss_buf_put(b, v[i]->data, (size_t)v[i]->size);
 	for (size_t i = 0; i < n; i++) {
 		r |= ss_buf_put_varint(b, v[i]->targetlen);
 		r |= ss_buf_put(b, v[i]->target, v[i]->targetlen);
@@ -327,7 +335,7 @@ dir_decode_v2(struct ss_rd *rd, size_t cnt, const uint8_t *refs,
 		}
 	}
 	for (size_t i = 0; i < cnt; i++) {
-		if (e[i].ckind == SS_CK_NONE)
+		if (!ss_ck_has_id(e[i].ckind))
 			continue;
 		k = ss_rd_varint(rd);
 		if (rd->err == 0 && k >= nrefs)
@@ -335,6 +343,14 @@ dir_decode_v2(struct ss_rd *rd, size_t cnt, const uint8_t *refs,
 			    " reference the object does not have");
 		if (rd->err == 0)
 			memcpy(e[i].cid.b, refs + k * SS_ID_LEN, SS_ID_LEN);
+	}
+	for (size_t i = 0; i < cnt; i++) {
+		if (e[i].ckind != SS_CK_INLINE)
+			continue;
+		if (e[i].size == 0 || e[i].size > SS_INLINE_MAX)
+			return ss_err(SS_ECORRUPT, "directory entry is"
+			    " inconsistent");
+		e[i].data = ss_rd_bytes(rd, (size_t)e[i].size);
 	}
 	for (size_t i = 0; i < cnt; i++)
 		e[i].target = (const char *)ss_rd_vstr(rd, 65535,
@@ -527,7 +543,7 @@ check_refs(struct ss_tree *t, const struct ss_dir *d)
 	if (ids == NULL)
 		return SS_ENOMEM;
 	for (size_t i = 0; i < d->n; i++)
-		if (d->ents[i].ckind != SS_CK_NONE)
+		if (ss_ck_has_id(d->ents[i].ckind))
 			ids[n++] = d->ents[i].cid;
 	r = ss_tree_check_refs(t, ids, n);
 	free(ids);

@@ -68,7 +68,7 @@ remap_dir(const uint8_t *p, size_t n, const uint8_t *hrefs, size_t nhrefs,
 	if ((v = ss_calloc(d.n + 1, sizeof(*v))) == NULL)
 		r = SS_ENOMEM;
 	for (size_t i = 0; i < d.n && r == 0; i++) {
-		if (d.ents[i].ckind != SS_CK_NONE)
+		if (ss_ck_has_id(d.ents[i].ckind))
 			r = map(arg, d.ents[i].cid.b, &d.ents[i].cid);
 		v[i] = &d.ents[i];
 	}

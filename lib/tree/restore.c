@@ -165,6 +165,12 @@ live_equal(struct rctx *rc, int dirfd, const char *name, const struct stat *st,
 	if (ss_tree_read_xattrs(fd, NULL, &xa) != 0 || xa.len != e->xattrslen ||
 	    (xa.len && memcmp(xa.p, e->xattrs, xa.len) != 0))
 		goto out;
+	if (e->ckind == SS_CK_INLINE) {
+		eq = ss_buf_reserve(&map, (size_t)e->size) == 0 &&
+		    ss_pread_all(fd, map.p, (size_t)e->size, 0) == 0 &&
+		    memcmp(map.p, e->data, (size_t)e->size) == 0;
+		goto out;
+	}
 	if (e->ckind == SS_CK_CHUNK) {
 		one.off = 0;
 		one.len = (uint32_t)e->size;

@@ -285,6 +285,9 @@ ss_rqi_job_run(struct rwk *w, struct rjob *j)
 			r = ss_rqi_file_create(w->q, f);
 		if (r == 0 && j->chunk && (r = write_chunk(w, f, j)) == 0)
 			w->bytes += j->len;
+		if (r == 0 && j->inl != NULL &&
+		    (r = put(f, j->inl, j->len, 0)) == 0)
+			w->bytes += j->len;
 		if (j->chunk)
 			trim(w, r);
 	}

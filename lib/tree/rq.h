@@ -36,6 +36,7 @@ struct rjob {
 	struct rfile *f;
 	int create;		/* create the temporary first */
 	int chunk;		/* write the chunk below */
+	const uint8_t *inl;	/* or these ${len} bytes (SS_CK_INLINE) */
 	struct ss_id id;
 	struct ss_loc loc;
 	uint64_t off;

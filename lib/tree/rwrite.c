@@ -468,6 +468,11 @@ submit_small(struct ss_rq *q, struct rfile *f, enum ss_rq_mode mode)
 			r = ss_err(SS_ECORRUPT, "chunk length does not match");
 		else
 			r = locate(q, &j->id, &j->loc);
+	} else if (e->ckind == SS_CK_INLINE) {
+		/* in the directory's object, authenticated with it */
+		j->inl = e->data;
+		j->len = (uint32_t)e->size;
+		f->end = e->size;
 	}
 	if (r != 0) {
 		free(j);

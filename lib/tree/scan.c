@@ -262,6 +262,7 @@ scan_entry(struct ss_tree *t, struct ss_snode *d, struct ss_sent *se,
 			se->how = SE_REUSE;
 			se->e.ckind = p->ckind;
 			se->e.cid = p->cid;
+			se->e.data = p->data;	/* inline: in d->prev */
 			se->e.subtree = p->subtree;
 			se->e.xattrs = p->xattrs;
 			se->e.xattrslen = p->xattrslen;

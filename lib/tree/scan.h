@@ -90,6 +90,7 @@ struct ss_snode {
 	uint32_t prevlen;	/* its stored length */
 	int haveloc;		/* where prev is, looked up by the parent */
 	struct ss_loc prevloc;
+	size_t inl;		/* the walker: bytes of its files inline */
 	struct ss_sent *v;
 	size_t n;
 	char *names;		/* the entries' names, NUL-terminated */
@@ -191,11 +192,15 @@ void ss_snap_fill_stat(struct ss_ent *e, const struct stat *st);
 /*
  * sfile.c, for the walker: ss_snap_capture_file(t, d, se) reads the regular
  * file ${se} of ${d} into chunks (again while it changes) and its file
- * map; ss_snap_store_data(t, se) stores a file a scanner read whole.
+ * map; ss_snap_store_data(t, d, se) stores a file a scanner read whole;
+ * ss_snap_reuse_inline(t, d, se) keeps an unchanged file that was inline.
  */
 int ss_snap_capture_file(struct ss_tree *t, struct ss_snode *d,
     struct ss_sent *se);
-int ss_snap_store_data(struct ss_tree *t, struct ss_sent *se);
+int ss_snap_store_data(struct ss_tree *t, struct ss_snode *d,
+    struct ss_sent *se);
+int ss_snap_reuse_inline(struct ss_tree *t, struct ss_snode *d,
+    struct ss_sent *se);
 
 /*
  * The pipeline (pipe.c).  A chunk job takes ownership of ${buf} from

@@ -439,18 +439,58 @@ ss_snap_capture_file(struct ss_tree *t, struct ss_snode *d, struct ss_sent *se)
 }
 
 /*
- * ss_snap_store_data(t, se): a file a scanner read whole: one chunk, or none.  Its
- * bytes stay in the node until the directory is stored.
+ * inline_fits(d, n): ${n} more bytes of a file may go into the object of
+ * ${d} (counted if so).  The walker decides in entry order, so the same
+ * directory gets the same object.
+ */
+static int
+inline_fits(struct ss_snode *d, uint64_t n)
+{
+	if (n == 0 || n > SS_INLINE_MAX || d->inl + n > SS_INLINE_DIR_MAX)
+		return 0;
+	d->inl += (size_t)n;
+	return 1;
+}
+
+/*
+ * ss_snap_store_data(t, d, se): a file a scanner read whole: inline in the
+ * directory's object, one chunk, or nothing.  Its bytes stay in the node
+ * until the directory is stored.
  */
 int
-ss_snap_store_data(struct ss_tree *t, struct ss_sent *se)
+ss_snap_store_data(struct ss_tree *t, struct ss_snode *d, struct ss_sent *se)
 {
 	if (se->e.size == 0) {
 		se->e.ckind = SS_CK_NONE;
 		return 0;
 	}
 	t->bytes_read += se->e.size;
+	se->e.subtree = 0;
+	if (inline_fits(d, se->e.size)) {
+		se->e.ckind = SS_CK_INLINE;
+		se->e.data = se->data;
+		return 0;
+	}
 	se->e.ckind = SS_CK_CHUNK;
 	return ss_pipe_chunk(t, se->data, se->e.size, 0, &se->e.cid,
 	    &se->e.subtree, NULL, NULL);
+}
+
+/*
+ * ss_snap_reuse_inline(t, d, se): an unchanged file whose bytes were in
+ * the previous object of ${d}: kept there while they fit, else they become
+ * a chunk (the previous object, which they are read from, lives as long
+ * as the node).
+ */
+int
+ss_snap_reuse_inline(struct ss_tree *t, struct ss_snode *d,
+    struct ss_sent *se)
+{
+	if (inline_fits(d, se->e.size))
+		return 0;
+	se->e.ckind = SS_CK_CHUNK;
+	se->e.subtree = 0;
+	/* borrowed (used 0): the sealer only reads it */
+	return ss_pipe_chunk(t, (uint8_t *)(uintptr_t)se->e.data,
+	    (size_t)se->e.size, 0, &se->e.cid, &se->e.subtree, NULL, NULL);
 }

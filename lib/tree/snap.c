@@ -280,9 +280,11 @@ walk_dir(struct ss_tree *t, struct ss_snode *d)
 			break;
 		case SE_REUSE:
 			t->reused++;
+			if (se->e.ckind == SS_CK_INLINE)
+				r = ss_snap_reuse_inline(t, d, se);
 			break;
 		case SE_DATA:
-			r = ss_snap_store_data(t, se);
+			r = ss_snap_store_data(t, d, se);
 			break;
 		case SE_READ:
 			r = ss_snap_capture_file(t, d, se);

@@ -39,8 +39,27 @@ enum ss_ckind {
 	SS_CK_NONE = 0,		/* empty file, symlink, special */
 	SS_CK_CHUNK = 1,	/* whole content is one chunk */
 	SS_CK_FILE = 2,		/* a file map object */
-	SS_CK_DIR = 3		/* a directory object */
+	SS_CK_DIR = 3,		/* a directory object */
+	SS_CK_INLINE = 4	/* version 2: the bytes are in the entry */
 };
+
+/* ss_ck_has_id(ckind): the content is an object, named by the entry's cid. */
+static inline int
+ss_ck_has_id(uint8_t ckind)
+{
+	return ckind == SS_CK_CHUNK || ckind == SS_CK_FILE ||
+	    ckind == SS_CK_DIR;
+}
+
+/*
+ * A regular file of 1 to SS_INLINE_MAX bytes is stored in its directory's
+ * object (SS_CK_INLINE) rather than as a chunk of its own, while the
+ * object holds at most SS_INLINE_DIR_MAX bytes of such files: what a
+ * chunk's framing, index row and reference would cost is about the size
+ * of such a file compressed (docs/format.md 6.1).
+ */
+#define SS_INLINE_MAX 1024u
+#define SS_INLINE_DIR_MAX (64u * 1024)
 
 /* One decoded directory entry; pointers borrow from the object buffer. */
 struct ss_ent {
@@ -60,6 +79,7 @@ struct ss_ent {
 	uint64_t rdev;
 	uint64_t subtree;	/* stored bytes of the content (estimate) */
 	struct ss_id cid;
+	const uint8_t *data;	/* SS_CK_INLINE: its ${size} bytes */
 	const char *target;	/* symlink target */
 	size_t targetlen;
 	const uint8_t *xattrs;	/* encoded xattr list */

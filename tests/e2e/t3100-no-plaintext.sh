@@ -64,7 +64,9 @@ modify() {
 	local d=$1
 	printf "%s appended\n" "$M_NEW" >>"$d/notes.txt" &&
 	mv "$d/plain/short" "$d/plain/$M_RENAME" &&
-	printf "third %s\n" "$M_CONTENT_SNAP3" >"$d/$M_DNAME/third"
+	# over 1 KiB: a chunk of its own, whose ID the controls look for
+	printf "third %s\n%1100s\n" "$M_CONTENT_SNAP3" "" \
+		>"$d/$M_DNAME/third"
 }
 
 # none_in POOL MARKER...: grepall finds none of the markers in the pool.

@@ -28,6 +28,10 @@ test_expect_success KEYRING 'the production pool with sensitive, very important 
 	echo "jambons" >zdata/jambon/parme/jambons &&
 	sstool gen zdata/jambon/blanc 9002 30 &&
 	echo "jambons" >zdata/jambon/blanc/jambons &&
+	# 2 KiB of noise first: a chunk stored as it is, in which the lines
+	# below can be found (files of 1 KiB or less are inline, compressed
+	# with their directory)
+	head -c 2048 /dev/urandom >zdata/jambon/blanc/history &&
 	for y in 2018 2019 2020 migration
 	do
 		echo "year $y" >>zdata/jambon/blanc/history &&

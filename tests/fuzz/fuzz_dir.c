@@ -35,6 +35,8 @@ ent_eq(const struct ss_ent *a, const struct ss_ent *b)
 	    a->hlgroup == b->hlgroup && a->rdev == b->rdev &&
 	    a->subtree == b->subtree &&
 	    memcmp(a->cid.b, b->cid.b, SS_ID_LEN) == 0 &&
+	    (a->ckind != SS_CK_INLINE ||
+	    bytes_eq(a->data, a->size, b->data, b->size)) &&
 	    bytes_eq(a->target, a->targetlen, b->target, b->targetlen) &&
 	    bytes_eq(a->xattrs, a->xattrslen, b->xattrs, b->xattrslen);
 }

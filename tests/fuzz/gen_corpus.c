@@ -239,6 +239,17 @@ gen_dirs(struct ss_buf *b)
 	v[3].target = "/";
 	v[3].targetlen = 1;
 	put_dir("dir-odd-names", v, 4);
+
+	/* version 2 only: files inline, beside one in a chunk */
+	v[0] = ent("inline-a", SS_FT_REG, SS_CK_INLINE, 0);
+	v[0].size = 5;
+	v[0].data = (const uint8_t *)"hello";
+	v[1] = ent("inline-b", SS_FT_REG, SS_CK_INLINE, 0);
+	v[1].size = 3;
+	v[1].data = (const uint8_t *)"\0\1\2";
+	v[2] = ent("small", SS_FT_REG, SS_CK_CHUNK, 13);
+	v[2].size = 700;
+	put_dir("dir-inline", v, 3);
 }
 
 /* ---------- sealed objects ---------- */

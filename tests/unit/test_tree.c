@@ -126,7 +126,7 @@ refs_used(const struct ss_dir *d)
 		return 1;
 	}
 	for (size_t i = 0; i < d->n; i++)
-		if (d->ents[i].ckind != SS_CK_NONE)
+		if (ss_ck_has_id(d->ents[i].ckind))
 			ids[n++] = d->ents[i].cid;
 	n = ss_ids_sort_unique(ids, n);
 	good = n * SS_ID_LEN == g_refs.len &&
@@ -204,8 +204,10 @@ ent_eq(const struct ss_ent *a, const struct ss_ent *b)
 	    a->ino == b->ino && a->size == b->size &&
 	    a->hlgroup == b->hlgroup && a->rdev == b->rdev &&
 	    a->subtree == b->subtree &&
-	    memcmp(a->cid.b, a->ckind != SS_CK_NONE ? b->cid.b : zero.b,
+	    memcmp(a->cid.b, ss_ck_has_id(a->ckind) ? b->cid.b : zero.b,
 	    SS_ID_LEN) == 0 &&
+	    (a->ckind != SS_CK_INLINE ||
+	    bytes_eq(a->data, a->size, b->data, b->size)) &&
 	    bytes_eq(a->target, a->targetlen, b->target, b->targetlen) &&
 	    bytes_eq(a->xattrs, a->xattrslen, b->xattrs, b->xattrslen);
 }
@@ -492,7 +494,7 @@ test_reject_kinds(void)
 		{ 0, SS_CK_NONE, "type 0" },
 		{ 7, SS_CK_NONE, "type 7" },
 		{ 255, SS_CK_NONE, "type 255" },
-		{ SS_FT_REG, 4, "content kind 4" },
+		{ SS_FT_REG, 5, "content kind 5" },
 		{ SS_FT_REG, 255, "content kind 255" },
 		{ SS_FT_REG, SS_CK_DIR, "a regular file with dir content" },
 		{ SS_FT_DIR, SS_CK_NONE, "a directory without content" },
@@ -677,6 +679,66 @@ test_v2_refs(void)
 		b.p[b.len - 6] = 2;
 	ok(good && decode_rc(b.p, b.len) == SS_ECORRUPT,
 	    "v2: rejects a place past the references");
+	ss_buf_free(&b);
+}
+
+/* test_inline: version 2 keeps the bytes of a small file in its entry. */
+static void
+test_inline(void)
+{
+	static uint8_t big[SS_INLINE_MAX + 1];
+	struct ss_buf b = SS_BUF_INIT;
+	struct ss_ent v[3], e;
+	struct dec x;
+	int good;
+
+	memset(big, 'q', sizeof(big));
+	v[0] = mkent("a", SS_FT_REG);
+	v[0].ckind = SS_CK_INLINE;
+	memset(v[0].cid.b, 0, SS_ID_LEN);
+	v[0].size = 1;
+	v[0].data = (const uint8_t *)"!";
+	v[0].subtree = 0;
+	v[1] = mkent("b", SS_FT_REG);
+	v[2] = v[0];
+	v[2].name = "c";
+	v[2].size = SS_INLINE_MAX;
+	v[2].data = big;
+	ok(roundtrip(v, 3), "v2: inline files of 1 and %u bytes, beside a"
+	    " chunk", SS_INLINE_MAX);
+	enc_dir(v, 3, &b);
+	ok(g_refs.len == SS_ID_LEN, "v2: an inline file has no reference");
+	dec_open(&x, b.p, b.len);
+	good = x.r == 0 && x.d.ents[0].data >= x.copy &&
+	    x.d.ents[0].data < x.copy + b.len && x.d.ents[0].data[0] == '!';
+	ok(good, "v2: inline bytes point into the object");
+	dec_close(&x);
+	for (size_t k = 1; k < b.len; k++)
+		if (decode_rc(b.p, b.len - k) != SS_ECORRUPT) {
+			good = 0;
+			break;
+		}
+	ok(good, "v2: every truncation of inline bytes is refused");
+	e = v[0];
+	e.size = 0;
+	ok(reject_mid(e), "v2: rejects an inline file of 0 bytes");
+	e = v[2];
+	e.size = SS_INLINE_MAX + 1;
+	ok(reject_mid(e), "v2: rejects an inline file of %u bytes",
+	    SS_INLINE_MAX + 1);
+	e = v[0];
+	e.type = SS_FT_LNK;
+	e.target = "t";
+	e.targetlen = 1;
+	ok(reject_mid(e), "v2: rejects inline content on a symlink");
+	e = v[0];
+	e.type = SS_FT_FIFO;
+	ok(reject_mid(e), "v2: rejects inline content on a fifo");
+	g_ver = SS_DIR_VERSION_V1;
+	e = v[0];
+	memset(e.cid.b, 0x44, SS_ID_LEN);
+	ok(reject_mid(e), "v1: rejects inline content (version 2 only)");
+	g_ver = SS_DIR_VERSION;
 	ss_buf_free(&b);
 }
 
@@ -956,6 +1018,7 @@ main(void)
 	test_reject_header();
 	test_v2_header();
 	test_v2_refs();
+	test_inline();
 	test_filemaps();
 	test_remap_dirs();
 	ss_buf_free(&g_refs);
