@@ -420,7 +420,8 @@ ss_dir_decode(const uint8_t *p, size_t n, const uint8_t *refs, size_t nrefs,
 	version = ss_rd_u8(&rd);
 	if (version != SS_DIR_VERSION && version != SS_DIR_VERSION_V1)
 		return ss_err(SS_ECORRUPT, "unknown directory object version");
-	if (version == SS_DIR_VERSION && (r = refs_match(&rd, refs, nrefs)) != 0)
+	if (version == SS_DIR_VERSION &&
+	    (r = refs_match(&rd, refs, nrefs)) != 0)
 		return r;
 	cnt = version == SS_DIR_VERSION_V1 ? ss_rd_u32(&rd) :
 	    ss_rd_varint(&rd);

@@ -118,7 +118,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 1; i < k; i++)
 		if (memcmp(refs + (i - 1) * SS_ID_LEN, refs + i * SS_ID_LEN,
 		    SS_ID_LEN) >= 0)
-			return 0;	/* not sorted and unique: no object's */
+			return 0;	/* unsorted: no object's refs */
 	data += 1 + k * SS_ID_LEN;
 	size -= 1 + k * SS_ID_LEN;
 	memset(&d, 0, sizeof(d));
