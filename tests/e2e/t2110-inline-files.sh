@@ -88,6 +88,27 @@ do
 		test_cmp want got
 	'
 
+	test_expect_success "$ds: an unchanged inline file that no longer fits becomes a chunk" '
+		d=pmnt/$ds &&
+		fill $d/edge 65 1000 edge &&
+		snapseal snapshot p/$ds@c1 &&
+		sstool digest $d/edge >want-c1 &&
+		# 65,000 bytes inline; one more file of 1,000 sorts first, so
+		# the last of the 65 (unchanged) no longer fits: its chunk, and
+		# root, top and edge/
+		printf "%1000s" first >$d/edge/e0 &&
+		before=$(objects p) &&
+		snapseal snapshot p/$ds@c2 &&
+		after=$(objects p) &&
+		test $((after - before)) = 4 &&
+		snapseal restore p/$ds@c2 r-$ds-c2 &&
+		sstool digest $d/edge >want && sstool digest r-$ds-c2/edge >got &&
+		test_cmp want got &&
+		snapseal restore p/$ds@c1 r-$ds-c1 &&
+		sstool digest r-$ds-c1/edge >got &&
+		test_cmp want-c1 got
+	'
+
 	test_expect_success "$ds: an unchanged snapshot adds nothing" '
 		before=$(objects p) &&
 		snapseal snapshot p/$ds@d &&
