@@ -551,14 +551,15 @@ check_refs(struct ss_tree *t, const struct ss_dir *d)
 	return r;
 }
 
-int
-ss_tree_load_dir(struct ss_tree *t, const struct ss_id *id, struct ss_dir *d)
+/*
+ * dir_decoded(t, d, r): the directory object just loaded into d->raw (if r
+ * is 0), decoded against its header refs, and its refs checked; on any
+ * error ${d} is freed.
+ */
+static int
+dir_decoded(struct ss_tree *t, struct ss_dir *d, int r)
 {
-	int r;
-
-	memset(d, 0, sizeof(*d));
-	if ((r = ss_tree_load(t, id, SS_OT_DIR, &d->raw)) == 0 &&
-	    (r = ss_dir_decode(d->raw.p, d->raw.len, t->hrefs.p,
+	if (r == 0 && (r = ss_dir_decode(d->raw.p, d->raw.len, t->hrefs.p,
 	    t->hrefs.len / SS_ID_LEN, d)) == 0)
 		r = check_refs(t, d);
 	if (r != 0)
@@ -567,19 +568,19 @@ ss_tree_load_dir(struct ss_tree *t, const struct ss_id *id, struct ss_dir *d)
 }
 
 int
+ss_tree_load_dir(struct ss_tree *t, const struct ss_id *id, struct ss_dir *d)
+{
+	memset(d, 0, sizeof(*d));
+	return dir_decoded(t, d, ss_tree_load(t, id, SS_OT_DIR, &d->raw));
+}
+
+int
 ss_tree_load_dir_at(struct ss_tree *t, const struct ss_id *id,
     const struct ss_loc *loc, struct ss_dir *d)
 {
-	int r;
-
 	memset(d, 0, sizeof(*d));
-	if ((r = ss_tree_load_at(t, id, loc, SS_OT_DIR, &d->raw)) == 0 &&
-	    (r = ss_dir_decode(d->raw.p, d->raw.len, t->hrefs.p,
-	    t->hrefs.len / SS_ID_LEN, d)) == 0)
-		r = check_refs(t, d);
-	if (r != 0)
-		ss_dir_free(d);
-	return r;
+	return dir_decoded(t, d, ss_tree_load_at(t, id, loc, SS_OT_DIR,
+	    &d->raw));
 }
 
 int
