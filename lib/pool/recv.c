@@ -166,14 +166,16 @@ note_stored(struct receiver *rc, const struct ss_id *id, int fresh)
 	return 0;
 }
 
-/* remap_object(rc, e, id, obj, len): open, map, store under our ids. */
+/*
+ * remap_object(rc, e, id, obj, len, h): open (${h}: its parsed header),
+ * map, store under our ids.
+ */
 static int
 remap_object(struct receiver *rc, struct rds *e, const struct ss_id *id,
-    const uint8_t *obj, uint32_t len)
+    const uint8_t *obj, uint32_t len, const struct ss_objhdr *h)
 {
 	struct remap *rm = e->rm;
 	struct ss_id nid, key, *refs = NULL;
-	struct ss_objhdr h;
 	uint32_t nrefs = 0;
 	uint8_t type;
 	int r;
@@ -187,9 +189,7 @@ remap_object(struct receiver *rc, struct rds *e, const struct ss_id *id,
 	r = e->named ? ss_obj_open_named(rm->plain, id, obj, len, &type,
 	    &rm->pt) : ss_obj_open(rm->plain, id, obj, len, &type, &rm->pt);
 	if (r == 0)
-		r = ss_obj_parse(id, obj, len, &h);
-	if (r == 0)
-		r = ss_tree_remap(type, rm->pt.p, rm->pt.len, h.refs, h.nrefs,
+		r = ss_tree_remap(type, rm->pt.p, rm->pt.len, h->refs, h->nrefs,
 		    map_id, rm, &rm->out, &refs, &nrefs);
 	if (r == 0)
 		r = ss_tree_store(&rm->t, type, rm->out.p, rm->out.len, refs,
@@ -254,7 +254,7 @@ on_object(struct receiver *rc, const uint8_t *p, size_t n)
 	rc->objects++;
 	rc->bytes += len;
 	if (e->rm)
-		return remap_object(rc, e, &id, obj, len);
+		return remap_object(rc, e, &id, obj, len, &h);
 	if (((h.flags & SS_OBJF_ENCRYPTED) != 0) != (e->ds.encroot != 0))
 		return ss_err(SS_ECORRUPT, "stream object's encryption does"
 		    " not match its dataset");

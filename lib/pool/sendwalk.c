@@ -59,23 +59,23 @@ ss_sendi_map_setup(struct sender *s, const struct ss_ds *ds)
 }
 
 /*
- * decrypt(s, id, h): open the stored object in s->obj and build its
- * decrypted form, named by its stream identifier, into s->out.
+ * decrypt(s, id, h, name): open the stored object in s->obj (${h}, its
+ * parsed header) and build its decrypted form, named by its stream
+ * identifier, into s->out.
  */
 static int
-decrypt(struct sender *s, const struct ss_id *id, struct ss_id *name)
+decrypt(struct sender *s, const struct ss_id *id, const struct ss_objhdr *h,
+    struct ss_id *name)
 {
 	struct ss_id *refs = NULL;
-	struct ss_objhdr h;
 	uint32_t nrefs = 0;
 	uint8_t type;
 	int r;
 
-	if ((r = ss_obj_parse(id, s->obj.p, s->obj.len, &h)) != 0 ||
-	    (r = ss_obj_open(s->open, id, s->obj.p, s->obj.len, &type,
+	if ((r = ss_obj_open(s->open, id, s->obj.p, s->obj.len, &type,
 	    &s->pt)) != 0)
 		return r;
-	if ((r = ss_tree_remap(type, s->pt.p, s->pt.len, h.refs, h.nrefs,
+	if ((r = ss_tree_remap(type, s->pt.p, s->pt.len, h->refs, h->nrefs,
 	    ss_sendi_sid, s, &s->rec, &refs, &nrefs)) == 0 &&
 	    (r = ss_sendi_sid(s, id->b, name)) == 0)
 		r = ss_obj_seal(s->plain, name, type, s->rec.p, s->rec.len,
@@ -321,7 +321,7 @@ emit(struct sender *s, const struct ss_id *id, const struct ss_loc *loc)
 	if ((r = read_obj(s, id, loc, &h)) != 0)
 		return r;
 	if (s->mapped) {
-		if ((r = decrypt(s, id, &name)) != 0)
+		if ((r = decrypt(s, id, &h, &name)) != 0)
 			return r;
 		body = &s->out;
 	} else if ((r = ss_packr_fd(s->pr, loc->pack, &fd)) != 0)

@@ -222,24 +222,19 @@ zz_dec(uint64_t u)
 	return (u >> 1) ^ (0 - (u & 1));
 }
 
+static int
+id_order(const void *a, const void *b)
+{
+	return ss_id_cmp(a, b);
+}
+
 /* ref_place(refs, n, id): where ${id} is in the sorted ${refs}. */
 static size_t
 ref_place(const struct ss_id *refs, size_t n, const struct ss_id *id)
 {
-	size_t lo = 0, hi = n;
+	const struct ss_id *at = bsearch(id, refs, n, sizeof(*refs), id_order);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = memcmp(refs[mid].b, id->b, SS_ID_LEN);
-
-		if (c == 0)
-			return mid;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return n;	/* not reached: every content ID is in refs */
+	return at != NULL ? (size_t)(at - refs) : n;	/* always found */
 }
 
 int
@@ -266,10 +261,8 @@ ss_dir_encode(const struct ss_ent *const *v, size_t n, struct ss_buf *b,
 	r |= ss_buf_put_u8(b, SS_DIR_VERSION);
 	r |= ss_buf_put(b, digest, sizeof(digest));
 	r |= ss_buf_put_varint(b, n);
-	for (size_t i = 0; i < n; i++) {
-		r |= ss_buf_put_varint(b, v[i]->namelen);
-		r |= ss_buf_put(b, v[i]->name, v[i]->namelen);
-	}
+	for (size_t i = 0; i < n; i++)
+		r |= ss_buf_put_vstr(b, v[i]->name, v[i]->namelen);
 	for (size_t i = 0; i < n; i++)
 		r |= ss_buf_put_u8(b, (uint8_t)(v[i]->type | v[i]->ckind << 4));
 	for (int f = 0; f < F_COUNT; f++) {
@@ -289,14 +282,10 @@ ss_dir_encode(const struct ss_ent *const *v, size_t n, struct ss_buf *b,
 	for (size_t i = 0; i < n; i++)
 		if (v[i]->ckind == SS_CK_INLINE)
 			r |= ss_buf_put(b, v[i]->data, (size_t)v[i]->size);
-	for (size_t i = 0; i < n; i++) {
-		r |= ss_buf_put_varint(b, v[i]->targetlen);
-		r |= ss_buf_put(b, v[i]->target, v[i]->targetlen);
-	}
-	for (size_t i = 0; i < n; i++) {
-		r |= ss_buf_put_varint(b, v[i]->xattrslen);
-		r |= ss_buf_put(b, v[i]->xattrs, v[i]->xattrslen);
-	}
+	for (size_t i = 0; i < n; i++)
+		r |= ss_buf_put_vstr(b, v[i]->target, v[i]->targetlen);
+	for (size_t i = 0; i < n; i++)
+		r |= ss_buf_put_vstr(b, v[i]->xattrs, v[i]->xattrslen);
 	if (r != 0) {
 		free(refs);
 		return SS_ENOMEM;
@@ -311,7 +300,6 @@ static int
 dir_decode_v2(struct ss_rd *rd, size_t cnt, const uint8_t *refs,
     size_t nrefs, struct ss_ent *e)
 {
-	const uint8_t *p;
 	uint64_t k;
 
 	for (size_t i = 0; i < cnt; i++)
@@ -355,10 +343,8 @@ dir_decode_v2(struct ss_rd *rd, size_t cnt, const uint8_t *refs,
 	for (size_t i = 0; i < cnt; i++)
 		e[i].target = (const char *)ss_rd_vstr(rd, 65535,
 		    &e[i].targetlen);
-	for (size_t i = 0; i < cnt; i++) {
-		p = ss_rd_vstr(rd, SS_XATTRS_MAX, &e[i].xattrslen);
-		e[i].xattrs = p;
-	}
+	for (size_t i = 0; i < cnt; i++)
+		e[i].xattrs = ss_rd_vstr(rd, SS_XATTRS_MAX, &e[i].xattrslen);
 	if (rd->err)
 		return ss_err(SS_ECORRUPT, "directory entry truncated");
 	for (size_t i = 0; i < cnt; i++) {
@@ -384,10 +370,8 @@ refs_match(struct ss_rd *rd, const uint8_t *refs, size_t nrefs)
 
 	if (want == NULL)
 		return ss_err(SS_ECORRUPT, "directory object truncated");
-	r = ss_sha256(nrefs ? refs : (const uint8_t *)"",
-	    nrefs * SS_ID_LEN, got);
-
-	if (r != 0)
+	if ((r = ss_sha256(nrefs ? refs : (const uint8_t *)"",
+	    nrefs * SS_ID_LEN, got)) != 0)
 		return r;
 	if (memcmp(got, want, SS_HASH_LEN) != 0)
 		return ss_err(SS_EAUTH, "object references do not match its"

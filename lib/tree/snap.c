@@ -308,7 +308,7 @@ ss_tree_snapshot(struct ss_tree *t, const char *dir, const struct ss_id *prev,
 {
 	struct ss_dir prevroot = { SS_BUF_INIT, NULL, 0 };
 	struct ss_buf b = SS_BUF_INIT, xa = SS_BUF_INIT;
-	const struct ss_ent *pe, *pe1;
+	const struct ss_ent *pe, *root_ent[1];
 	struct ss_id *refs = NULL;
 	size_t nrefs = 0;
 	struct ss_snode *top;
@@ -317,7 +317,7 @@ ss_tree_snapshot(struct ss_tree *t, const char *dir, const struct ss_id *prev,
 	int fd, r;
 
 	*refer = 0;
-	pe1 = &e;
+	root_ent[0] = &e;
 	memset(&e, 0, sizeof(e));
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
@@ -351,7 +351,7 @@ ss_tree_snapshot(struct ss_tree *t, const char *dir, const struct ss_id *prev,
 	ss_snap_fill_stat(&e, &st);
 	e.xattrs = xa.p;
 	e.xattrslen = xa.len;
-	if ((r = ss_dir_encode(&pe1, 1, &b, &refs, &nrefs)) != 0)
+	if ((r = ss_dir_encode(root_ent, 1, &b, &refs, &nrefs)) != 0)
 		goto out;
 	*refer = e.subtree;
 	r = ss_pipe_store(t, SS_OT_DIR, b.p, b.len, refs, (uint32_t)nrefs,

@@ -122,6 +122,16 @@ ss_buf_put_varint(struct ss_buf *b, uint64_t v)
 }
 
 int
+ss_buf_put_vstr(struct ss_buf *b, const void *s, size_t n)
+{
+	int r;
+
+	if ((r = ss_buf_put_varint(b, n)) != 0)
+		return r;
+	return ss_buf_put(b, s, n);
+}
+
+int
 ss_buf_put_str16(struct ss_buf *b, const void *s, size_t n)
 {
 	int r;
@@ -255,10 +265,13 @@ ss_rd_varint(struct ss_rd *r)
 	return 0;
 }
 
-const uint8_t *
-ss_rd_vstr(struct ss_rd *r, size_t max, size_t *n)
+/*
+ * rd_bounded(r, len, max, n): the ${len} bytes a length prefix announced,
+ * refused (SS_ECORRUPT) beyond ${max}.
+ */
+static const uint8_t *
+rd_bounded(struct ss_rd *r, uint64_t len, size_t max, size_t *n)
 {
-	uint64_t len = ss_rd_varint(r);
 	const uint8_t *p;
 
 	*n = 0;
@@ -269,6 +282,12 @@ ss_rd_vstr(struct ss_rd *r, size_t max, size_t *n)
 	if ((p = ss_rd_take(r, (size_t)len)) != NULL)
 		*n = (size_t)len;
 	return p;
+}
+
+const uint8_t *
+ss_rd_vstr(struct ss_rd *r, size_t max, size_t *n)
+{
+	return rd_bounded(r, ss_rd_varint(r), max, n);
 }
 
 const uint8_t *
@@ -290,17 +309,7 @@ ss_rd_str16(struct ss_rd *r, size_t *n)
 const uint8_t *
 ss_rd_str32(struct ss_rd *r, size_t max, size_t *n)
 {
-	size_t len = ss_rd_u32(r);
-	const uint8_t *p;
-
-	*n = 0;
-	if (r->err == 0 && len > max) {
-		r->err = SS_ECORRUPT;
-		return NULL;
-	}
-	if ((p = ss_rd_take(r, len)) != NULL)
-		*n = len;
-	return p;
+	return rd_bounded(r, ss_rd_u32(r), max, n);
 }
 
 int

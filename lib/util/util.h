@@ -81,6 +81,8 @@ int ss_buf_put_str32(struct ss_buf *b, const void *s, size_t n);
  * 10 bytes, always the shortest.
  */
 int ss_buf_put_varint(struct ss_buf *b, uint64_t v);
+/* ss_buf_put_vstr(b, s, n): varint length then ${n} bytes. */
+int ss_buf_put_vstr(struct ss_buf *b, const void *s, size_t n);
 void ss_buf_reset(struct ss_buf *b);	/* len = 0, keeps memory */
 void ss_buf_free(struct ss_buf *b);	/* frees memory, b reusable */
 /* ss_all_zero(p, n): 1 if the ${n} bytes at ${p} are all zero (or n is 0). */

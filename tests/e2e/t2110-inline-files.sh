@@ -19,6 +19,15 @@ objects() {
 	sed -n "s/^ *scan: verified \([0-9]*\) objects.*/\1/p" scrub.out
 }
 
+# snap_adds DS@SNAP: take the snapshot; how many objects it added.
+snap_adds() {
+	local before after
+	before=$(objects p) &&
+	snapseal snapshot "$1" &&
+	after=$(objects p) &&
+	echo $((after - before))
+}
+
 # fill DIR N SIZE TAG: N files of SIZE bytes, each different.
 fill() {
 	mkdir -p "$1" &&
@@ -52,11 +61,9 @@ do
 		fill $d/s 1 500 half &&
 		fill $d/k 1 1024 kib &&
 		: >$d/empty &&
-		before=$(objects p) &&
-		snapseal snapshot p/$ds@a &&
-		after=$(objects p) &&
 		# the root, the top directory, s/ and k/: four directory objects
-		test $((after - before)) = 4 &&
+		n=$(snap_adds p/$ds@a) &&
+		test "$n" = 4 &&
 		snapseal restore p/$ds@a r-$ds-a &&
 		sstool digest $d >want && sstool digest r-$ds-a >got &&
 		test_cmp want got
@@ -65,11 +72,9 @@ do
 	test_expect_success "$ds: a file of 1,025 bytes is a chunk" '
 		d=pmnt/$ds &&
 		fill $d/big 1 1025 big &&
-		before=$(objects p) &&
-		snapseal snapshot p/$ds@b &&
-		after=$(objects p) &&
 		# root, top, big/ and the chunk
-		test $((after - before)) = 4 &&
+		n=$(snap_adds p/$ds@b) &&
+		test "$n" = 4 &&
 		snapseal restore p/$ds@b r-$ds-b &&
 		cmp $d/big/f1 r-$ds-b/big/f1
 	'
@@ -77,12 +82,10 @@ do
 	test_expect_success "$ds: past 64 KiB in a directory, files are chunks" '
 		d=pmnt/$ds &&
 		fill $d/many 100 1000 many &&
-		before=$(objects p) &&
-		snapseal snapshot p/$ds@c &&
-		after=$(objects p) &&
 		# 65 files of 1,000 bytes fit in 65,536: 35 chunks, and
 		# root, top and many/
-		test $((after - before)) = 38 &&
+		n=$(snap_adds p/$ds@c) &&
+		test "$n" = 38 &&
 		snapseal restore p/$ds@c r-$ds-c &&
 		sstool digest $d >want && sstool digest r-$ds-c >got &&
 		test_cmp want got
@@ -97,10 +100,8 @@ do
 		# the last of the 65 (unchanged) no longer fits: its chunk, and
 		# root, top and edge/
 		printf "%1000s" first >$d/edge/e0 &&
-		before=$(objects p) &&
-		snapseal snapshot p/$ds@c2 &&
-		after=$(objects p) &&
-		test $((after - before)) = 4 &&
+		n=$(snap_adds p/$ds@c2) &&
+		test "$n" = 4 &&
 		snapseal restore p/$ds@c2 r-$ds-c2 &&
 		sstool digest $d/edge >want && sstool digest r-$ds-c2/edge >got &&
 		test_cmp want got &&
@@ -110,20 +111,17 @@ do
 	'
 
 	test_expect_success "$ds: an unchanged snapshot adds nothing" '
-		before=$(objects p) &&
-		snapseal snapshot p/$ds@d &&
-		test "$(objects p)" = "$before"
+		n=$(snap_adds p/$ds@d) &&
+		test "$n" = 0
 	'
 
 	test_expect_success "$ds: a changed inline file changes its directory only" '
 		d=pmnt/$ds &&
 		cp $d/many/f001 f001-$ds &&
 		printf "%1000s" changed >$d/many/f001 &&
-		before=$(objects p) &&
-		snapseal snapshot p/$ds@e &&
-		after=$(objects p) &&
 		# root, top, many/
-		test $((after - before)) = 3 &&
+		n=$(snap_adds p/$ds@e) &&
+		test "$n" = 3 &&
 		snapseal restore p/$ds@e r-$ds-e &&
 		cmp $d/many/f001 r-$ds-e/many/f001 &&
 		snapseal restore p/$ds@d r-$ds-d &&
