@@ -335,7 +335,8 @@ attempt(struct rdfile *rd, int fd, struct ss_sent *se, const char *path)
 	int r;
 
 	if (fstat(fd, &a) != 0 || !S_ISREG(a.st_mode))
-		return ss_err(SS_ECHANGED, "replaced while being read");
+		return ss_err(SS_ECHANGED, "file changed while being read"
+		    " (no longer a regular file)");
 	rd->size = (uint64_t)a.st_size;
 	if ((r = read_extents(rd, fd)) != 0)
 		return r;

@@ -169,8 +169,8 @@ ss_sread_next(struct ss_sread *rd, const uint8_t **p, size_t *n)
 			errno = b->err;
 			r = ss_err_errno(ss_errno_code(b->err), "read");
 		} else if (b->len < b->want)
-			r = ss_err(SS_ECHANGED, "file shrank while being"
-			    " read");
+			r = ss_err(SS_ECHANGED, "file changed while"
+			    " being read (it shrank)");
 		else {
 			*p = b->p;
 			*n = b->len;

@@ -1,0 +1,128 @@
+/*
+ * test_sread: the snapshot's file reader (lib/tree/sread.c).  A region is
+ * given back block by block exactly as the file holds it; a file that
+ * ends before the region does (it shrank while being read) is
+ * SS_ECHANGED with the message the snapshot reports, "file changed while
+ * being read" (docs/man/snapseal-snapshot.8); a read error is reported
+ * with its reason; the reader can start again after any of them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tree/scan.h"
+#include "tap.h"
+
+#define MiB (1024u * 1024)
+
+static uint8_t *g_data;
+static size_t g_size;
+
+/* tmpfile_of(p, n): a regular file holding ${n} bytes of ${p}. */
+static int
+tmpfile_of(const uint8_t *p, size_t n)
+{
+	char tmpl[] = "/tmp/test_sread.XXXXXX";
+	int fd = mkstemp(tmpl);
+
+	if (fd < 0 || unlink(tmpl) != 0 || write(fd, p, n) != (ssize_t)n)
+		exit(1);
+	return fd;
+}
+
+/*
+ * read_all(rd, fd, off, end, &got): read [off, end) of ${fd}, comparing
+ * what comes back with g_data; the result of the last ss_sread_next.
+ */
+static int
+read_all(struct ss_sread *rd, int fd, uint64_t off, uint64_t end,
+    size_t *got, int *same)
+{
+	const uint8_t *p;
+	size_t n;
+	int r;
+
+	*got = 0;
+	*same = 1;
+	ss_errclear();
+	if ((r = ss_sread_begin(rd, fd, off, end)) != 0)
+		return r;
+	while ((r = ss_sread_next(rd, &p, &n)) == 0 && n > 0) {
+		if (off + *got + n > g_size ||
+		    memcmp(p, g_data + off + *got, n) != 0)
+			*same = 0;
+		*got += n;
+		ss_sread_release(rd);
+	}
+	ss_sread_end(rd);
+	return r;
+}
+
+int
+main(void)
+{
+	struct ss_sread *rd = NULL;
+	size_t got;
+	int fd, same, r;
+
+	g_size = 5 * MiB + 123;
+	if ((g_data = malloc(g_size)) == NULL)
+		return 1;
+	for (size_t i = 0; i < g_size; i++)
+		g_data[i] = (uint8_t)(i * 2654435761u >> 13);
+	fd = tmpfile_of(g_data, g_size);
+	is_int(ss_sread_new(&rd), 0, "a reader");
+
+	r = read_all(rd, fd, 0, g_size, &got, &same);
+	is_int(r, 0, "the whole file: read");
+	ok(got == g_size && same, "the whole file: %zu bytes as written", got);
+
+	r = read_all(rd, fd, MiB + 7, 4 * MiB + 1, &got, &same);
+	is_int(r, 0, "a region inside: read");
+	ok(got == 3 * MiB - 6 && same, "a region inside: %zu bytes as written",
+	    got);
+
+	r = read_all(rd, fd, 0, g_size + 1, &got, &same);
+	is_int(r, SS_ECHANGED, "a region one byte past the end: SS_ECHANGED");
+	ok(strstr(ss_errmsg(), "file changed while being read") != NULL,
+	    "its message is the snapshot's: '%s'", ss_errmsg());
+	ok(same && got <= g_size, "what came before it was the file's bytes");
+
+	/* the file shrinks between two regions, as under a writer */
+	if (ftruncate(fd, 3 * MiB) != 0)
+		return 1;
+	r = read_all(rd, fd, MiB, 5 * MiB, &got, &same);
+	is_int(r, SS_ECHANGED, "a file shrunk to 3 MiB, read to 5: SS_ECHANGED");
+	ok(strstr(ss_errmsg(), "file changed while being read") != NULL,
+	    "its message: '%s'", ss_errmsg());
+	r = read_all(rd, fd, 3 * MiB, 4 * MiB, &got, &same);
+	is_int(r, SS_ECHANGED, "a region wholly past the new end: SS_ECHANGED");
+	ok(got == 0, "and nothing of it is given");
+
+	r = read_all(rd, fd, 0, 3 * MiB, &got, &same);
+	is_int(r, 0, "after those, the reader starts again");
+	ok(got == 3 * MiB && same, "the shrunk file's 3 MiB as written");
+
+	{
+		int wfd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+		r = read_all(rd, wfd, 0, MiB, &got, &same);
+		is_int(r, SS_EIO, "a descriptor that cannot be read: SS_EIO");
+		ok(strstr(ss_errmsg(), "read") != NULL &&
+		    strstr(ss_errmsg(), strerror(EBADF)) != NULL,
+		    "with its reason: '%s'", ss_errmsg());
+		close(wfd);
+	}
+
+	r = read_all(rd, fd, 0, 0, &got, &same);
+	is_int(r, 0, "an empty region: nothing, no error");
+	ok(got == 0, "and no bytes");
+
+	ss_sread_free(rd);
+	close(fd);
+	free(g_data);
+	return done_testing();
+}
