@@ -8,8 +8,9 @@
  * path; lists and sorts its names; and stats every entry.  For each entry
  * it decides what the walker will do (scan.h, SE_*): a regular file whose
  * (size, inode, mtime, ctime) did not change keeps its previous content
- * and xattrs; a small one that changed is read whole now, checked against
- * a second fstat as the walker would; a symlink, fifo or device whose
+ * and xattrs; a small one that changed is read whole now (the kernel
+ * reading the next ones ahead meanwhile), checked against a second fstat
+ * as the walker would; a symlink, fifo or device whose
  * inode, mtime and ctime did not change keeps its previous target and
  * xattrs.  Where the previous objects of its subdirectories are is looked
  * up at once, and the kernel asked to start reading them.
@@ -26,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "tree/scan.h"
@@ -123,26 +125,93 @@ read_xattrs_at(int dirfd, const char *name, struct ss_buf *out)
 }
 
 /*
- * prefetch(d, se, buf): read the small changed file ${se} whole into
- * ${buf} (its size when the directory was listed), as the walker would:
- * one data region, its xattrs, the same fstat after as before.  Anything
- * else (it changed since, it has holes) leaves it to the walker.
+ * Small files are read with the kernel reading the next ones already: a
+ * scanner asks for up to PF_AHEAD files of its directory at once
+ * (POSIX_FADV_WILLNEED), then copies each in turn, so that a cold tree's
+ * small reads overlap instead of waiting one after the other.  What was
+ * read ahead is dropped once copied (POSIX_FADV_DONTNEED), as
+ * RWF_DONTCACHE would have, but only for a file that had no page cached
+ * before (cachestat(2)): a backup neither evicts what others use nor
+ * leaves the tree it read in memory.  Where cachestat is missing (Linux
+ * before 6.5, which has no RWF_DONTCACHE either, so reads stay cached
+ * anyway) files are read ahead and left; where it is refused, nothing is
+ * read ahead.
  */
-static void
-prefetch(struct ss_snode *d, struct ss_sent *se, uint8_t *buf)
-{
-	struct stat a, b;
-	size_t size = (size_t)se->lsize, got = 0;
-	int fd;
+#define PF_AHEAD 16
 
-	se->how = SE_READ;
-	fd = openat(d->fd, se->e.name, O_RDONLY | O_NOFOLLOW | O_NOATIME |
-	    O_CLOEXEC);
+#ifndef SYS_cachestat
+#if defined(__alpha__)
+#define SYS_cachestat 561
+#else
+#define SYS_cachestat 451	/* one number on every other architecture */
+#endif
+#endif
+
+struct pf_range {
+	uint64_t off, len;
+};
+
+struct pf_cstat {
+	uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted,
+	    nr_recently_evicted;
+};
+
+enum { PF_NONE, PF_KEEP, PF_DROP };	/* read ahead: no; yes; yes, drop */
+
+/* cachestat: untried or working; missing (ENOSYS); refused (no read-ahead) */
+enum { CS_YES, CS_MISSING, CS_REFUSED };
+static int cs_mode;
+
+/* ahead(fd): ask the kernel to read the file ${fd} ahead; PF_*. */
+static int
+ahead(int fd)
+{
+	struct pf_range rg = { 0, 0 };	/* the whole file */
+	struct pf_cstat cs;
+	int m = __atomic_load_n(&cs_mode, __ATOMIC_RELAXED), how = PF_KEEP;
+
+	if (m == CS_YES) {
+		if (syscall(SYS_cachestat, fd, &rg, &cs, 0) == 0) {
+			if (cs.nr_cache > 0)
+				return PF_NONE;	/* read as it is */
+			how = PF_DROP;
+		} else {
+			m = errno == ENOSYS ? CS_MISSING : CS_REFUSED;
+			__atomic_store_n(&cs_mode, m, __ATOMIC_RELAXED);
+		}
+	}
+	if (m == CS_REFUSED || posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED))
+		return PF_NONE;
+	return how;
+}
+
+/* open_file(d, se): ${se} of ${d} opened for reading, or -1. */
+static int
+open_file(struct ss_snode *d, const struct ss_sent *se)
+{
+	int fd = openat(d->fd, se->e.name, O_RDONLY | O_NOFOLLOW |
+	    O_NOATIME | O_CLOEXEC);
+
 	if (fd < 0 && errno == EPERM)
 		fd = openat(d->fd, se->e.name, O_RDONLY | O_NOFOLLOW |
 		    O_CLOEXEC);
-	if (fd < 0)
-		return;
+	return fd;
+}
+
+/*
+ * prefetch(d, se, buf, fd, how): read the small changed file ${se}, open
+ * as ${fd} (read ahead as ${how}, PF_*), whole into ${buf} (its size when
+ * the directory was listed), as the walker would: one data region, its
+ * xattrs, the same fstat after as before.  Anything else (it changed
+ * since, it has holes) leaves it to the walker.  Closes ${fd}.
+ */
+static void
+prefetch(struct ss_sent *se, uint8_t *buf, int fd, int how)
+{
+	struct stat a, b;
+	size_t size = (size_t)se->lsize, got = 0;
+
+	se->how = SE_READ;
 	if (fstat(fd, &a) != 0 || !S_ISREG(a.st_mode) ||
 	    (uint64_t)a.st_size != se->lsize)
 		goto out;
@@ -176,6 +245,8 @@ prefetch(struct ss_snode *d, struct ss_sent *se, uint8_t *buf)
 	se->data = buf;
 	se->how = SE_DATA;
 out:
+	if (how == PF_DROP)
+		(void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 	close(fd);
 }
 
@@ -183,26 +254,49 @@ out:
  * prefetch_files(d): read the small changed files of ${d} chosen by
  * scan_entry into one buffer, which lives as long as the node: the
  * sealers are done with every file before the walker drains to the
- * directory's object and frees the node.
+ * directory's object and frees the node.  Up to PF_AHEAD of them are open
+ * and being read ahead at a time (a ring, in entry order); one that cannot
+ * be opened is left to the walker, which reports why.
  */
 static void
 prefetch_files(struct ss_tree *t, struct ss_snode *d)
 {
-	size_t off = 0;
+	struct {
+		size_t i;
+		int fd, how;
+	} ring[PF_AHEAD], *p;
+	size_t off = 0, next = 0, head = 0, n = 0;
+	struct ss_sent *se;
 
 	if (d->fbytes > 0 && (d->fdata = ss_scan_fdata(t, d->fbytes)) == NULL)
 		d->fbytes = 0;
 	d->acct += d->fbytes;
-	for (size_t i = 0; i < d->n; i++) {
-		struct ss_sent *se = &d->v[i];
-
-		if (se->how != SE_DATA || se->err)
-			continue;
-		if (se->lsize > 0 && d->fdata == NULL) {
-			se->how = SE_READ;	/* no memory: the walker */
-			continue;
+	for (;;) {
+		while (n < PF_AHEAD && next < d->n) {
+			se = &d->v[next++];
+			if (se->how != SE_DATA || se->err)
+				continue;
+			if (se->lsize > 0 && d->fdata == NULL) {
+				se->how = SE_READ;	/* no memory: the walker */
+				continue;
+			}
+			p = &ring[(head + n++) % PF_AHEAD];
+			p->i = next - 1;
+			p->fd = open_file(d, se);
+			p->how = p->fd >= 0 && se->lsize > 0 ? ahead(p->fd) :
+			    PF_NONE;
 		}
-		prefetch(d, se, d->fdata != NULL ? d->fdata + off : NULL);
+		if (n == 0)
+			break;
+		p = &ring[head];
+		head = (head + 1) % PF_AHEAD;
+		n--;
+		se = &d->v[p->i];
+		if (p->fd >= 0)
+			prefetch(se, d->fdata != NULL ? d->fdata + off : NULL,
+			    p->fd, p->how);
+		else
+			se->how = SE_READ;	/* the walker says why */
 		off += (size_t)se->lsize;
 	}
 }

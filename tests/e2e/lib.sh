@@ -87,6 +87,24 @@ sstool() {
 	"$SSTOOL" "$@"
 }
 
+# pool_and_dataset MNT POOL DS KIND: the pool POOL mounted at MNT and the
+# raw key ./key, unless MNT is there already; then the dataset POOL/DS,
+# encrypted with that key if KIND is enc.
+pool_and_dataset() {
+	if ! test -d "$1"
+	then
+		mkdir "$1" && snapseal pool create -m "$PWD/$1" "$2" &&
+		head -c 32 /dev/urandom >key || return 1
+	fi
+	if test "$4" = enc
+	then
+		snapseal create -o encryption=on -o keyformat=raw \
+			-o keylocation="file://$PWD/key" "$2/$3"
+	else
+		snapseal create "$2/$3"
+	fi
+}
+
 _bug() {
 	echo "bug in the test script: $*" >&2
 	exit 1

@@ -21,13 +21,7 @@ test_lazy_prereq DEEPDIGEST 'false' # sstool digest uses whole paths (< PATH_MAX
 # new_kind DS KIND: create the dataset tank/DS-KIND (encrypted if DS is
 # enc) and the directory mnt/DS-KIND/KIND in it; sets $d to that directory.
 new_kind() {
-	if test "$1" = enc
-	then
-		snapseal create -o encryption=on -o keyformat=raw \
-			-o keylocation="file://$PWD/key" "tank/$1-$2"
-	else
-		snapseal create "tank/$1-$2"
-	fi &&
+	pool_and_dataset mnt tank "$1-$2" "$1" &&
 	d=mnt/$1-$2/$2 &&
 	mkdir "$d"
 }
@@ -78,11 +72,8 @@ put_at() {
 }
 
 test_expect_success 'setup: a pool, an encrypted and a plain dataset' '
-	snapseal pool create -m "$PWD/mnt" tank &&
-	head -c 32 /dev/urandom >key &&
-	snapseal create -o encryption=on -o keyformat=raw \
-		-o keylocation="file://$PWD/key" tank/enc &&
-	snapseal create tank/plain
+	pool_and_dataset mnt tank enc enc &&
+	pool_and_dataset mnt tank plain plain
 '
 
 for ds in enc plain; do

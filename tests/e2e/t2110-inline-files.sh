@@ -41,18 +41,7 @@ fill() {
 for ds in plain enc
 do
 	test_expect_success "$ds: set-up" '
-		if ! test -d pmnt
-		then
-			mkdir pmnt && snapseal pool create -m "$PWD/pmnt" p &&
-			head -c 32 /dev/urandom >key
-		fi &&
-		if test $ds = enc
-		then
-			snapseal create -o encryption=on -o keyformat=raw \
-				-o keylocation="file://$PWD/key" p/$ds
-		else
-			snapseal create p/$ds
-		fi
+		pool_and_dataset pmnt p $ds $ds
 	'
 
 	test_expect_success "$ds: files of 1 to 1,024 bytes make no object" '

@@ -1,0 +1,144 @@
+#!/bin/bash
+# shellcheck disable=SC2016,SC2317 # single-quoted bodies call the helpers
+test_description='what a snapshot leaves in the page cache, and directories of many small files
+
+A snapshot reads the small files of a directory with the kernel reading
+the next ones ahead, and the large ones in blocks (docs/design.md, step 4
+of snapshot).  Either way it leaves nothing in the page cache that was not
+there: files that were not cached are not cached after it, and files that
+were cached stay cached.  Directories with more small files than are read
+ahead at once, empty files, large files and files of every size between
+them, in any order, are stored exactly, also when few file descriptors
+are allowed.'
+
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+# RWF_DONTCACHE (Linux 6.14) is what keeps the large files out of the
+# cache; fincore reports what is cached; dd iflag=nocache drops a file's
+# pages (POSIX_FADV_DONTNEED), which a tmpfs cannot.
+test_lazy_prereq UNCACHED '
+	fincore --version >/dev/null &&
+	test "$(stat -f -c %T .)" != tmpfs &&
+	v=$(uname -r | sed "s/^\([0-9]*\)\.\([0-9]*\).*/\1 \2/") &&
+	set -- $v &&
+	test "$1" -gt 6 -o \( "$1" = 6 -a "$2" -ge 14 \) &&
+	head -c 1M /dev/urandom >probe && sync probe &&
+	dd if=probe iflag=nocache count=0 status=none &&
+	test "$(fincore --bytes --noheadings --output RES probe | tr -d " ")" = 0
+'
+
+# cached FILE...: the bytes of each FILE in the page cache, one a line.
+cached() {
+	fincore --bytes --noheadings --output RES "$@" | tr -d " "
+}
+
+# drop FILE...: write FILE out and drop its pages.
+drop() {
+	sync "$@" &&
+	for f in "$@"
+	do
+		dd if="$f" iflag=nocache count=0 status=none || return 1
+	done
+}
+
+# many DIR: 70 files of sizes from 0 to 700 KiB, in an order where small,
+# empty and large files alternate (the large ones are not read ahead).
+many() {
+	mkdir -p "$1" &&
+	for i in $(seq -w 1 70)
+	do
+		case $((10#$i % 7)) in
+		0) : >"$1/f$i" ;;
+		1) sstool randfile "$1/f$i" 700K "many-$i" random ;;
+		2) sstool randfile "$1/f$i" $((10#$i * 5000)) "many-$i" text ;;
+		3) printf "tiny %s\n" "$i" >"$1/f$i" ;;
+		*) sstool randfile "$1/f$i" $((10#$i * 300 + 1025)) \
+			"many-$i" random ;;
+		esac || return 1
+	done
+}
+
+for ds in plain enc
+do
+	test_expect_success "$ds: set-up" '
+		pool_and_dataset pmnt p $ds $ds
+	'
+
+	test_expect_success "$ds: directories of many files of every size are stored exactly" '
+		d=pmnt/$ds &&
+		many $d/a &&
+		many $d/a/sub &&
+		mkdir $d/b &&
+		for i in $(seq 1 40)
+		do
+			echo "small $i" >$d/b/s$i || return 1
+		done &&
+		sstool digest $d >expect &&
+		snapseal snapshot p/$ds@many &&
+		snapseal restore p/$ds@many r-$ds-many &&
+		sstool digest r-$ds-many >actual &&
+		test_cmp expect actual
+	'
+
+	test_expect_success "$ds: with few descriptors, the same snapshot" '
+		for n in 200 100 64
+		do
+			d=pmnt/$ds &&
+			echo "more $n" >$d/b/s1 &&
+			sstool digest $d >expect &&
+			(ulimit -n $n && snapseal snapshot p/$ds@fd$n) &&
+			snapseal restore p/$ds@fd$n r-$ds-fd$n &&
+			sstool digest r-$ds-fd$n >actual &&
+			test_cmp expect actual || return 1
+		done
+	'
+
+	test_expect_success UNCACHED "$ds: files not cached before are not cached after" '
+		d=pmnt/$ds/cold &&
+		mkdir $d &&
+		for i in $(seq -w 1 30)
+		do
+			sstool randfile $d/s$i $((10#$i * 9000)) "cold-$i" text ||
+				return 1
+		done &&
+		sstool randfile $d/large 3M cold-large random &&
+		drop $d/* &&
+		cached $d/* >before &&
+		sort -u before >before.u &&
+		echo 0 >zero &&
+		test_cmp zero before.u &&
+		snapseal snapshot p/$ds@cold &&
+		cached $d/* >after &&
+		test_cmp before after &&
+		snapseal restore p/$ds@cold r-$ds-cold &&
+		sstool digest $d >expect &&
+		sstool digest r-$ds-cold/cold >actual &&
+		test_cmp expect actual
+	'
+
+	test_expect_success UNCACHED "$ds: files cached before stay cached" '
+		d=pmnt/$ds/warm &&
+		mkdir $d &&
+		for i in $(seq -w 1 20)
+		do
+			sstool randfile $d/s$i $((10#$i * 8192)) "warm-$i" text ||
+				return 1
+		done &&
+		sstool randfile $d/large 2M warm-large random &&
+		sstool randfile $d/zcold 64K zcold text &&
+		sync $d/* &&
+		cat $d/s* $d/large >/dev/null &&
+		drop $d/zcold &&
+		stat -c %s $d/s* $d/large >sizes &&
+		cached $d/s* $d/large >before &&
+		test_cmp sizes before &&
+		snapseal snapshot p/$ds@warm &&
+		cached $d/s* $d/large >after &&
+		test_cmp sizes after &&
+		cached $d/zcold >after.cold &&
+		test_cmp zero after.cold
+	'
+done
+
+test_done
