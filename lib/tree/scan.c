@@ -283,8 +283,8 @@ prefetch_files(struct ss_tree *t, struct ss_snode *d)
 			p = &ring[(head + n++) % PF_AHEAD];
 			p->i = next - 1;
 			p->fd = open_file(d, se);
-			p->how = p->fd >= 0 && se->lsize > 0 ? ahead(p->fd) :
-			    PF_NONE;
+			p->how = p->fd < 0 || se->lsize == 0 ? PF_NONE :
+			    d->light ? se->pfhow : ahead(p->fd);
 		}
 		if (n == 0)
 			break;
@@ -299,6 +299,35 @@ prefetch_files(struct ss_tree *t, struct ss_snode *d)
 			se->how = SE_READ;	/* the walker says why */
 		off += (size_t)se->lsize;
 	}
+}
+
+/*
+ * warm_files(d): a light scan's part of prefetch_files: have the kernel
+ * read the small changed files of ${d} ahead, noting for each whether to
+ * drop its pages once copied.  ss_scan_data copies them.
+ */
+static void
+warm_files(struct ss_snode *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		struct ss_sent *se = &d->v[i];
+		int fd;
+
+		se->pfhow = PF_NONE;
+		if (se->how != SE_DATA || se->err || se->lsize == 0 ||
+		    (fd = open_file(d, se)) < 0)
+			continue;
+		se->pfhow = (uint8_t)ahead(fd);
+		close(fd);
+	}
+}
+
+void
+ss_scan_data(struct ss_tree *t, struct ss_snode *d)
+{
+	if (!d->err && !d->empty && !d->retry)
+		prefetch_files(t, d);
+	d->light = 0;
 }
 
 /* special(d, se, name, st, cx): a symlink, fifo or device. */
@@ -602,7 +631,10 @@ ss_scan_node(struct ss_tree *t, struct ss_snode *d, struct ss_sctx *cx,
 		if ((r = scan_entry(t, d, &d->v[i], cx)) != 0)
 			ent_fail(&d->v[i], r);
 	}
-	prefetch_files(t, d);
+	if (d->light)
+		warm_files(d);
+	else
+		prefetch_files(t, d);
 	if (d->haveprev)
 		prefetch_prev(t, d, cx);
 out:

@@ -64,6 +64,7 @@ struct ss_sent {
 	uint32_t hpos;		/* SE_DIR: 1 + its place in the heap, or 0 */
 	int haveloc;		/* SE_DIR: where its previous object is */
 	struct ss_loc prevloc;
+	uint8_t pfhow;		/* SE_DATA in a light node: read ahead how */
 };
 
 /* A directory being scanned, or scanned (scanq.c). */
@@ -77,6 +78,7 @@ struct ss_snode {
 	int needfd;		/* the walker reads files in it */
 	int state;
 	int retry;		/* a scanner ran out of descriptors */
+	int light;		/* SE_DATA files read ahead, not read yet */
 	int err;		/* non-zero: the walker fails with ${errmsg} */
 	char *errmsg;
 	struct stat st;		/* fstat of the open directory */
@@ -123,7 +125,10 @@ void ss_sctx_fini(struct ss_sctx *cx);
  * ss_scan_node(t, node, cx, walker): scan ${node} (scan.c) with the
  * context ${cx}; errors are kept in the node and its entries.  A scanner
  * (!${walker}) that runs out of descriptors sets node->retry instead.
+ * A light scan (node->light) only has the kernel read its small changed
+ * files ahead; ss_scan_data(t, node) reads them, on the walker.
  */
+void ss_scan_data(struct ss_tree *t, struct ss_snode *node);
 void ss_scan_node(struct ss_tree *t, struct ss_snode *node,
     struct ss_sctx *cx, int walker);
 

@@ -7,10 +7,15 @@
  * a subdirectory only when it is scanned, so a directory of many
  * subdirectories costs one entry each.  The walker takes each node as it
  * reaches it, waiting if a scanner has it, scanning it itself if nobody
- * has.  Scanners stop taking subdirectories while too many bytes of
- * scanned nodes wait for the walker, or too many of them keep their
- * descriptor: a directory keeps it only while a subdirectory is still to
- * be opened in it or the walker is to read a file in it.
+ * has.  Past AHEAD_BYTES of scanned nodes waiting for the walker, a
+ * scanner's scan is light: the small files it would have read into
+ * memory are only read ahead by the kernel, and the walker copies them
+ * when it takes the node (ss_scan_data), so the scanners keep going
+ * without holding more memory.  They stop while twice AHEAD_BYTES of
+ * scanned nodes wait, or LIGHT_BYTES of files wait in light ones, or too
+ * many nodes keep their descriptor: a directory keeps it only while a
+ * subdirectory is still to be opened in it or the walker is to read a
+ * file in it.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -23,6 +28,7 @@
 #include "tree/scan.h"
 
 #define AHEAD_BYTES (4u * 1024 * 1024)
+#define LIGHT_BYTES (32u * 1024 * 1024)
 #define MAX_FDS 512
 #define FDATA_SMALL (8u * 1024)	/* smaller: malloc */
 #define FDATA_UNIT (16u * 1024)
@@ -40,6 +46,7 @@ struct ss_scan {
 	size_t nheap, capheap;
 	struct ss_snode *all;		/* every live node */
 	size_t ahead_bytes;		/* of nodes scanned, not walked yet */
+	size_t light_bytes;		/* files read ahead in light nodes */
 	size_t nfds, max_fds;		/* nodes keeping their descriptor */
 	int stop, halted;
 	int nthreads;
@@ -220,8 +227,11 @@ scanned(struct ss_scan *sc, struct ss_snode *d)
 	sc->ahead_bytes += d->acct;
 	if (d->retry)
 		goto out;
+	if (d->light)
+		sc->light_bytes += d->fbytes;
 	for (size_t i = 0; i < d->n; i++) {
-		if (d->v[i].how == SE_READ)
+		if (d->v[i].how == SE_READ ||
+		    (d->light && d->v[i].how == SE_DATA))
 			d->needfd = 1;
 		if (d->v[i].how == SE_DIR && !d->v[i].err) {
 			heap_push(sc, d, i);
@@ -327,7 +337,10 @@ scanner(void *arg)
 	pthread_mutex_lock(&sc->mu);
 	for (;;) {
 		while (!sc->stop && (sc->nheap == 0 ||
-		    sc->nfds >= sc->max_fds || sc->ahead_bytes >= AHEAD_BYTES))
+		    sc->nfds >= sc->max_fds ||
+		    (sc->ahead_bytes >= AHEAD_BYTES &&
+		    (sc->ahead_bytes >= 2 * AHEAD_BYTES ||
+		    sc->light_bytes >= LIGHT_BYTES))))
 			pthread_cond_wait(&sc->work, &sc->mu);
 		if (sc->stop)
 			break;
@@ -336,6 +349,7 @@ scanner(void *arg)
 		heap_del(sc, se);
 		if ((d = new_child(sc, d, se)) == NULL)
 			continue;	/* no memory: the walker will try */
+		d->light = sc->ahead_bytes >= AHEAD_BYTES;
 		pthread_mutex_unlock(&sc->mu);
 		ss_scan_node(sc->t, d, cx, 0);
 		pthread_mutex_lock(&sc->mu);
@@ -370,6 +384,13 @@ take(struct ss_tree *t, struct ss_snode *d, int here)
 	while (d->state != SN_DONE)
 		pthread_cond_wait(&sc->done, &sc->mu);
 	sc->ahead_bytes -= d->acct;
+	if (d->light) {
+		sc->light_bytes -= d->fbytes;
+		pthread_cond_signal(&sc->work);
+		pthread_mutex_unlock(&sc->mu);
+		ss_scan_data(t, d);	/* read ahead: copied now */
+		pthread_mutex_lock(&sc->mu);
+	}
 	pthread_cond_signal(&sc->work);
 }
 
@@ -391,6 +412,7 @@ ss_scan_child(struct ss_tree *t, struct ss_snode *p, struct ss_sent *se)
 	} else if (d->state == SN_DONE && d->retry) {
 		/* a scanner had no descriptor left: do it here */
 		d->retry = 0;
+		d->light = 0;
 		sc->ahead_bytes -= d->acct;
 		d->acct = 0;
 		here = 1;
