@@ -27,7 +27,7 @@
 
 #include "tree/scan.h"
 
-#define AHEAD_BYTES (4u * 1024 * 1024)
+#define AHEAD_BYTES (2u * 1024 * 1024)
 #define LIGHT_BYTES (32u * 1024 * 1024)
 #define MAX_FDS 512
 #define FDATA_SMALL (8u * 1024)	/* smaller: malloc */

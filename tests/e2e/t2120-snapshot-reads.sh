@@ -119,7 +119,7 @@ do
 	'
 
 	# The walker chunks big/ first while the scanners go ahead through
-	# d*/, past their 4 MiB of small files held in memory: the later
+	# d*/, past their 2 MiB of small files held in memory: the later
 	# directories are only read ahead by the kernel, and copied when the
 	# walker reaches them (light scans, docs/design.md 3.1.1).
 	test_expect_success UNCACHED "$ds: past the scanners' look-ahead: exact, and nothing left cached" '
