@@ -17,11 +17,8 @@ sub_digest() {
 }
 
 test_expect_success 'setup: a pool, an encrypted and a plain dataset' '
-	snapseal pool create -m "$PWD/mnt" tank &&
-	head -c 32 /dev/urandom >key &&
-	snapseal create -o encryption=on -o keyformat=raw \
-		-o keylocation="file://$PWD/key" tank/enc &&
-	snapseal create tank/plain
+	pool_and_dataset mnt tank enc enc &&
+	pool_and_dataset mnt tank plain plain
 '
 
 for ds in enc plain; do
