@@ -185,19 +185,6 @@ ahead(int fd)
 	return how;
 }
 
-/* open_file(d, se): ${se} of ${d} opened for reading, or -1. */
-static int
-open_file(struct ss_snode *d, const struct ss_sent *se)
-{
-	int fd = openat(d->fd, se->e.name, O_RDONLY | O_NOFOLLOW |
-	    O_NOATIME | O_CLOEXEC);
-
-	if (fd < 0 && errno == EPERM)
-		fd = openat(d->fd, se->e.name, O_RDONLY | O_NOFOLLOW |
-		    O_CLOEXEC);
-	return fd;
-}
-
 /*
  * prefetch(d, se, buf, fd, how): read the small changed file ${se}, open
  * as ${fd} (read ahead as ${how}, PF_*), whole into ${buf} (its size when
@@ -282,7 +269,7 @@ prefetch_files(struct ss_tree *t, struct ss_snode *d)
 			}
 			p = &ring[(head + n++) % PF_AHEAD];
 			p->i = next - 1;
-			p->fd = open_file(d, se);
+			p->fd = ss_snap_open(d->fd, se->e.name);
 			p->how = p->fd < 0 || se->lsize == 0 ? PF_NONE :
 			    d->light ? se->pfhow : ahead(p->fd);
 		}
@@ -315,7 +302,7 @@ warm_files(struct ss_snode *d)
 
 		se->pfhow = PF_NONE;
 		if (se->how != SE_DATA || se->err || se->lsize == 0 ||
-		    (fd = open_file(d, se)) < 0)
+		    (fd = ss_snap_open(d->fd, se->e.name)) < 0)
 			continue;
 		se->pfhow = (uint8_t)ahead(fd);
 		close(fd);

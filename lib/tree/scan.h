@@ -192,6 +192,8 @@ struct ss_sread *ss_pipe_reader(struct ss_tree *t);
 
 /* Helpers shared with snap.c. */
 ssize_t ss_snap_pread(int fd, void *buf, size_t n, uint64_t off);
+/* ss_snap_open(dirfd, name): a file of the tree opened to be read, or -1. */
+int ss_snap_open(int dirfd, const char *name);
 int ss_snap_same_stat(const struct stat *a, const struct stat *b);
 void ss_snap_fill_stat(struct ss_ent *e, const struct stat *st);
 /*

@@ -384,14 +384,14 @@ take(struct ss_tree *t, struct ss_snode *d, int here)
 	while (d->state != SN_DONE)
 		pthread_cond_wait(&sc->done, &sc->mu);
 	sc->ahead_bytes -= d->acct;
-	if (d->light) {
+	if (d->light)
 		sc->light_bytes -= d->fbytes;
-		pthread_cond_signal(&sc->work);
+	pthread_cond_signal(&sc->work);
+	if (d->light) {
 		pthread_mutex_unlock(&sc->mu);
 		ss_scan_data(t, d);	/* read ahead: copied now */
 		pthread_mutex_lock(&sc->mu);
 	}
-	pthread_cond_signal(&sc->work);
 }
 
 struct ss_snode *

@@ -408,11 +408,7 @@ ss_snap_capture_file(struct ss_tree *t, struct ss_snode *d, struct ss_sent *se)
 		se->e.ckind = SS_CK_NONE;
 		se->e.subtree = 0;
 		rd.ci = 0;
-		fd = openat(d->fd, se->e.name, O_RDONLY | O_NOFOLLOW |
-		    O_NOATIME | O_CLOEXEC);
-		if (fd < 0 && errno == EPERM)
-			fd = openat(d->fd, se->e.name, O_RDONLY | O_NOFOLLOW |
-			    O_CLOEXEC);
+		fd = ss_snap_open(d->fd, se->e.name);
 		if (fd < 0) {
 			r = ss_err_errno(ss_errno_code(errno), "cannot open");
 			break;

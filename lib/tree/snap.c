@@ -76,6 +76,17 @@ ss_snap_pread(int fd, void *buf, size_t n, uint64_t off)
 }
 
 int
+ss_snap_open(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NOATIME |
+	    O_CLOEXEC);
+
+	if (fd < 0 && errno == EPERM)	/* O_NOATIME on another's file */
+		fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	return fd;
+}
+
+int
 ss_snap_same_stat(const struct stat *a, const struct stat *b)
 {
 	return a->st_size == b->st_size && a->st_ino == b->st_ino &&

@@ -15,30 +15,15 @@
 #include <string.h>
 
 #include "tree/tree.h"
+#include "tests/unit/entcmp.h"
 #include "fuzz.h"
 
-static int
-bytes_eq(const void *a, size_t an, const void *b, size_t bn)
-{
-	return an == bn && (an == 0 || memcmp(a, b, an) == 0);
-}
-
+/* ent_eq(a, b): the same entry, content ID included. */
 static int
 ent_eq(const struct ss_ent *a, const struct ss_ent *b)
 {
-	return bytes_eq(a->name, a->namelen, b->name, b->namelen) &&
-	    a->type == b->type && a->ckind == b->ckind &&
-	    a->mode == b->mode && a->uid == b->uid && a->gid == b->gid &&
-	    a->mtime_sec == b->mtime_sec && a->mtime_nsec == b->mtime_nsec &&
-	    a->ctime_sec == b->ctime_sec && a->ctime_nsec == b->ctime_nsec &&
-	    a->ino == b->ino && a->size == b->size &&
-	    a->hlgroup == b->hlgroup && a->rdev == b->rdev &&
-	    a->subtree == b->subtree &&
-	    memcmp(a->cid.b, b->cid.b, SS_ID_LEN) == 0 &&
-	    (a->ckind != SS_CK_INLINE ||
-	    bytes_eq(a->data, a->size, b->data, b->size)) &&
-	    bytes_eq(a->target, a->targetlen, b->target, b->targetlen) &&
-	    bytes_eq(a->xattrs, a->xattrslen, b->xattrs, b->xattrslen);
+	return ent_fields_eq(a, b) &&
+	    memcmp(a->cid.b, b->cid.b, SS_ID_LEN) == 0;
 }
 
 /*
