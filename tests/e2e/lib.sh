@@ -221,6 +221,35 @@ test_lazy_prereq XXHASH '
 sys.exit(0 if ctypes.util.find_library(\"xxhash\") else 1)"
 '
 
+# UNCACHED: RWF_DONTCACHE (Linux 6.14) is what keeps the large files a
+# snapshot reads out of the cache; fincore reports what is cached; dd
+# iflag=nocache drops a file's pages (POSIX_FADV_DONTNEED), which a tmpfs
+# cannot.
+test_lazy_prereq UNCACHED '
+	fincore --version >/dev/null &&
+	test "$(stat -f -c %T .)" != tmpfs &&
+	v=$(uname -r | sed "s/^\([0-9]*\)\.\([0-9]*\).*/\1 \2/") &&
+	set -- $v &&
+	test "$1" -gt 6 -o \( "$1" = 6 -a "$2" -ge 14 \) &&
+	head -c 1M /dev/urandom >probe && sync probe &&
+	dd if=probe iflag=nocache count=0 status=none &&
+	test "$(fincore --bytes --noheadings --output RES probe | tr -d " ")" = 0
+'
+
+# cached FILE...: the bytes of each FILE in the page cache, one a line.
+cached() {
+	fincore --bytes --noheadings --output RES "$@" | tr -d " "
+}
+
+# drop FILE...: write FILE out and drop its pages.
+drop() {
+	sync "$@" &&
+	for f in "$@"
+	do
+		dd if="$f" iflag=nocache count=0 status=none || return 1
+	done
+}
+
 # ---------- running tests ----------
 
 # _eval_body BODY: eval BODY in this shell (variables it sets persist, like

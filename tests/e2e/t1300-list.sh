@@ -424,4 +424,37 @@ test_expect_success KEYRING 'list the encryption columns of an encrypted tree' '
 	test_cmp expect actual
 '
 
+# The lookups of a command land all over the catalog's B-trees; a catalog
+# of moderate size is read ahead whole when it is opened instead of one
+# cold page after the other.  User properties of 8,000 bytes make this
+# one 1.6 MB, of which listing names reads a few pages.
+test_expect_success UNCACHED 'a command reads the catalog ahead whole' '
+	snapseal create tank/pad &&
+	v=$(printf "%8000s" "" | tr " " x) &&
+	for k in 1 2 3 4
+	do
+		set -- &&
+		for i in $(seq 1 50)
+		do
+			set -- "$@" "user:pad$k.$i=$v"
+		done &&
+		snapseal set "$@" tank/pad || return 1
+	done &&
+	cat="$SNAPSEAL_HOME/tank/catalog.db" &&
+	size=$(stat -c %s "$cat") &&
+	test "$size" -gt 1500000 &&
+	drop "$cat" &&
+	test "$(cached "$cat")" = 0 &&
+	snapseal list -H -o name tank/pad >out &&
+	echo tank/pad >expect &&
+	test_cmp expect out &&
+	# the kernel goes on reading after the command has exited
+	for i in $(seq 1 50)
+	do
+		test "$(cached "$cat")" = "$size" && break
+		sleep 0.1
+	done &&
+	test "$(cached "$cat")" = "$size"
+'
+
 test_done

@@ -15,36 +15,10 @@ hold in memory ahead of the walk.'
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-# RWF_DONTCACHE (Linux 6.14) is what keeps the large files out of the
-# cache; fincore reports what is cached; dd iflag=nocache drops a file's
-# pages (POSIX_FADV_DONTNEED), which a tmpfs cannot.
-test_lazy_prereq UNCACHED '
-	fincore --version >/dev/null &&
-	test "$(stat -f -c %T .)" != tmpfs &&
-	v=$(uname -r | sed "s/^\([0-9]*\)\.\([0-9]*\).*/\1 \2/") &&
-	set -- $v &&
-	test "$1" -gt 6 -o \( "$1" = 6 -a "$2" -ge 14 \) &&
-	head -c 1M /dev/urandom >probe && sync probe &&
-	dd if=probe iflag=nocache count=0 status=none &&
-	test "$(fincore --bytes --noheadings --output RES probe | tr -d " ")" = 0
-'
-
-# cached FILE...: the bytes of each FILE in the page cache, one a line.
-cached() {
-	fincore --bytes --noheadings --output RES "$@" | tr -d " "
-}
-
-# drop FILE...: write FILE out and drop its pages.
-drop() {
-	sync "$@" &&
-	for f in "$@"
-	do
-		dd if="$f" iflag=nocache count=0 status=none || return 1
-	done
-}
-
 # many DIR: 70 files of sizes from 0 to 700 KiB, in an order where small,
-# empty and large files alternate (the large ones are not read ahead).
+# empty and large files alternate (the large ones, and those past the
+# directory's share of small ones, are read by the walker: only their
+# start is read ahead).
 many() {
 	mkdir -p "$1" &&
 	for i in $(seq -w 1 70)
