@@ -138,6 +138,8 @@ read_xattrs_at(int dirfd, const char *name, struct ss_buf *out)
  * read ahead.
  */
 #define PF_AHEAD 16
+#define RA_HEAD (2u * 1024 * 1024)	/* sread.c's RD_BLOCK */
+#define RA_NODE (8u * 1024 * 1024)
 
 #ifndef SYS_cachestat
 #if defined(__alpha__)
@@ -156,32 +158,36 @@ struct pf_cstat {
 	    nr_recently_evicted;
 };
 
-enum { PF_NONE, PF_KEEP, PF_DROP };	/* read ahead: no; yes; yes, drop */
 
 /* cachestat: untried or working; missing (ENOSYS); refused (no read-ahead) */
 enum { CS_YES, CS_MISSING, CS_REFUSED };
 static int cs_mode;
 
-/* ahead(fd): ask the kernel to read the file ${fd} ahead; PF_*. */
+/*
+ * ahead(fd, len): ask the kernel to read the first ${len} bytes (0: all)
+ * of the file ${fd} ahead; SS_RA_*.  Whether it is dropped after depends
+ * on the whole file: one with any page cached is left as it is.
+ */
 static int
-ahead(int fd)
+ahead(int fd, uint64_t len)
 {
 	struct pf_range rg = { 0, 0 };	/* the whole file */
 	struct pf_cstat cs;
-	int m = __atomic_load_n(&cs_mode, __ATOMIC_RELAXED), how = PF_KEEP;
+	int m = __atomic_load_n(&cs_mode, __ATOMIC_RELAXED), how = SS_RA_KEEP;
 
 	if (m == CS_YES) {
 		if (syscall(SYS_cachestat, fd, &rg, &cs, 0) == 0) {
 			if (cs.nr_cache > 0)
-				return PF_NONE;	/* read as it is */
-			how = PF_DROP;
+				return SS_RA_NONE;	/* read as it is */
+			how = SS_RA_DROP;
 		} else {
 			m = errno == ENOSYS ? CS_MISSING : CS_REFUSED;
 			__atomic_store_n(&cs_mode, m, __ATOMIC_RELAXED);
 		}
 	}
-	if (m == CS_REFUSED || posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED))
-		return PF_NONE;
+	if (m == CS_REFUSED || posix_fadvise(fd, 0, (off_t)len,
+	    POSIX_FADV_WILLNEED))
+		return SS_RA_NONE;
 	return how;
 }
 
@@ -232,7 +238,7 @@ prefetch(struct ss_sent *se, uint8_t *buf, int fd, int how)
 	se->data = buf;
 	se->how = SE_DATA;
 out:
-	if (how == PF_DROP)
+	if (how == SS_RA_DROP)
 		(void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 	close(fd);
 }
@@ -270,8 +276,8 @@ prefetch_files(struct ss_tree *t, struct ss_snode *d)
 			p = &ring[(head + n++) % PF_AHEAD];
 			p->i = next - 1;
 			p->fd = ss_snap_open(d->fd, se->e.name);
-			p->how = p->fd < 0 || se->lsize == 0 ? PF_NONE :
-			    d->light ? se->pfhow : ahead(p->fd);
+			p->how = p->fd < 0 || se->lsize == 0 ? SS_RA_NONE :
+			    d->light ? se->pfhow : ahead(p->fd, 0);
 		}
 		if (n == 0)
 			break;
@@ -300,11 +306,39 @@ warm_files(struct ss_snode *d)
 		struct ss_sent *se = &d->v[i];
 		int fd;
 
-		se->pfhow = PF_NONE;
+		se->pfhow = SS_RA_NONE;
 		if (se->how != SE_DATA || se->err || se->lsize == 0 ||
 		    (fd = ss_snap_open(d->fd, se->e.name)) < 0)
 			continue;
-		se->pfhow = (uint8_t)ahead(fd);
+		se->pfhow = (uint8_t)ahead(fd, 0);
+		close(fd);
+	}
+}
+
+/*
+ * warm_reads(d): have the kernel read ahead the start of each changed
+ * file of ${d} that the walker reads itself (SE_READ: larger than a
+ * scanner reads, or past its directory's share): its first reader block
+ * (RA_HEAD), up to RA_NODE for the directory.  The reader then starts
+ * each from memory instead of waiting for the disk one file after the
+ * other; the walker drops what was read ahead (ss_snap_capture_file).
+ */
+static void
+warm_reads(struct ss_snode *d)
+{
+	for (size_t i = 0; i < d->n && d->rabytes < RA_NODE; i++) {
+		struct ss_sent *se = &d->v[i];
+		uint64_t len;
+		int fd;
+
+		if (se->how != SE_READ || se->err || se->lsize == 0 ||
+		    se->pfhow != SS_RA_NONE ||
+		    (fd = ss_snap_open(d->fd, se->e.name)) < 0)
+			continue;
+		len = se->lsize < RA_HEAD ? se->lsize : RA_HEAD;
+		se->pfhow = (uint8_t)ahead(fd, len);
+		if (se->pfhow != SS_RA_NONE)
+			d->rabytes += (size_t)len;
 		close(fd);
 	}
 }
@@ -622,6 +656,7 @@ ss_scan_node(struct ss_tree *t, struct ss_snode *d, struct ss_sctx *cx,
 		warm_files(d);
 	else
 		prefetch_files(t, d);
+	warm_reads(d);
 	if (d->haveprev)
 		prefetch_prev(t, d, cx);
 out:

@@ -10,8 +10,8 @@
  * - scanners (scan.c, scanq.c) run ahead of the walker: they list
  *   directories, stat every entry, read the xattrs and symlink targets
  *   that may have changed, load the previous snapshot's directory objects,
- *   and read small changed files whole, so the walker seldom waits for
- *   the disk;
+ *   read small changed files whole, and have the kernel read ahead the
+ *   start of the larger ones, so the walker seldom waits for the disk;
  * - the reader (sread.c) reads ahead of the walker the large files it
  *   cuts;
  * - sealers (pipe.c) compute chunk IDs, look them up in the index, and
@@ -64,8 +64,16 @@ struct ss_sent {
 	uint32_t hpos;		/* SE_DIR: 1 + its place in the heap, or 0 */
 	int haveloc;		/* SE_DIR: where its previous object is */
 	struct ss_loc prevloc;
-	uint8_t pfhow;		/* SE_DATA in a light node: read ahead how */
+	uint8_t pfhow;		/* read ahead how (SS_RA_*): SE_DATA in a
+				   light node, SE_READ */
 };
+
+/*
+ * How a scanner had the kernel read a file ahead (ss_sent.pfhow): not at
+ * all; yes; yes, and nothing of it was cached before, so its pages are
+ * dropped once it is read.
+ */
+enum { SS_RA_NONE = 0, SS_RA_KEEP, SS_RA_DROP };
 
 /* A directory being scanned, or scanned (scanq.c). */
 struct ss_snode {
@@ -99,6 +107,8 @@ struct ss_snode {
 	size_t acct;		/* bytes counted against the look-ahead */
 	uint8_t *fdata;		/* the SE_DATA files, one after the other */
 	size_t fbytes;
+	size_t rabytes;		/* of its SE_READ files read ahead */
+	size_t racct;		/* counted as read ahead (scanq.c) */
 	struct ss_id *idout;	/* where its ID and size go (the walker) */
 	uint64_t *accout;
 	uint32_t *key;		/* its place in the walk: entry indexes */

@@ -12,7 +12,9 @@
  * memory are only read ahead by the kernel, and the walker copies them
  * when it takes the node (ss_scan_data), so the scanners keep going
  * without holding more memory.  They stop while twice AHEAD_BYTES of
- * scanned nodes wait, or LIGHT_BYTES of files wait in light ones, or too
+ * scanned nodes wait, or RA_BYTES wait read ahead by the kernel for
+ * nodes not walked yet (light nodes' small files, and the start of the
+ * files the walker reads: scan.c, warm_reads), or too
  * many nodes keep their descriptor: a directory keeps it only while a
  * subdirectory is still to be opened in it or the walker is to read a
  * file in it.
@@ -28,7 +30,7 @@
 #include "tree/scan.h"
 
 #define AHEAD_BYTES (2u * 1024 * 1024)
-#define LIGHT_BYTES (32u * 1024 * 1024)
+#define RA_BYTES (32u * 1024 * 1024)
 #define MAX_FDS 512
 #define FDATA_SMALL (8u * 1024)	/* smaller: malloc */
 #define FDATA_UNIT (16u * 1024)
@@ -46,7 +48,7 @@ struct ss_scan {
 	size_t nheap, capheap;
 	struct ss_snode *all;		/* every live node */
 	size_t ahead_bytes;		/* of nodes scanned, not walked yet */
-	size_t light_bytes;		/* files read ahead in light nodes */
+	size_t ra_bytes;		/* read ahead for nodes not walked */
 	size_t nfds, max_fds;		/* nodes keeping their descriptor */
 	int stop, halted;
 	int nthreads;
@@ -227,8 +229,8 @@ scanned(struct ss_scan *sc, struct ss_snode *d)
 	sc->ahead_bytes += d->acct;
 	if (d->retry)
 		goto out;
-	if (d->light)
-		sc->light_bytes += d->fbytes;
+	d->racct = d->rabytes + (d->light ? d->fbytes : 0);
+	sc->ra_bytes += d->racct;
 	for (size_t i = 0; i < d->n; i++) {
 		if (d->v[i].how == SE_READ ||
 		    (d->light && d->v[i].how == SE_DATA))
@@ -338,9 +340,8 @@ scanner(void *arg)
 	for (;;) {
 		while (!sc->stop && (sc->nheap == 0 ||
 		    sc->nfds >= sc->max_fds ||
-		    (sc->ahead_bytes >= AHEAD_BYTES &&
-		    (sc->ahead_bytes >= 2 * AHEAD_BYTES ||
-		    sc->light_bytes >= LIGHT_BYTES))))
+		    sc->ahead_bytes >= 2 * AHEAD_BYTES ||
+		    sc->ra_bytes >= RA_BYTES))
 			pthread_cond_wait(&sc->work, &sc->mu);
 		if (sc->stop)
 			break;
@@ -384,8 +385,8 @@ take(struct ss_tree *t, struct ss_snode *d, int here)
 	while (d->state != SN_DONE)
 		pthread_cond_wait(&sc->done, &sc->mu);
 	sc->ahead_bytes -= d->acct;
-	if (d->light)
-		sc->light_bytes -= d->fbytes;
+	sc->ra_bytes -= d->racct;
+	d->racct = 0;
 	pthread_cond_signal(&sc->work);
 	if (d->light) {
 		pthread_mutex_unlock(&sc->mu);

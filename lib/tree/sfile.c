@@ -414,6 +414,8 @@ ss_snap_capture_file(struct ss_tree *t, struct ss_snode *d, struct ss_sent *se)
 			break;
 		}
 		r = attempt(&rd, fd, se, path);
+		if (se->pfhow == SS_RA_DROP)	/* a scanner read it ahead */
+			(void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 		close(fd);
 		ss_pipe_putbuf(t, rd.buf, rd.zero ? 0 : rd.have);
 		rd.buf = NULL;
