@@ -348,7 +348,8 @@ print_list(struct items *it, char **cols, size_t ncols,
     const struct listopts *o)
 {
 	struct table *t = table_new(ncols, o->scripted);
-	char ***cells = ss_calloc(it->n + 1, sizeof(*cells)), buf[4096];
+	char ***cells = ss_calloc(it->n + 1, sizeof(*cells));
+	char buf[SS_PROPVAL_MAX];
 	size_t *order = ss_calloc(it->n + 1, sizeof(*order));
 	size_t keycol[16];
 	int r = 0;

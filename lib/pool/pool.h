@@ -160,9 +160,12 @@ enum ss_source {
 	SS_SOURCE_RECEIVED
 };
 
+/* The longest property value, with its NUL (zfs's ZAP_MAXVALUELEN). */
+#define SS_PROPVAL_MAX 8192
+
 struct ss_propval {
-	char value[4096];	/* display value ("-" if not applicable) */
-	char exact[4096];	/* exact value (numbers in bytes/seconds) */
+	char value[SS_PROPVAL_MAX];	/* display value ("-": not applicable) */
+	char exact[SS_PROPVAL_MAX];	/* exact value (bytes, seconds) */
 	int source;
 	char from[SS_NAME_MAX + 1];	/* for SS_SOURCE_INHERITED */
 	int applies;		/* 0: the property does not apply here */

@@ -632,7 +632,7 @@ check_value(struct ss_pool *p, const struct ss_ds *ds, const char *name,
 			    " 'none' for encrypted datasets");
 		return 0;
 	}
-	if (strlen(value) > 8191)
+	if (strlen(value) >= SS_PROPVAL_MAX)
 		return ss_err(SS_EINVAL, "property value is too long");
 	return 0;
 }

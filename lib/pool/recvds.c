@@ -47,8 +47,8 @@ parse_props(struct ss_rd *rd, struct dsrec *d)
 		q->name = ss_rd_str16(rd, &q->nl);
 		q->value = ss_rd_str16(rd, &q->vl);
 		src = ss_rd_u8(rd);
-		if (rd->err || q->nl == 0 || q->nl > 255 || q->vl > 8191 ||
-		    memchr(q->name, '\0', q->nl) ||
+		if (rd->err || q->nl == 0 || q->nl > 255 ||
+		    q->vl >= SS_PROPVAL_MAX || memchr(q->name, '\0', q->nl) ||
 		    memchr(q->value, '\0', q->vl) || src < SS_SRC_LOCAL ||
 		    src > SS_SRC_RECEIVED)
 			return 1;

@@ -560,6 +560,23 @@ test_expect_success 'a user property value may hold spaces and = signs' '
 	snapseal inherit com.example:note tank/c
 '
 
+test_expect_success 'a user property value of 8,191 bytes is shown whole; 8,192 is refused' '
+	v=$(printf "%8190s" "" | tr " " v)w &&
+	snapseal set "com.example:long=$v" tank/c &&
+	snapseal get -H -o value com.example:long tank/c >actual &&
+	echo "$v" >expect &&
+	test_cmp expect actual &&
+	snapseal list -H -o com.example:long tank/c >actual &&
+	test_cmp expect actual &&
+	snapseal get -Hp -o value com.example:long tank/c >actual &&
+	test_cmp expect actual &&
+	test_expect_code 1 snapseal set "com.example:long=${v}x" tank/c 2>err &&
+	test_grep "property value is too long" err &&
+	snapseal get -H -o value com.example:long tank/c >actual &&
+	test_cmp expect actual &&
+	snapseal inherit com.example:long tank/c
+'
+
 test_expect_success 'get all lists user properties after the native ones' '
 	snapseal get -H -o property,value,source all tank/a/b >out &&
 	tail -n 1 out >actual &&
