@@ -1,7 +1,8 @@
 /*
  * sread.c: the reader of snapshot, a thread that reads the data region
  * the walker is chunking a few large blocks ahead of it, so that the
- * walker seldom waits for the disk.  Reads go through the page cache but
+ * walker seldom waits for the disk (a region of one block the walker
+ * reads itself).  Reads go through the page cache but
  * leave no pages behind that were not there before (ss_snap_pread,
  * RWF_DONTCACHE): data read once neither evicts what others use nor makes
  * the kernel find fresh pages for every block.  The walker copies each
@@ -133,6 +134,29 @@ ss_sread_new(struct ss_sread **out)
 	return 0;
 }
 
+/*
+ * read_here(rd, fd, off, end): a region of at most one block is read on
+ * the walker's thread: handing it to the reader would only add two thread
+ * switches (a cold one waits for the disk either way), which cost the
+ * walker more than the read of a warm one.  The reader is idle: no region
+ * is active.
+ */
+static void
+read_here(struct ss_sread *rd, int fd, uint64_t off, uint64_t end)
+{
+	struct rdblk *b = &rd->b[0];
+
+	b->want = (size_t)(end - off);
+	b->err = off < end ? read_block(fd, b->p, b->want, off, &b->len) : 0;
+	pthread_mutex_lock(&rd->mu);
+	rd->gen++;
+	rd->fd = fd;
+	rd->next = rd->end = end;
+	rd->wseq = 0;
+	rd->rseq = off < end ? 1 : 0;
+	pthread_mutex_unlock(&rd->mu);
+}
+
 int
 ss_sread_begin(struct ss_sread *rd, int fd, uint64_t off, uint64_t end)
 {
@@ -140,6 +164,10 @@ ss_sread_begin(struct ss_sread *rd, int fd, uint64_t off, uint64_t end)
 
 	if (!rd->started && (r = rd_start(rd)) != 0)
 		return r;
+	if (end - off <= RD_BLOCK) {
+		read_here(rd, fd, off, end);
+		return 0;
+	}
 	pthread_mutex_lock(&rd->mu);
 	rd->gen++;
 	rd->fd = fd;

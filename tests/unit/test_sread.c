@@ -85,6 +85,22 @@ main(void)
 	ok(got == 3 * MiB - 6 && same, "a region inside: %zu bytes as written",
 	    got);
 
+	/* one block (2 MiB) is read on the caller's thread, more by the reader */
+	r = read_all(rd, fd, 7, 7 + 2 * MiB, &got, &same);
+	is_int(r, 0, "one block: read");
+	ok(got == 2 * MiB && same, "one block: %zu bytes as written", got);
+	r = read_all(rd, fd, 7, 8 + 2 * MiB, &got, &same);
+	is_int(r, 0, "a block and a byte: read");
+	ok(got == 2 * MiB + 1 && same, "a block and a byte: %zu bytes as"
+	    " written", got);
+	r = read_all(rd, fd, 5 * MiB, g_size, &got, &same);
+	is_int(r, 0, "the last 123 bytes: read");
+	ok(got == 123 && same, "the last bytes: %zu as written", got);
+	r = read_all(rd, fd, 5 * MiB, g_size + 1, &got, &same);
+	is_int(r, SS_ECHANGED, "a small region one byte past the end:"
+	    " SS_ECHANGED");
+	ok(same && got <= 123, "what came before it was the file's bytes");
+
 	r = read_all(rd, fd, 0, g_size + 1, &got, &same);
 	is_int(r, SS_ECHANGED, "a region one byte past the end: SS_ECHANGED");
 	ok(strstr(ss_errmsg(), "file changed while being read") != NULL,
