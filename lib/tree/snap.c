@@ -78,11 +78,16 @@ ss_snap_pread(int fd, void *buf, size_t n, uint64_t off)
 int
 ss_snap_open(int dirfd, const char *name)
 {
-	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NOATIME |
-	    O_CLOEXEC);
+	/*
+	 * O_NONBLOCK: a file replaced by a FIFO since it was stat'ed would
+	 * otherwise block the open until a writer came (regular files
+	 * ignore it); the caller's fstat then sees it is no regular file.
+	 */
+	int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+	int fd = openat(dirfd, name, flags | O_NOATIME);
 
 	if (fd < 0 && errno == EPERM)	/* O_NOATIME on another's file */
-		fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		fd = openat(dirfd, name, flags);
 	return fd;
 }
 

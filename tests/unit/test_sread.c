@@ -4,13 +4,18 @@
  * ends before the region does (it shrank while being read) is
  * SS_ECHANGED with the message the snapshot reports, "file changed while
  * being read" (docs/man/snapseal-snapshot.8); a read error is reported
- * with its reason; the reader can start again after any of them.
+ * with its reason; the reader can start again after any of them.  And
+ * ss_snap_open, which opens every file a snapshot reads, returns at once
+ * on a FIFO (a file replaced by one after it was stat'ed) instead of
+ * waiting for a writer.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tree/scan.h"
@@ -140,5 +145,27 @@ main(void)
 	ss_sread_free(rd);
 	close(fd);
 	free(g_data);
+
+	{
+		char dir[] = "/tmp/test_sread.XXXXXX", path[64];
+		struct stat st;
+		int dfd, ffd;
+
+		if (mkdtemp(dir) == NULL ||
+		    (dfd = open(dir, O_RDONLY | O_DIRECTORY)) < 0 ||
+		    mkfifoat(dfd, "fifo", 0600) != 0)
+			return 1;
+		alarm(10);	/* a blocking open ends the test here */
+		ffd = ss_snap_open(dfd, "fifo");
+		alarm(0);
+		ok(ffd >= 0 && fstat(ffd, &st) == 0 && S_ISFIFO(st.st_mode),
+		    "a FIFO is opened at once, and fstat tells it apart");
+		if (ffd >= 0)
+			close(ffd);
+		snprintf(path, sizeof(path), "%s/fifo", dir);
+		(void)unlink(path);
+		(void)rmdir(dir);
+		close(dfd);
+	}
 	return done_testing();
 }
