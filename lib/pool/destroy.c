@@ -114,11 +114,17 @@ drop_all(struct ss_pool *p, const struct ss_ds *ds, struct ss_freelist *f,
 	return r == 0 ? ss_resume_release(p, ds->id, f) : r;
 }
 
-/* begin or savepoint, and the matching end */
+/* begin, or a savepoint with ${f} a dry run's; and the matching end */
 static int
-txn_begin(struct ss_pool *p, int dry)
+txn_begin(struct ss_pool *p, int dry, struct ss_freelist *f)
 {
-	return dry ? ss_cat_savepoint(p->cat) : ss_cat_begin(p->cat);
+	int r;
+
+	if (!dry)
+		return ss_cat_begin(p->cat);
+	if ((r = ss_freelist_dry(f)) != 0)
+		return r;
+	return ss_cat_savepoint(p->cat);
 }
 
 static int
@@ -194,7 +200,7 @@ ss_snap_destroy(struct ss_pool *p, const char *dsname, const char *spec,
 		n = 1;
 	if (r == SS_ENOENT || (r == 0 && n == 0))
 		r = ss_err(SS_ENOENT, "dataset does not exist");
-	if (r == 0 && (r = txn_begin(p, dry)) == 0) {
+	if (r == 0 && (r = txn_begin(p, dry, &f)) == 0) {
 		for (size_t i = 0; i < n && r == 0; i++)
 			r = destroy_in(p, &v[i], spec,
 			    !(flags & SS_DESTROY_RECURSIVE), &found, &f, cb, arg);
@@ -274,7 +280,7 @@ ss_ds_destroy(struct ss_pool *p, const char *name, int flags,
 			goto out;
 		}
 	}
-	if ((r = txn_begin(p, dry)) != 0)
+	if ((r = txn_begin(p, dry, &f)) != 0)
 		goto out;
 	for (size_t i = n; i > 0 && r == 0; i--) {
 		if (cb)
@@ -309,8 +315,11 @@ ss_snap_used(struct ss_pool *p, const struct ss_snap *s, uint64_t *used)
 	int r;
 
 	memset(&f, 0, sizeof(f));
-	if ((r = ss_cat_savepoint(p->cat)) != 0)
+	if ((r = ss_freelist_dry(&f)) != 0 ||
+	    (r = ss_cat_savepoint(p->cat)) != 0) {
+		ss_freelist_free(&f);
 		return r;
+	}
 	r = drop_snap(p, s, &f);
 	ss_cat_rollback_savepoint(p->cat);
 	*used = f.bytes;
@@ -329,7 +338,8 @@ ss_ds_used(struct ss_pool *p, const struct ss_ds *ds, uint64_t *used)
 	memset(&f, 0, sizeof(f));
 	if ((r = ss_cat_ds_list(p->cat, ds->name, &v, &n)) != 0)
 		return r;
-	if ((r = ss_cat_savepoint(p->cat)) == 0) {
+	if ((r = ss_freelist_dry(&f)) == 0 &&
+	    (r = ss_cat_savepoint(p->cat)) == 0) {
 		for (size_t i = 0; i < n && r == 0; i++)
 			r = drop_all(p, &v[i], &f, NULL, NULL);
 		ss_cat_rollback_savepoint(p->cat);

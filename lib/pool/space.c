@@ -10,8 +10,10 @@
  * deleted.  A crash between the two leaves unreferenced bytes that
  * ss_pool_gc() finds by comparing the packs with the index.
  *
- * Dry runs (destroy -n, USED) do the same inside a savepoint and roll it
- * back, so the figure is exactly what a real destroy would free.
+ * Dry runs (destroy -n, USED) do the same inside a savepoint that is rolled
+ * back, but count the references they drop in memory (struct ss_refmap),
+ * so that the index is only read: the figure is exactly what a real
+ * destroy would free, without an index write per object.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -32,10 +34,99 @@ ss_freelist_add(struct ss_freelist *f, uint64_t pack, uint64_t off,
 	return 0;
 }
 
+/* ---------- a dry run's reference counts ---------- */
+
+/* One object a dry run dropped references to: its row, the count left. */
+struct refent {
+	struct ss_id id;
+	struct ss_objrow row;	/* row.refs: the references left */
+	int used;
+};
+
+/* Open addressing on the ID's first bytes (IDs are uniform). */
+struct ss_refmap {
+	struct refent *v;
+	size_t cap, n;		/* cap: a power of two, at most half full */
+};
+
+static size_t
+ref_slot(const struct ss_refmap *m, const struct ss_id *id)
+{
+	uint64_t h;
+	size_t i;
+
+	memcpy(&h, id->b, sizeof(h));
+	for (i = (size_t)h & (m->cap - 1); m->v[i].used &&
+	    memcmp(m->v[i].id.b, id->b, SS_ID_LEN) != 0;
+	    i = (i + 1) & (m->cap - 1))
+		;
+	return i;
+}
+
+static int
+ref_grow(struct ss_refmap *m)
+{
+	struct ss_refmap g = { NULL, m->cap ? 2 * m->cap : 1024, m->n };
+
+	if ((g.v = ss_calloc(g.cap, sizeof(*g.v))) == NULL)
+		return SS_ENOMEM;
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->v[i].used)
+			g.v[ref_slot(&g, &m->v[i].id)] = m->v[i];
+	free(m->v);
+	*m = g;
+	return 0;
+}
+
+int
+ss_freelist_dry(struct ss_freelist *f)
+{
+	if ((f->dry = ss_calloc(1, sizeof(*f->dry))) == NULL ||
+	    ref_grow(f->dry) != 0)
+		return SS_ENOMEM;
+	return 0;
+}
+
+/*
+ * dry_drop(p, m, id, row, &now): ss_cat_obj_ref(id, -1) in memory: the
+ * count left, and the object's row; the same errors.
+ */
+static int
+dry_drop(struct ss_pool *p, struct ss_refmap *m, const struct ss_id *id,
+    struct ss_objrow *row, uint64_t *now)
+{
+	struct refent *e;
+	int r;
+
+	if (2 * (m->n + 1) > m->cap && (r = ref_grow(m)) != 0)
+		return r;
+	e = &m->v[ref_slot(m, id)];
+	if (!e->used) {
+		r = ss_cat_obj_get(p->cat, id, &e->row);
+		if (r == SS_ENOENT)
+			return ss_err(SS_ECORRUPT, "catalog: referenced object"
+			    " missing from the index");
+		if (r != 0)
+			return r;
+		e->id = *id;
+		e->used = 1;
+		m->n++;
+	}
+	if (e->row.refs == 0)
+		return ss_err(SS_ECORRUPT, "catalog: negative reference count");
+	e->row.refs--;
+	*now = e->row.refs;
+	*row = e->row;
+	return 0;
+}
+
 void
 ss_freelist_free(struct ss_freelist *f)
 {
 	free(f->v);
+	if (f->dry)
+		free(f->dry->v);
+	free(f->dry);
 	memset(f, 0, sizeof(*f));
 }
 
@@ -95,16 +186,20 @@ ss_release(struct ss_pool *p, const struct ss_id *root, struct ss_freelist *f)
 		return r;
 	while (n > 0 && r == 0) {
 		id = st[--n];
-		if ((r = ss_cat_obj_ref(p->cat, &id, -1, &now)) != 0)
+		if (f->dry != NULL) {
+			if ((r = dry_drop(p, f->dry, &id, &row, &now)) != 0)
+				break;
+		} else if ((r = ss_cat_obj_ref(p->cat, &id, -1, &now)) != 0)
 			break;
 		if (now > 0)
 			continue;
-		if ((r = ss_cat_obj_get(p->cat, &id, &row)) != 0)
+		if (f->dry == NULL && (r = ss_cat_obj_get(p->cat, &id,
+		    &row)) != 0)
 			break;
 		if (row.nchild > 0 && (r = push_children(p, &id, &row, &buf,
 		    &st, &n, &cap)) != 0)
 			break;
-		if ((r = ss_cat_obj_del(p->cat, &id)) != 0)
+		if (f->dry == NULL && (r = ss_cat_obj_del(p->cat, &id)) != 0)
 			break;
 		r = ss_freelist_add(f, row.loc.pack, row.loc.off, row.loc.len);
 	}

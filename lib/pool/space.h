@@ -11,21 +11,31 @@ struct ss_freed {
 	uint64_t pack, off, len;	/* len: stored object length */
 };
 
+struct ss_refmap;		/* a dry run's reference counts (space.c) */
+
 struct ss_freelist {
 	struct ss_freed *v;
 	size_t n, cap;
 	uint64_t bytes;		/* stored object bytes freed */
+	struct ss_refmap *dry;	/* non-NULL: a dry run (ss_freelist_dry) */
 };
 
 /* ss_freelist_add(f, pack, off, objlen): a freed record (header + object). */
 int ss_freelist_add(struct ss_freelist *f, uint64_t pack, uint64_t off,
     uint32_t objlen);
 void ss_freelist_free(struct ss_freelist *f);
+/*
+ * ss_freelist_dry(f): make ${f} a dry run's: ss_release then counts the
+ * references it drops in memory and changes nothing in the index, so the
+ * objects and bytes it finds freed are exactly what the same releases
+ * would free, at the cost of index reads only.
+ */
+int ss_freelist_dry(struct ss_freelist *f);
 
 /*
  * ss_release(p, root, f): drop one reference to ${root} inside the current
  * transaction, cascading to objects that reach zero; their ranges are
- * added to ${f}.
+ * added to ${f}.  In a dry run (f->dry) the index is only read.
  */
 int ss_release(struct ss_pool *p, const struct ss_id *root,
     struct ss_freelist *f);

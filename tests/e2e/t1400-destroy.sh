@@ -455,6 +455,55 @@ test_expect_success 'space shared with a kept snapshot is not reclaimed' '
 	cmp spmnt/big/random restored/random
 '
 
+# USED and destroy -n count the references they would drop in memory;
+# the bytes must be exactly those a real destroy frees, with objects
+# shared between snapshots and between datasets (ex/a/b's large file is
+# ex/a's, deduplicated: its space moves to ex/a/b once ex/a@1 and @2,
+# which shared it, are gone).
+test_expect_success 'USED and destroy -n are exactly what destroy frees' '
+	mkdir exmnt &&
+	snapseal pool create -m "$PWD/exmnt" ex &&
+	snapseal create ex/a &&
+	snapseal create ex/a/b &&
+	sstool randfile exmnt/a/big 3M ex-big random &&
+	sstool randfile exmnt/a/smalls 100K ex-small random &&
+	(cd exmnt/a && split -b 2000 smalls s && rm smalls) &&
+	cp exmnt/a/big exmnt/a/b/big &&
+	snapseal snapshot -r ex/a@1 &&
+	sstool randfile exmnt/a/more 1M ex-more random &&
+	cat exmnt/a/more >>exmnt/a/big &&
+	snapseal snapshot -r ex/a@2 &&
+	rm exmnt/a/saa &&
+	snapseal snapshot ex/a@3 &&
+	snapseal get -H -p -o value used ex/a/b >used.b &&
+	snapseal get -H -p -o value used ex/a >used.a &&
+	test "$(cat used.b)" -lt 100000 &&
+	test "$(cat used.a)" -gt 4000000 &&
+	snapseal destroy -nvp ex/a@1%2 >dry &&
+	snapseal destroy -vp ex/a@1%2 >real &&
+	test_cmp dry real &&
+	tail -n 1 real >reclaim &&
+	test_grep -E "^reclaim${TAB}[0-9]{4,}$" reclaim &&
+	snapseal get -H -p -o value used ex/a/b >used.b &&
+	test "$(cat used.b)" -gt 100000 &&
+	snapseal destroy -rnvp ex/a/b >dry &&
+	printf "reclaim\t%s\n" "$(cat used.b)" >expect &&
+	tail -n 1 dry >actual &&
+	test_cmp expect actual &&
+	snapseal destroy -rvp ex/a/b >real &&
+	test_cmp dry real &&
+	snapseal get -H -p -o value used ex/a >used.a &&
+	snapseal destroy -rnvp ex/a >dry &&
+	printf "reclaim\t%s\n" "$(cat used.a)" >expect &&
+	tail -n 1 dry >actual &&
+	test_cmp expect actual &&
+	snapseal destroy -rvp ex/a >real &&
+	test_cmp dry real &&
+	snapseal list -H -p -o used ex >actual &&
+	echo 0 >expect &&
+	test_cmp expect actual
+'
+
 # ---------- the count of objects per pack ----------
 
 test_lazy_prereq SQLITE3 'sqlite3 -version'
