@@ -118,12 +118,9 @@ drop_all(struct ss_pool *p, const struct ss_ds *ds, struct ss_freelist *f,
 static int
 txn_begin(struct ss_pool *p, int dry, struct ss_freelist *f)
 {
-	int r;
-
 	if (!dry)
 		return ss_cat_begin(p->cat);
-	if ((r = ss_freelist_dry(f)) != 0)
-		return r;
+	ss_freelist_dry(f);
 	return ss_cat_savepoint(p->cat);
 }
 
@@ -315,8 +312,8 @@ ss_snap_used(struct ss_pool *p, const struct ss_snap *s, uint64_t *used)
 	int r;
 
 	memset(&f, 0, sizeof(f));
-	if ((r = ss_freelist_dry(&f)) != 0 ||
-	    (r = ss_cat_savepoint(p->cat)) != 0) {
+	ss_freelist_dry(&f);
+	if ((r = ss_cat_savepoint(p->cat)) != 0) {
 		ss_freelist_free(&f);
 		return r;
 	}
@@ -338,8 +335,8 @@ ss_ds_used(struct ss_pool *p, const struct ss_ds *ds, uint64_t *used)
 	memset(&f, 0, sizeof(f));
 	if ((r = ss_cat_ds_list(p->cat, ds->name, &v, &n)) != 0)
 		return r;
-	if ((r = ss_freelist_dry(&f)) == 0 &&
-	    (r = ss_cat_savepoint(p->cat)) == 0) {
+	ss_freelist_dry(&f);
+	if ((r = ss_cat_savepoint(p->cat)) == 0) {
 		for (size_t i = 0; i < n && r == 0; i++)
 			r = drop_all(p, &v[i], &f, NULL, NULL);
 		ss_cat_rollback_savepoint(p->cat);

@@ -40,13 +40,24 @@ ss_freelist_add(struct ss_freelist *f, uint64_t pack, uint64_t off,
 struct refent {
 	struct ss_id id;
 	struct ss_objrow row;	/* row.refs: the references left */
+	uint64_t refs;		/* ... and the count in the index */
 	int used;
 };
 
-/* Open addressing on the ID's first bytes (IDs are uniform). */
+/*
+ * Open addressing on the ID's first bytes (IDs are uniform).  Past
+ * DRY_SLOTS (about 40 MB of table), or without memory, the counts so far
+ * are written into the savepoint and the dry run goes on there.  The
+ * tests lower the limit with SNAPSEAL_DRY_SLOTS (a power of two, 8 or
+ * more) to take that path on a small pool.
+ */
+#define DRY_SLOTS (1u << 19)
+#define DRY_SLOTS_MIN 8u
+
 struct ss_refmap {
 	struct refent *v;
 	size_t cap, n;		/* cap: a power of two, at most half full */
+	size_t max;		/* the largest cap */
 };
 
 static size_t
@@ -66,7 +77,8 @@ ref_slot(const struct ss_refmap *m, const struct ss_id *id)
 static int
 ref_grow(struct ss_refmap *m)
 {
-	struct ss_refmap g = { NULL, m->cap ? 2 * m->cap : 1024, m->n };
+	struct ss_refmap g = { NULL, m->cap ? 2 * m->cap :
+	    m->max < 1024 ? m->max : 1024, m->n, m->max };
 
 	if ((g.v = ss_calloc(g.cap, sizeof(*g.v))) == NULL)
 		return SS_ENOMEM;
@@ -78,18 +90,70 @@ ref_grow(struct ss_refmap *m)
 	return 0;
 }
 
-int
+void
 ss_freelist_dry(struct ss_freelist *f)
 {
-	if ((f->dry = ss_calloc(1, sizeof(*f->dry))) == NULL ||
-	    ref_grow(f->dry) != 0)
-		return SS_ENOMEM;
-	return 0;
+	const char *e = getenv("SNAPSEAL_DRY_SLOTS");
+	unsigned long v = e ? strtoul(e, NULL, 10) : 0;
+
+	if ((f->dry = ss_calloc(1, sizeof(*f->dry))) == NULL) {
+		ss_errclear();	/* the index's way, in the savepoint */
+		return;
+	}
+	f->dry->max = DRY_SLOTS;
+	if (v >= DRY_SLOTS_MIN && v < DRY_SLOTS && (v & (v - 1)) == 0)
+		f->dry->max = v;
+	if (ref_grow(f->dry) != 0) {
+		free(f->dry);
+		f->dry = NULL;
+		ss_errclear();
+	}
+}
+
+/*
+ * dry_spill(p, f): write the counts of ${f}'s dry run into the index (in
+ * the savepoint, which is rolled back) and go on there: releases from
+ * now on update the index as a destroy would.
+ */
+static int
+dry_spill(struct ss_pool *p, struct ss_freelist *f)
+{
+	struct ss_refmap *m = f->dry;
+	int r = 0;
+
+	for (size_t i = 0; i < m->cap && r == 0; i++) {
+		struct refent *e = &m->v[i];
+
+		if (!e->used || e->row.refs == e->refs)
+			continue;
+		r = ss_cat_obj_ref(p->cat, &e->id,
+		    -(int64_t)(e->refs - e->row.refs), NULL);
+		if (r == 0 && e->row.refs == 0)
+			r = ss_cat_obj_del(p->cat, &e->id);
+	}
+	free(m->v);
+	free(m);
+	f->dry = NULL;
+	return r;
+}
+
+/* dry_room(p, f): room in the table for one more object, or spill it. */
+static int
+dry_room(struct ss_pool *p, struct ss_freelist *f)
+{
+	struct ss_refmap *m = f->dry;
+
+	if (2 * (m->n + 1) <= m->cap)
+		return 0;
+	if (2 * m->cap <= m->max && ref_grow(m) == 0)
+		return 0;
+	ss_errclear();
+	return dry_spill(p, f);
 }
 
 /*
  * dry_drop(p, m, id, row, &now): ss_cat_obj_ref(id, -1) in memory: the
- * count left, and the object's row; the same errors.
+ * count left, and the object's row; the same errors.  There is room.
  */
 static int
 dry_drop(struct ss_pool *p, struct ss_refmap *m, const struct ss_id *id,
@@ -98,8 +162,6 @@ dry_drop(struct ss_pool *p, struct ss_refmap *m, const struct ss_id *id,
 	struct refent *e;
 	int r;
 
-	if (2 * (m->n + 1) > m->cap && (r = ref_grow(m)) != 0)
-		return r;
 	e = &m->v[ref_slot(m, id)];
 	if (!e->used) {
 		r = ss_cat_obj_get(p->cat, id, &e->row);
@@ -109,6 +171,7 @@ dry_drop(struct ss_pool *p, struct ss_refmap *m, const struct ss_id *id,
 		if (r != 0)
 			return r;
 		e->id = *id;
+		e->refs = e->row.refs;
 		e->used = 1;
 		m->n++;
 	}
@@ -186,6 +249,8 @@ ss_release(struct ss_pool *p, const struct ss_id *root, struct ss_freelist *f)
 		return r;
 	while (n > 0 && r == 0) {
 		id = st[--n];
+		if (f->dry != NULL && (r = dry_room(p, f)) != 0)
+			break;
 		if (f->dry != NULL) {
 			if ((r = dry_drop(p, f->dry, &id, &row, &now)) != 0)
 				break;

@@ -28,9 +28,11 @@ void ss_freelist_free(struct ss_freelist *f);
  * ss_freelist_dry(f): make ${f} a dry run's: ss_release then counts the
  * references it drops in memory and changes nothing in the index, so the
  * objects and bytes it finds freed are exactly what the same releases
- * would free, at the cost of index reads only.
+ * would free, at the cost of index reads only.  Past a bounded table (or
+ * without memory) it goes on in the index, inside the dry run's
+ * savepoint, with the same result.
  */
-int ss_freelist_dry(struct ss_freelist *f);
+void ss_freelist_dry(struct ss_freelist *f);
 
 /*
  * ss_release(p, root, f): drop one reference to ${root} inside the current

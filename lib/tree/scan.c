@@ -134,8 +134,9 @@ read_xattrs_at(int dirfd, const char *name, struct ss_buf *out)
  * before (cachestat(2)): a backup neither evicts what others use nor
  * leaves the tree it read in memory.  Where cachestat is missing (Linux
  * before 6.5, which has no RWF_DONTCACHE either, so reads stay cached
- * anyway) files are read ahead and left; where it is refused, nothing is
- * read ahead.
+ * anyway) files are read ahead and left; a file it refuses (EPERM: since
+ * Linux 6.14, one the caller may not write) is not read ahead; any other
+ * error turns reading ahead off.
  */
 #define PF_AHEAD 16
 #define RA_HEAD (2u * 1024 * 1024)	/* sread.c's RD_BLOCK */
@@ -180,6 +181,9 @@ ahead(int fd, uint64_t len)
 			if (cs.nr_cache > 0)
 				return SS_RA_NONE;	/* read as it is */
 			how = SS_RA_DROP;
+		} else if (errno == EPERM) {
+			/* Linux 6.14: not the caller's to write; or a filter */
+			return SS_RA_NONE;
 		} else {
 			m = errno == ENOSYS ? CS_MISSING : CS_REFUSED;
 			__atomic_store_n(&cs_mode, m, __ATOMIC_RELAXED);
@@ -336,6 +340,8 @@ warm_reads(struct ss_snode *d)
 		    (fd = ss_snap_open(d->fd, se->e.name)) < 0)
 			continue;
 		len = se->lsize < RA_HEAD ? se->lsize : RA_HEAD;
+		if (len > RA_NODE - d->rabytes)
+			len = RA_NODE - d->rabytes;
 		se->pfhow = (uint8_t)ahead(fd, len);
 		if (se->pfhow != SS_RA_NONE)
 			d->rabytes += (size_t)len;

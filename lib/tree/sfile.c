@@ -388,6 +388,8 @@ ss_snap_capture_file(struct ss_tree *t, struct ss_snode *d, struct ss_sent *se)
 {
 	struct rdfile rd;
 	char *path = ss_path_join(d->path, se->e.name);
+	uint64_t ino = se->e.ino;	/* the file a scanner read ahead */
+	struct stat st;
 	int fd, r = 0;
 
 	if (path == NULL)
@@ -414,7 +416,9 @@ ss_snap_capture_file(struct ss_tree *t, struct ss_snode *d, struct ss_sent *se)
 			break;
 		}
 		r = attempt(&rd, fd, se, path);
-		if (se->pfhow == SS_RA_DROP)	/* a scanner read it ahead */
+		/* a scanner read it ahead: drop that, if it is still the file */
+		if (se->pfhow == SS_RA_DROP && fstat(fd, &st) == 0 &&
+		    (uint64_t)st.st_ino == ino)
 			(void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 		close(fd);
 		ss_pipe_putbuf(t, rd.buf, rd.zero ? 0 : rd.have);

@@ -82,12 +82,17 @@ ss_snap_open(int dirfd, const char *name)
 	 * O_NONBLOCK: a file replaced by a FIFO since it was stat'ed would
 	 * otherwise block the open until a writer came (regular files
 	 * ignore it); the caller's fstat then sees it is no regular file.
+	 * A regular file under another's write lease (a Samba oplock, an
+	 * NFS delegation) refuses it with EWOULDBLOCK: that open waits
+	 * for the lease to be given back, as any reader's does.
 	 */
 	int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
 	int fd = openat(dirfd, name, flags | O_NOATIME);
 
 	if (fd < 0 && errno == EPERM)	/* O_NOATIME on another's file */
 		fd = openat(dirfd, name, flags);
+	if (fd < 0 && errno == EWOULDBLOCK)
+		fd = openat(dirfd, name, flags & ~O_NONBLOCK);
 	return fd;
 }
 

@@ -7,7 +7,8 @@
  * with its reason; the reader can start again after any of them.  And
  * ss_snap_open, which opens every file a snapshot reads, returns at once
  * on a FIFO (a file replaced by one after it was stat'ed) instead of
- * waiting for a writer.
+ * waiting for a writer, and still opens a file under a write lease (its
+ * holder is told and gives it back) instead of failing with EWOULDBLOCK.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,6 +37,16 @@ tmpfile_of(const uint8_t *p, size_t n)
 	if (fd < 0 || unlink(tmpl) != 0 || write(fd, p, n) != (ssize_t)n)
 		exit(1);
 	return fd;
+}
+
+/* The write lease of the lease test, given back when it is broken. */
+static int g_lease_fd = -1;
+
+static void
+give_back(int sig)
+{
+	(void)sig;
+	(void)fcntl(g_lease_fd, F_SETLEASE, F_UNLCK);
 }
 
 /*
@@ -163,6 +174,37 @@ main(void)
 		if (ffd >= 0)
 			close(ffd);
 		snprintf(path, sizeof(path), "%s/fifo", dir);
+		(void)unlink(path);
+
+		/* a file under a write lease, as a Samba oplock holds one */
+		struct sigaction sa;
+		int wfd = openat(dfd, "leased", O_CREAT | O_WRONLY | O_CLOEXEC,
+		    0600);
+
+		if (wfd < 0 || write(wfd, "x", 1) != 1 || close(wfd) != 0)
+			return 1;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = give_back;
+		sa.sa_flags = SA_RESTART;
+		if (sigaction(SIGIO, &sa, NULL) != 0 ||
+		    (g_lease_fd = openat(dfd, "leased", O_RDONLY |
+		    O_CLOEXEC)) < 0)
+			return 1;
+		if (fcntl(g_lease_fd, F_SETLEASE, F_WRLCK) != 0) {
+			ok(1, "# SKIP no write lease here: %s",
+			    strerror(errno));
+		} else {
+			alarm(10);
+			ffd = ss_snap_open(dfd, "leased");
+			alarm(0);
+			ok(ffd >= 0, "a file under a write lease is opened once"
+			    " its holder gives the lease back (%s)",
+			    ffd >= 0 ? "ok" : strerror(errno));
+			if (ffd >= 0)
+				close(ffd);
+		}
+		close(g_lease_fd);
+		snprintf(path, sizeof(path), "%s/leased", dir);
 		(void)unlink(path);
 		(void)rmdir(dir);
 		close(dfd);
