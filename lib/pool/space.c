@@ -90,6 +90,14 @@ ref_grow(struct ss_refmap *m)
 	return 0;
 }
 
+static void
+ref_free(struct ss_refmap *m)
+{
+	if (m != NULL)
+		free(m->v);
+	free(m);
+}
+
 void
 ss_freelist_dry(struct ss_freelist *f)
 {
@@ -104,7 +112,7 @@ ss_freelist_dry(struct ss_freelist *f)
 	if (v >= DRY_SLOTS_MIN && v < DRY_SLOTS && (v & (v - 1)) == 0)
 		f->dry->max = v;
 	if (ref_grow(f->dry) != 0) {
-		free(f->dry);
+		ref_free(f->dry);
 		f->dry = NULL;
 		ss_errclear();
 	}
@@ -131,8 +139,7 @@ dry_spill(struct ss_pool *p, struct ss_freelist *f)
 		if (r == 0 && e->row.refs == 0)
 			r = ss_cat_obj_del(p->cat, &e->id);
 	}
-	free(m->v);
-	free(m);
+	ref_free(m);
 	f->dry = NULL;
 	return r;
 }
@@ -187,9 +194,7 @@ void
 ss_freelist_free(struct ss_freelist *f)
 {
 	free(f->v);
-	if (f->dry)
-		free(f->dry->v);
-	free(f->dry);
+	ref_free(f->dry);
 	memset(f, 0, sizeof(*f));
 }
 

@@ -159,7 +159,6 @@ struct pf_cstat {
 	    nr_recently_evicted;
 };
 
-
 /* cachestat: untried or working; missing (ENOSYS); refused (no read-ahead) */
 enum { CS_YES, CS_MISSING, CS_REFUSED };
 static int cs_mode;
@@ -196,8 +195,8 @@ ahead(int fd, uint64_t len)
 }
 
 /*
- * prefetch(d, se, buf, fd, how): read the small changed file ${se}, open
- * as ${fd} (read ahead as ${how}, PF_*), whole into ${buf} (its size when
+ * prefetch(se, buf, fd, how): read the small changed file ${se}, open
+ * as ${fd} (read ahead as ${how}, SS_RA_*), whole into ${buf} (its size when
  * the directory was listed), as the walker would: one data region, its
  * xattrs, the same fstat after as before.  Anything else (it changed
  * since, it has holes) leaves it to the walker.  Closes ${fd}.
@@ -299,51 +298,39 @@ prefetch_files(struct ss_tree *t, struct ss_snode *d)
 }
 
 /*
- * warm_files(d): a light scan's part of prefetch_files: have the kernel
- * read the small changed files of ${d} ahead, noting for each whether to
- * drop its pages once copied.  ss_scan_data copies them.
+ * warm(d): have the kernel read ahead, noting for each file whether to
+ * drop its pages once it is read (se->pfhow):
+ * - in a light scan, the small changed files of ${d} whole: the part of
+ *   prefetch_files a light scan does; ss_scan_data copies them;
+ * - the start of each changed file the walker reads itself (SE_READ:
+ *   larger than a scanner reads, or past its directory's share), its
+ *   first reader block (RA_HEAD), up to RA_NODE for the directory: the
+ *   reader then starts each from memory instead of waiting for the disk
+ *   one file after the other; the walker drops what was read ahead
+ *   (ss_snap_capture_file).
  */
 static void
-warm_files(struct ss_snode *d)
+warm(struct ss_snode *d)
 {
 	for (size_t i = 0; i < d->n; i++) {
 		struct ss_sent *se = &d->v[i];
+		uint64_t len = 0;	/* all */
 		int fd;
 
-		se->pfhow = SS_RA_NONE;
-		if (se->how != SE_DATA || se->err || se->lsize == 0 ||
-		    (fd = ss_snap_open(d->fd, se->e.name)) < 0)
+		if (se->err || se->lsize == 0 || se->pfhow != SS_RA_NONE)
 			continue;
-		se->pfhow = (uint8_t)ahead(fd, 0);
-		close(fd);
-	}
-}
-
-/*
- * warm_reads(d): have the kernel read ahead the start of each changed
- * file of ${d} that the walker reads itself (SE_READ: larger than a
- * scanner reads, or past its directory's share): its first reader block
- * (RA_HEAD), up to RA_NODE for the directory.  The reader then starts
- * each from memory instead of waiting for the disk one file after the
- * other; the walker drops what was read ahead (ss_snap_capture_file).
- */
-static void
-warm_reads(struct ss_snode *d)
-{
-	for (size_t i = 0; i < d->n && d->rabytes < RA_NODE; i++) {
-		struct ss_sent *se = &d->v[i];
-		uint64_t len;
-		int fd;
-
-		if (se->how != SE_READ || se->err || se->lsize == 0 ||
-		    se->pfhow != SS_RA_NONE ||
-		    (fd = ss_snap_open(d->fd, se->e.name)) < 0)
+		if (se->how == SE_READ) {
+			if (d->rabytes >= RA_NODE)
+				continue;
+			len = se->lsize < RA_HEAD ? se->lsize : RA_HEAD;
+			if (len > RA_NODE - d->rabytes)
+				len = RA_NODE - d->rabytes;
+		} else if (se->how != SE_DATA || !d->light)
 			continue;
-		len = se->lsize < RA_HEAD ? se->lsize : RA_HEAD;
-		if (len > RA_NODE - d->rabytes)
-			len = RA_NODE - d->rabytes;
+		if ((fd = ss_snap_open(d->fd, se->e.name)) < 0)
+			continue;
 		se->pfhow = (uint8_t)ahead(fd, len);
-		if (se->pfhow != SS_RA_NONE)
+		if (se->pfhow != SS_RA_NONE && se->how == SE_READ)
 			d->rabytes += (size_t)len;
 		close(fd);
 	}
@@ -658,11 +645,9 @@ ss_scan_node(struct ss_tree *t, struct ss_snode *d, struct ss_sctx *cx,
 		if ((r = scan_entry(t, d, &d->v[i], cx)) != 0)
 			ent_fail(&d->v[i], r);
 	}
-	if (d->light)
-		warm_files(d);
-	else
+	if (!d->light)
 		prefetch_files(t, d);
-	warm_reads(d);
+	warm(d);
 	if (d->haveprev)
 		prefetch_prev(t, d, cx);
 out:

@@ -14,7 +14,7 @@
  * without holding more memory.  They stop while twice AHEAD_BYTES of
  * scanned nodes wait, or RA_BYTES wait read ahead by the kernel for
  * nodes not walked yet (light nodes' small files, and the start of the
- * files the walker reads: scan.c, warm_reads), or too
+ * files the walker reads: scan.c, warm), or too
  * many nodes keep their descriptor: a directory keeps it only while a
  * subdirectory is still to be opened in it or the walker is to read a
  * file in it.

@@ -58,6 +58,7 @@ struct rdfile {
 	/* the previous version's chunks, with fingerprints (or none) */
 	struct ss_mext *cand;
 	uint32_t ncand, ci;
+	uint64_t ino;		/* the inode open, as attempt found it */
 };
 
 /* ---------- file maps ---------- */
@@ -337,6 +338,7 @@ attempt(struct rdfile *rd, int fd, struct ss_sent *se, const char *path)
 	if (fstat(fd, &a) != 0 || !S_ISREG(a.st_mode))
 		return ss_err(SS_ECHANGED, "file changed while being read"
 		    " (no longer a regular file)");
+	rd->ino = (uint64_t)a.st_ino;
 	rd->size = (uint64_t)a.st_size;
 	if ((r = read_extents(rd, fd)) != 0)
 		return r;
@@ -389,7 +391,6 @@ ss_snap_capture_file(struct ss_tree *t, struct ss_snode *d, struct ss_sent *se)
 	struct rdfile rd;
 	char *path = ss_path_join(d->path, se->e.name);
 	uint64_t ino = se->e.ino;	/* the file a scanner read ahead */
-	struct stat st;
 	int fd, r = 0;
 
 	if (path == NULL)
@@ -410,6 +411,7 @@ ss_snap_capture_file(struct ss_tree *t, struct ss_snode *d, struct ss_sent *se)
 		se->e.ckind = SS_CK_NONE;
 		se->e.subtree = 0;
 		rd.ci = 0;
+		rd.ino = 0;
 		fd = ss_snap_open(d->fd, se->e.name);
 		if (fd < 0) {
 			r = ss_err_errno(ss_errno_code(errno), "cannot open");
@@ -417,8 +419,7 @@ ss_snap_capture_file(struct ss_tree *t, struct ss_snode *d, struct ss_sent *se)
 		}
 		r = attempt(&rd, fd, se, path);
 		/* a scanner read it ahead: drop that, if it is still the file */
-		if (se->pfhow == SS_RA_DROP && fstat(fd, &st) == 0 &&
-		    (uint64_t)st.st_ino == ino)
+		if (se->pfhow == SS_RA_DROP && rd.ino == ino)
 			(void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 		close(fd);
 		ss_pipe_putbuf(t, rd.buf, rd.zero ? 0 : rd.have);

@@ -34,6 +34,15 @@ many() {
 	done
 }
 
+# restored_same SNAP TREE OUT [SUB]: SNAP restored into OUT holds (in
+# OUT/SUB) exactly what TREE holds.
+restored_same() {
+	snapseal restore "$1" "$3" &&
+	sstool digest "$2" >expect &&
+	sstool digest "$3${4:+/$4}" >actual &&
+	test_cmp expect actual
+}
+
 for ds in plain enc
 do
 	test_expect_success "$ds: set-up" '
@@ -49,11 +58,8 @@ do
 		do
 			echo "small $i" >$d/b/s$i || return 1
 		done &&
-		sstool digest $d >expect &&
 		snapseal snapshot p/$ds@many &&
-		snapseal restore p/$ds@many r-$ds-many &&
-		sstool digest r-$ds-many >actual &&
-		test_cmp expect actual
+		restored_same p/$ds@many $d r-$ds-many
 	'
 
 	test_expect_success "$ds: with few descriptors, the same snapshot" '
@@ -61,11 +67,8 @@ do
 		do
 			d=pmnt/$ds &&
 			echo "more $n" >$d/b/s1 &&
-			sstool digest $d >expect &&
 			(ulimit -n $n && snapseal snapshot p/$ds@fd$n) &&
-			snapseal restore p/$ds@fd$n r-$ds-fd$n &&
-			sstool digest r-$ds-fd$n >actual &&
-			test_cmp expect actual || return 1
+			restored_same p/$ds@fd$n $d r-$ds-fd$n || return 1
 		done
 	'
 
@@ -86,10 +89,7 @@ do
 		snapseal snapshot p/$ds@cold &&
 		cached $d/* >after &&
 		test_cmp before after &&
-		snapseal restore p/$ds@cold r-$ds-cold &&
-		sstool digest $d >expect &&
-		sstool digest r-$ds-cold/cold >actual &&
-		test_cmp expect actual
+		restored_same p/$ds@cold $d r-$ds-cold cold
 	'
 
 	# The walker chunks big/ first while the scanners go ahead through
@@ -114,10 +114,7 @@ do
 		snapseal snapshot p/$ds@deep &&
 		cached $(find $d -type f) | sort -u >after &&
 		test_cmp zero after &&
-		snapseal restore p/$ds@deep r-$ds-deep &&
-		sstool digest $d >expect &&
-		sstool digest r-$ds-deep/deep >actual &&
-		test_cmp expect actual
+		restored_same p/$ds@deep $d r-$ds-deep deep
 	'
 
 	test_expect_success UNCACHED "$ds: files cached before stay cached" '
