@@ -31,8 +31,11 @@
 # many): for each tool, on a fresh repository, a first snapshot and a
 # no-change snapshot, timed with their peak RSS; the repository is deleted
 # right after.
+# In every run, before the tools, the floors (BENCH_FLOORS=0 skips them):
+# what the kernel and the disk take for the bare I/O of three jobs, with no
+# work of any tool's own (see floors below).
 # The table holds medians over the runs, and issue 4's targets (met or
-# not).  Exit status 1 if any step failed or any restore differed from the
+# not), then the floors next to what the targets ask.  Exit status 1 if any step failed or any restore differed from the
 # corpus.
 set -eu
 
@@ -464,6 +467,110 @@ bench_many() {
 	return "$rc"
 }
 
+# ---------- the floors ----------
+
+# What this machine allows, timed in every run like a tool's steps (cold
+# cache, then sync), recorded as the tool "floor":
+# - nochange: `sstool stattree` of the corpus with 32 threads: stat'ing
+#   every entry, the floor of a snapshot with no change;
+# - restore: writing the corpus back with nothing else to do, into a fresh
+#   directory, after the same settle as a restore: its directories made
+#   (one mkdir -p), then src/ extracted from FLOOR_TARS tar files held in
+#   memory (/dev/shm), all at once, while every other file is written from
+#   /dev/zero with O_DIRECT (4 MiB writes; a tail under 4 MiB buffered),
+#   then sync; the floor of a full restore, which also reads, checks and
+#   decompresses what it writes;
+# - write.mbs: the disk's rate of direct 4 MiB writes (1 GiB from
+#   /dev/zero): a raw send into receive stores every byte it moves, so its
+#   MB/s cannot pass this.
+# The restore floor needs room in /dev/shm for src/ (and is skipped, with a
+# note, without it).
+FLOOR_TARS=4
+FLOORS=${BENCH_FLOORS:-1}
+FLOOR_MEM=		# the tar files, the directory list, the job
+FLOOR_WORK=$BD/floor
+floor_note=
+
+# floor_prepare: the restore floor's tar files and job, made once, untimed
+floor_prepare() {
+	local need avail d i
+	[ "$FLOORS" = 1 ] || return 0
+	need=$((src_bytes + src_bytes / 4 + (64 << 20)))
+	avail=$(df -P -B1 /dev/shm 2>/dev/null | awk 'NR == 2 { print $4 }')
+	if [ -z "$avail" ] || [ "$avail" -lt "$need" ]; then
+		floor_note="restore floor: skipped (/dev/shm has ${avail:-no} bytes free, needs $need)"
+		return 0
+	fi
+	FLOOR_MEM=$(mktemp -d /dev/shm/snapseal-bench-floor.XXXXXX) || return 0
+	d=$FLOOR_MEM
+	(cd "$CORPUS/src" && find . -mindepth 1 -type d -printf '%P\0') \
+	    >"$d/dirs" || return 1
+	# the files in path order, cut into FLOOR_TARS runs of about equal bytes
+	(cd "$CORPUS/src" && find . ! -type d -printf '%s\t%P\0') |
+	    sort -z -t "$(printf '\t')" -k2 |
+	    awk -v RS='\0' -v n="$FLOOR_TARS" -v d="$d" '
+		{ i = index($0, "\t"); sz[NR] = substr($0, 1, i - 1) + 0
+		  nm[NR] = substr($0, i + 1); tot += sz[NR] }
+		END { for (k = 1; k <= NR; k++) {
+			g = int(cum * n / (tot + 1)); cum += sz[k]
+			printf "%s%c", nm[k], 0 > (d "/list" g) } }' || return 1
+	for i in $(seq 0 $((FLOOR_TARS - 1))); do
+		[ -s "$d/list$i" ] || continue
+		tar cf "$d/g$i.tar" --null --no-recursion -C "$CORPUS/src" \
+		    -T "$d/list$i" || return 1
+	done
+	{
+		echo '#!/bin/sh'
+		echo '# the restore floor: DIR, fresh'
+		echo 'set -e'
+		echo 'mkdir "$1" "$1/src"'
+		printf '(cd "$1/src" && xargs -0 mkdir -p) <"%s/dirs"\n' "$d"
+		echo 'pids='
+		for i in $(seq 0 $((FLOOR_TARS - 1))); do
+			[ -e "$d/g$i.tar" ] || continue
+			printf 'tar xf "%s/g%d.tar" -C "$1/src" & pids="$pids $!"\n' \
+			    "$d" "$i"
+		done
+		(cd "$CORPUS" && find . -path ./src -prune -o -type f \
+		    -printf '%P %s\n') | while read -r f sz; do
+			printf 'mkdir -p "$1/%s"\n' "$(dirname "$f")"
+			printf '{ dd if=/dev/zero of="$1/%s" bs=4M count=%d oflag=direct status=none && head -c %d /dev/zero >>"$1/%s"; } & pids="$pids $!"\n' \
+			    "$f" $((sz / 4194304)) $((sz % 4194304)) "$f"
+		done
+		echo 'for p in $pids; do wait "$p"; done'
+	} >"$d/restore.sh" || return 1
+	chmod +x "$d/restore.sh"
+}
+
+# bench_floor RUN: the floors of one run
+bench_floor() {
+	local r=$1 got want secs
+	[ "$FLOORS" = 1 ] || return 0
+	rm -rf "$FLOOR_WORK"
+	mkdir -p "$FLOOR_WORK" || return 1
+	step floor "$r" nochange "$SSTOOL" stattree "$CORPUS" 32 || return 1
+	if [ -n "$FLOOR_MEM" ]; then
+		settle
+		step floor "$r" restore "$FLOOR_MEM/restore.sh" \
+		    "$FLOOR_WORK/restore" || return 1
+		got=$(find "$FLOOR_WORK/restore" -mindepth 1 | wc -l)
+		want=$(find "$CORPUS" -mindepth 1 | wc -l)
+		if [ "$got" != "$want" ]; then
+			record floor "$r" error "the restore floor wrote $got entries, not $want"
+			return 1
+		fi
+		rm -rf "$FLOOR_WORK/restore"
+		last_rm=$(date +%s)
+	fi
+	step floor "$r" write dd if=/dev/zero of="$FLOOR_WORK/direct" bs=4M \
+	    count=256 oflag=direct status=none || return 1
+	secs=$(awk -F'\t' -v r="$r" '$1 == "floor" && $2 == r &&
+	    $3 == "write.s" { print $4 }' "$RESULTS")
+	record floor "$r" write.mbs "$(awk -v s="$secs" \
+	    'BEGIN { printf "%.1f", 1073741824 / 1e6 / s }')"
+	rm -rf "$FLOOR_WORK"
+}
+
 # ---------- the table ----------
 
 # median TOOL KEY: median over the runs, empty if none
@@ -631,6 +738,40 @@ $(many_figures)"
 	done <<<"$all"
 }
 
+# floors_table: the floors next to what the targets ask, tab-separated,
+# header first; "reachable": whether the target leaves the tool at least
+# the floor's time (or asks for no more than the floor's rate)
+floors_table() {
+	local f asks
+	printf 'job alone, on this machine\tfloor\ttarget asks\tsnapseal\treachable here\n'
+	f=$(value floor nochange.s)
+	asks=$(awk -v r="$(value restic nochange.s)" \
+	    'BEGIN { if (r != "") printf "%.17g", r / 10 }')
+	floor_row "snapshot with no change, s: stat every entry, 32 threads" \
+	    "$f" "$asks" "$(value snapseal nochange.s)" time
+	f=$(value floor restore.s)
+	asks=$(awk -v r="$(value restic restore.s)" \
+	    'BEGIN { if (r != "") printf "%.17g", r / 4 }')
+	floor_row "full restore, s: write the corpus back, nothing else" \
+	    "$f" "$asks" "$(value snapseal restore.s)" time
+	floor_row "raw send into receive, MB/s: the disk's direct writes" \
+	    "$(value floor write.mbs)" 1500 "$(value snapseal stream.mbs)" rate
+}
+
+# floor_row LABEL FLOOR ASKS SNAPSEAL time|rate: one row of floors_table
+floor_row() {
+	awk -v l="$1" -v f="$2" -v a="$3" -v s="$4" -v k="$5" 'BEGIN {
+		fmt = k == "time" ? "%.2f" : "%.0f"
+		reach = "-"
+		ok = k == "time" ? a + 0 >= f + 0 : a + 0 <= f + 0
+		if (f != "" && a != "")
+			reach = ok ? "yes" : "no: past the floor"
+		printf "%s\t%s\t%s\t%s\t%s\n", l,
+		    f == "" ? "-" : sprintf(fmt, f),
+		    a == "" ? "-" : sprintf(fmt, a),
+		    s == "" ? "-" : sprintf(fmt, s), reach }'
+}
+
 # align: tab-separated lines as columns, numbers on the right
 align() {
 	awk -F'\t' '{ for (i = 1; i <= NF; i++) { c[NR, i] = $i
@@ -653,6 +794,8 @@ finish() {
 	set +e
 	[ -e "$BD/corpus.dirty" ] && corpus_sh revert
 	forget_tool snapseal
+	[ -z "$FLOOR_MEM" ] || rm -rf "$FLOOR_MEM"
+	rm -rf "$FLOOR_WORK"
 	exit "$rc"
 }
 
@@ -673,6 +816,7 @@ fi
 rm -rf "$LOGS" "$RESULTS"
 mkdir -p "$LOGS"
 : >"$RESULTS"
+floor_prepare || die "could not prepare the restore floor's tar files"
 
 rev=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
 [ -n "$(git -C "$root" status --porcelain 2>/dev/null)" ] && rev="$rev+changes"
@@ -695,7 +839,9 @@ runs: $RUNS on fresh repositories, medians; page cache $(
 	[ "$drop_caches" = 1 ] && echo "dropped before every timed step" ||
 	echo "NOT dropped (not root or not permitted): later steps read warm data")${borg_note:+
 $borg_note}${many_note:+
-$many_note}"
+$many_note}${floor_note:+
+$floor_note}$([ "$FLOORS" = 1 ] || echo "
+floors: skipped (BENCH_FLOORS=0)")"
 echo "$info" | sed 's/^/bench: /' >&2
 if [ "$src_kind" = gen ]; then
 	echo "bench: NOTE: src/ is GENERATED (sstool gen), not the Linux source tree of issue 4" >&2
@@ -710,6 +856,8 @@ for r in $(seq 1 "$RUNS"); do
 		die "tar could not read $CORPUS (see $LOGS/tar-run$r.log)"
 	read -r secs kib <"$BD/step.out"
 	record tar "$r" read.s "$secs"
+	echo "bench: run $r/$RUNS: floors ($(date -u +%T))" >&2
+	bench_floor "$r" || echo "bench: run $r: a floor failed" >&2
 	# rotate the order from run to run, so that no tool always goes first
 	# shellcheck disable=SC2086
 	order=$(echo $tools | awk -v r="$r" '{ for (i = 0; i < NF; i++)
@@ -742,6 +890,9 @@ stream_line="snapseal's raw send into receive moved $(cell stream.mbs \
 streams_note="send into receive: for restic, \`restic copy\` of the same snapshot into a second repository (init --copy-chunker-params), its stream MB what the copy added to that repository; n/a: no equivalent (borg has no copy; restic's copy is one process)"
 target_note="target: issue 4's target for snapseal, on the vs restic ratio (>=Nx restic: at least N times better; <=1/2 restic: at most half of restic's RSS; <=restic: no larger) or on snapseal's own figure; met: judged on the unrounded medians"
 tab=$(table)
+ftab=
+[ "$FLOORS" = 1 ] && ftab=$(floors_table)
+floors_note="floors: the bare I/O of each job on this machine, timed like the tools' steps (cold cache, then sync; medians): see docs/benchmarks.md, \"Floors\"; target asks: restic's time / 10 (no change) or / 4 (restore), and 1500 MB/s"
 {
 	echo
 	echo "$info"
@@ -754,6 +905,12 @@ tab=$(table)
 	echo
 	echo "$tab" | align
 	echo
+	if [ -n "$ftab" ]; then
+		echo "$floors_note"
+		echo
+		echo "$ftab" | align
+		echo
+	fi
 } >&2
 mkdir -p "$(dirname "$OUT")"
 {
@@ -772,6 +929,14 @@ mkdir -p "$(dirname "$OUT")"
 		print s
 		if (NR == 1) { s = "|---"; for (i = 2; i <= NF; i++) s = s "|---:"
 			print s "|" } }'
+	if [ -n "$ftab" ]; then
+		echo
+		echo "$floors_note."
+		echo
+		echo "$ftab" | awk -F'\t' '{ s = "|"; for (i = 1; i <= NF; i++) s = s " " $i " |"
+			print s
+			if (NR == 1) print "|---|---:|---:|---:|---|" }'
+	fi
 	echo
 	echo "Every run (seconds, RSS in KiB, sizes in bytes):"
 	echo

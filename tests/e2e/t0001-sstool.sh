@@ -207,4 +207,18 @@ test_expect_success 'grepall: does not follow symlinks out of the tree' '
 	test_expect_code 1 sstool grepall gs secret-outside
 '
 
+test_expect_success 'stattree: counts every entry and directory, any number of threads' '
+	sstool gen st 5 400 >/dev/null &&
+	mkdir -p st/deep/a/b/c && ln -s /nonexistent st/deep/dangling &&
+	ln -s .. st/deep/a/up &&
+	echo "$(find st -mindepth 1 | wc -l) $(find st -mindepth 1 -type d | wc -l)" >expect &&
+	for n in 1 2 7 64; do
+		sstool stattree st $n >actual &&
+		test_cmp expect actual || return 1
+	done &&
+	test_expect_code 2 sstool stattree no-such-dir 4 &&
+	test_expect_code 2 sstool stattree st 0 &&
+	test_expect_code 2 sstool stattree st 257
+'
+
 test_done

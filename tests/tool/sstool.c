@@ -22,6 +22,7 @@ static const struct {
 	{ "digest", st_cmd_digest, "digest DIR" },
 	{ "flip", st_cmd_flip, "flip FILE OFFSET [XORBYTE]" },
 	{ "grepall", st_cmd_grepall, "grepall DIR STRING" },
+	{ "stattree", st_cmd_stattree, "stattree DIR THREADS" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -116,5 +116,6 @@ int st_cmd_randfile(int argc, char **argv);
 int st_cmd_digest(int argc, char **argv);
 int st_cmd_flip(int argc, char **argv);
 int st_cmd_grepall(int argc, char **argv);
+int st_cmd_stattree(int argc, char **argv);	/* stattree.c */
 
 #endif /* SSTOOL_H */
