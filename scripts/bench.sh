@@ -11,8 +11,10 @@
 # (1000000 tiny files for the many-files rows; 0 skips them),
 # BENCH_MANY_RUNS (1), BENCH_MANY_BORG (1; 0 leaves borg out of them),
 # BENCH_SRC (linux; gen: the generated tree instead of the Linux one),
-# BENCH_SETTLE (75: seconds between deleting a restore and the next timed
-# restore).  See docs/benchmarks.md for what every figure means.
+# BENCH_KEEP (auto: keep every restore until the end if the disk has room;
+# 1, 0), BENCH_SETTLE (360: seconds between deleting a restore and the next
+# timed restore, when restores are not kept), BENCH_FLOORS (1; 0 skips the
+# floors).  See docs/benchmarks.md for what every figure means.
 #
 # For each run and each tool, on a fresh repository: a first snapshot, a
 # second with no change, the small change (scripts/bench-corpus.sh) and a
@@ -297,14 +299,21 @@ forget_tool() {
 
 # ---------- one run of one tool ----------
 
-# settle: wait, untimed, until SETTLE seconds have passed since the last
-# restore was deleted.  On ext4 without a journal (this VM's /tmp), creating
-# inodes within about a minute of deleting tens of thousands of them makes
-# the kernel check each candidate inode for a recent deletion
-# (recently_deleted): a restore then takes up to twice as long, and
-# whichever tool restores soonest after the previous tool's restore was
-# deleted (snapseal, whose snapshots are quickest) pays the most.
-SETTLE=${BENCH_SETTLE:-75}
+# Restores are kept, not deleted, until the bench ends, when the disk has
+# room for all of them (BENCH_KEEP=auto; 1 insists, 0 never keeps);
+# otherwise each is deleted and the next timed restore waits (settle)
+# until SETTLE seconds have passed since.  On ext4 without a journal (this
+# VM's /tmp), the kernel will not reuse an inode deleted less than 60
+# seconds ago, or 360 if its inode table block is dirty, which it is while
+# a restore creates inodes next to it (recently_deleted): every inode a
+# restore allocates then first skips over the ones deleted lately, and a
+# restore within six minutes of deleting another took up to three times as
+# long (docs/benchmarks.md, "What is measured", 5).  Whichever tool
+# restores soonest after the previous tool's restore was deleted would pay
+# the most.
+SETTLE=${BENCH_SETTLE:-360}
+KEPT=$BD/kept		# the restores kept until the end
+keep_restores=0
 last_rm=0
 settle() {
 	local left=$((last_rm + SETTLE - $(date +%s)))
@@ -313,6 +322,40 @@ settle() {
 		sleep "$left"
 	fi
 }
+
+# discard_restore DIR NAME: done with the restore in DIR: kept as NAME, or
+# deleted
+discard_restore() {
+	if [ "$keep_restores" = 1 ] && mkdir -p "$KEPT" &&
+	    mv "$1" "$KEPT/$2"; then
+		return 0
+	fi
+	rm -rf "$1"
+	last_rm=$(date +%s)
+}
+
+# choose_keep: whether to keep the restores (see above)
+choose_keep() {
+	local n need avail
+	n=$(($(echo "$tools" | wc -w) + 1))	# the tools and the floor
+	need=$((n * RUNS * (bytes + bytes / 10) + (4 << 30)))
+	avail=$(df -P -B1 "$BD" | awk 'NR == 2 { print $4 }')
+	case ${BENCH_KEEP:-auto} in
+	1) keep_restores=1 ;;
+	0) keep_restores=0 ;;
+	*) [ -n "$avail" ] && [ "$avail" -gt "$need" ] && keep_restores=1 ;;
+	esac
+	if [ -d "$KEPT" ]; then		# a run that was interrupted
+		rm -rf "$KEPT"
+		last_rm=$(date +%s)
+	fi
+	if [ "$keep_restores" = 1 ]; then
+		keep_note="restores: kept until the end ($((need >> 30)) GiB), none deleted between timed restores"
+	else
+		keep_note="restores: each deleted, the next timed restore ${SETTLE}s later at least (no room to keep them: ${avail:-?} bytes free, $need needed)"
+	fi
+}
+keep_note=
 
 record() { printf '%s\t%s\t%s\t%s\n' "$@" >>"$RESULTS"; }
 
@@ -432,8 +475,7 @@ bench_tool() {
 		    "corpus (diff $BD/state/digest.changed $got)" >&2
 		record "$t" "$r" verify FAIL
 	fi
-	rm -rf "$WORK/restore"
-	last_rm=$(date +%s)
+	discard_restore "$WORK/restore" "$t-run$r"
 	if has_streams "$t"; then
 		bench_streams "$t" "$r" || return 1
 	fi
@@ -559,8 +601,7 @@ bench_floor() {
 			record floor "$r" error "the restore floor wrote $got entries, not $want"
 			return 1
 		fi
-		rm -rf "$FLOOR_WORK/restore"
-		last_rm=$(date +%s)
+		discard_restore "$FLOOR_WORK/restore" "floor-run$r"
 	fi
 	step floor "$r" write dd if=/dev/zero of="$FLOOR_WORK/direct" bs=4M \
 	    count=256 oflag=direct status=none || return 1
@@ -795,7 +836,7 @@ finish() {
 	[ -e "$BD/corpus.dirty" ] && corpus_sh revert
 	forget_tool snapseal
 	[ -z "$FLOOR_MEM" ] || rm -rf "$FLOOR_MEM"
-	rm -rf "$FLOOR_WORK"
+	rm -rf "$FLOOR_WORK" "$KEPT"
 	exit "$rc"
 }
 
@@ -817,6 +858,7 @@ rm -rf "$LOGS" "$RESULTS"
 mkdir -p "$LOGS"
 : >"$RESULTS"
 floor_prepare || die "could not prepare the restore floor's tar files"
+choose_keep
 
 rev=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
 [ -n "$(git -C "$root" status --porcelain 2>/dev/null)" ] && rev="$rev+changes"
@@ -839,7 +881,8 @@ runs: $RUNS on fresh repositories, medians; page cache $(
 	[ "$drop_caches" = 1 ] && echo "dropped before every timed step" ||
 	echo "NOT dropped (not root or not permitted): later steps read warm data")${borg_note:+
 $borg_note}${many_note:+
-$many_note}${floor_note:+
+$many_note}
+$keep_note${floor_note:+
 $floor_note}$([ "$FLOORS" = 1 ] || echo "
 floors: skipped (BENCH_FLOORS=0)")"
 echo "$info" | sed 's/^/bench: /' >&2
