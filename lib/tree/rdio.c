@@ -16,8 +16,10 @@
  * extents of a file map do not overlap, ss_rst_filemap checks that): a
  * worker finds or adds the block under the file's lock, copies its bytes
  * without it, then counts them under it; the one that completes the
- * block writes it and frees it.  Workers take a file's chunks in order,
- * so only the few blocks around the chunks being written are in memory.
+ * block writes it and keeps its buffer for a later block of the file (up
+ * to RQ_DSPARE of them; the others, and these when the file is closed,
+ * are wiped and freed).  Workers take a file's chunks in order, so only
+ * the few blocks around the chunks being written are in memory.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +31,7 @@
 #include "tree/rq.h"
 
 #define RQ_DALIGN 4096u		/* direct writes: memory and offsets */
+#define RQ_DSPARE 8		/* block buffers kept for reuse, a file */
 
 /* A block being assembled. */
 struct rdblk {
@@ -45,6 +48,8 @@ struct rdio {
 	uint64_t *runs;		/* start, end of each run of extents */
 	size_t nruns;
 	struct rdblk *open;	/* blocks being assembled */
+	uint8_t *spare[RQ_DSPARE];	/* written blocks' buffers, to reuse */
+	size_t nspare;
 };
 
 /*
@@ -135,7 +140,9 @@ block(struct rdio *d, uint64_t idx)
 			return b;
 	if ((b = ss_calloc(1, sizeof(*b))) == NULL)
 		return NULL;
-	if (posix_memalign(&p, RQ_DALIGN, RQ_DBLK) != 0) {
+	if (d->nspare > 0)
+		p = d->spare[--d->nspare];
+	else if (posix_memalign(&p, RQ_DALIGN, RQ_DBLK) != 0) {
 		free(b);
 		ss_err(SS_ENOMEM, "out of memory");
 		return NULL;
@@ -156,6 +163,27 @@ unlink_block(struct rdio *d, struct rdblk *b)
 	while (*pp != b)
 		pp = &(*pp)->next;
 	*pp = b->next;
+}
+
+/*
+ * release(d, buf): a block's buffer, written: kept for the file's next
+ * block, whose bytes will cover all of it, or wiped (plaintext) and freed.
+ * Reusing them spares the allocator's trips to the kernel and the page
+ * faults of fresh memory for every MiB of a large file.
+ */
+static void
+release(struct rdio *d, uint8_t *buf)
+{
+	pthread_mutex_lock(&d->mu);
+	if (d->nspare < RQ_DSPARE) {
+		d->spare[d->nspare++] = buf;
+		buf = NULL;
+	}
+	pthread_mutex_unlock(&d->mu);
+	if (buf != NULL) {
+		ss_cleanse(buf, RQ_DBLK);
+		free(buf);
+	}
 }
 
 /*
@@ -183,8 +211,7 @@ block_put(struct rdio *d, uint64_t at, const uint8_t *p, uint32_t k,
 	pthread_mutex_unlock(&d->mu);
 	if (full) {
 		r = ss_pwrite_all(d->fd, b->buf, RQ_DBLK, at);
-		ss_cleanse(b->buf, RQ_DBLK);	/* plaintext */
-		free(b->buf);
+		release(d, b->buf);
 		free(b);
 	}
 	return r;
@@ -228,6 +255,10 @@ ss_rqi_dio_close(struct rfile *f)
 		free(b);
 		r = ss_err(SS_EIO, "a directly written block was left"
 		    " incomplete");
+	}
+	while (d->nspare > 0) {
+		ss_cleanse(d->spare[--d->nspare], RQ_DBLK);	/* plaintext */
+		free(d->spare[d->nspare]);
 	}
 	if (close(d->fd) != 0 && r == 0)
 		r = ss_err_errno(ss_errno_code(errno), "cannot close");
