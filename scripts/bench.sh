@@ -37,8 +37,8 @@
 # what the kernel and the disk take for the bare I/O of three jobs, with no
 # work of any tool's own (see floors below).
 # The table holds medians over the runs, and issue 4's targets (met or
-# not), then the floors next to what the targets ask.  Exit status 1 if any step failed or any restore differed from the
-# corpus.
+# not), then the floors next to what the targets ask.  Exit status 1 if
+# any step failed or any restore differed from the corpus.
 set -eu
 
 die() { echo "bench: $*" >&2; exit 1; }
@@ -307,7 +307,7 @@ forget_tool() {
 # seconds ago, or 360 if its inode table block is dirty, which it is while
 # a restore creates inodes next to it (recently_deleted): every inode a
 # restore allocates then first skips over the ones deleted lately, and a
-# restore within six minutes of deleting another took up to three times as
+# restore within six minutes of deleting another took up to twice as
 # long (docs/benchmarks.md, "What is measured", 5).  Whichever tool
 # restores soonest after the previous tool's restore was deleted would pay
 # the most.
@@ -531,6 +531,7 @@ FLOOR_TARS=4
 FLOORS=${BENCH_FLOORS:-1}
 FLOOR_MEM=		# the tar files, the directory list, the job
 FLOOR_WORK=$BD/floor
+FLOOR_ENTRIES=		# what the restore floor must write: every entry
 floor_note=
 
 # floor_prepare: the restore floor's tar files and job, made once, untimed
@@ -545,6 +546,7 @@ floor_prepare() {
 	fi
 	FLOOR_MEM=$(mktemp -d /dev/shm/snapseal-bench-floor.XXXXXX) || return 0
 	d=$FLOOR_MEM
+	FLOOR_ENTRIES=$(find "$CORPUS" -mindepth 1 | wc -l)
 	(cd "$CORPUS/src" && find . -mindepth 1 -type d -printf '%P\0') \
 	    >"$d/dirs" || return 1
 	# the files in path order, cut into FLOOR_TARS runs of about equal bytes
@@ -586,7 +588,7 @@ floor_prepare() {
 
 # bench_floor RUN: the floors of one run
 bench_floor() {
-	local r=$1 got want secs
+	local r=$1 got
 	[ "$FLOORS" = 1 ] || return 0
 	rm -rf "$FLOOR_WORK"
 	mkdir -p "$FLOOR_WORK" || return 1
@@ -596,19 +598,14 @@ bench_floor() {
 		step floor "$r" restore "$FLOOR_MEM/restore.sh" \
 		    "$FLOOR_WORK/restore" || return 1
 		got=$(find "$FLOOR_WORK/restore" -mindepth 1 | wc -l)
-		want=$(find "$CORPUS" -mindepth 1 | wc -l)
-		if [ "$got" != "$want" ]; then
-			record floor "$r" error "the restore floor wrote $got entries, not $want"
+		if [ "$got" != "$FLOOR_ENTRIES" ]; then
+			record floor "$r" error "the restore floor wrote $got entries, not $FLOOR_ENTRIES"
 			return 1
 		fi
 		discard_restore "$FLOOR_WORK/restore" "floor-run$r"
 	fi
 	step floor "$r" write dd if=/dev/zero of="$FLOOR_WORK/direct" bs=4M \
 	    count=256 oflag=direct status=none || return 1
-	secs=$(awk -F'\t' -v r="$r" '$1 == "floor" && $2 == r &&
-	    $3 == "write.s" { print $4 }' "$RESULTS")
-	record floor "$r" write.mbs "$(awk -v s="$secs" \
-	    'BEGIN { printf "%.1f", 1073741824 / 1e6 / s }')"
 	rm -rf "$FLOOR_WORK"
 }
 
@@ -633,6 +630,8 @@ value() {
 		    $1 == t && $3 == "verify" && $4 == "OK" { ok++ }
 		    END { printf "%s %d/%d\n", ok == runs ? "OK" : "FAIL", ok, runs }' \
 		    "$RESULTS" ;;
+	write.mbs) m=$(median "$1" write.s)	# the floor's 1 GiB
+		[ -z "$m" ] || awk -v s="$m" 'BEGIN { print 1073741824 / 1e6 / s }' ;;
 	first.mbs) m=$(median "$1" first.s)
 		[ -z "$m" ] || awk -v b="$bytes" -v s="$m" 'BEGIN { print b / 1e6 / s }' ;;
 	restore.mbs) m=$(median "$1" restore.s)

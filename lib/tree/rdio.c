@@ -165,6 +165,14 @@ unlink_block(struct rdio *d, struct rdblk *b)
 	*pp = b->next;
 }
 
+/* wipe_free(buf): a block buffer's plaintext wiped, the buffer freed. */
+static void
+wipe_free(uint8_t *buf)
+{
+	ss_cleanse(buf, RQ_DBLK);
+	free(buf);
+}
+
 /*
  * release(d, buf): a block's buffer, written: kept for the file's next
  * block, whose bytes will cover all of it, or wiped (plaintext) and freed.
@@ -180,10 +188,8 @@ release(struct rdio *d, uint8_t *buf)
 		buf = NULL;
 	}
 	pthread_mutex_unlock(&d->mu);
-	if (buf != NULL) {
-		ss_cleanse(buf, RQ_DBLK);
-		free(buf);
-	}
+	if (buf != NULL)
+		wipe_free(buf);
 }
 
 /*
@@ -250,16 +256,13 @@ ss_rqi_dio_close(struct rfile *f)
 	/* after every chunk is written no block is left, unless one failed */
 	while ((b = d->open) != NULL) {
 		d->open = b->next;
-		ss_cleanse(b->buf, RQ_DBLK);
-		free(b->buf);
+		wipe_free(b->buf);
 		free(b);
 		r = ss_err(SS_EIO, "a directly written block was left"
 		    " incomplete");
 	}
-	while (d->nspare > 0) {
-		ss_cleanse(d->spare[--d->nspare], RQ_DBLK);	/* plaintext */
-		free(d->spare[d->nspare]);
-	}
+	while (d->nspare > 0)
+		wipe_free(d->spare[--d->nspare]);
 	if (close(d->fd) != 0 && r == 0)
 		r = ss_err_errno(ss_errno_code(errno), "cannot close");
 	pthread_mutex_destroy(&d->mu);
