@@ -83,7 +83,7 @@ ss_rqi_dio_open(struct rfile *f, const struct ss_mext *v, uint32_t n)
 
 	if (f->e->size < RQ_DIO_MIN || n == 0)
 		return 0;
-	fd = openat(f->dir->fd, f->tmp, O_WRONLY | O_DIRECT | O_NOFOLLOW |
+	fd = openat(f->dir->fd, f->cname, O_WRONLY | O_DIRECT | O_NOFOLLOW |
 	    O_CLOEXEC);
 	if (fd < 0)
 		return 0;	/* no direct I/O here: through the cache */

@@ -2,10 +2,13 @@
  * restore.c: write a snapshot tree back to a directory.
  *
  * Every object is authenticated (ss_obj_open) before any byte of it is
- * written.  A file is written under a temporary name in its final
- * directory and renamed into place only when its contents, owner, mode,
- * extended attributes and times are set, so an interrupted or refused
- * restore leaves no half-written file under a real name.  Directories are
+ * written.  A target that does not exist is written into a stage beside
+ * it, renamed to it once all of it is on disk (see "the target, and its
+ * stage" below).  Into an existing target, a file is written under a
+ * temporary name in its final directory and renamed into place only when
+ * its contents, owner, mode, extended attributes and times are set, so an
+ * interrupted or refused restore leaves no half-written file under a real
+ * name.  Directories are
  * opened with O_NOFOLLOW and entries are created relative to their
  * directory's descriptor, so nothing can be written outside the target
  * through a symlink; names are checked on decode ("/", ".", ".." refused).
@@ -36,7 +39,7 @@
 
 struct hlink {
 	uint64_t group;
-	char *path;
+	char *rel;		/* its first link, from the target's top */
 };
 
 struct rctx {
@@ -49,6 +52,8 @@ struct rctx {
 	size_t nhl;
 	struct ss_buf chunk;
 	int sync;
+	int staged;		/* into a stage: entries under their names */
+	int topfd;		/* the target (or its stage) */
 	struct ss_rq *q;	/* the workers */
 	struct ss_rctx *rx;	/* ... and what they share with the walker */
 };
@@ -64,14 +69,14 @@ hl_find(const struct rctx *rc, uint64_t group)
 }
 
 static int
-hl_add(struct rctx *rc, uint64_t group, const char *path)
+hl_add(struct rctx *rc, uint64_t group, const char *rel)
 {
 	struct hlink *v = ss_realloc(rc->hl, (rc->nhl + 1) * sizeof(*v));
 
 	if (v == NULL)
 		return SS_ENOMEM;
 	rc->hl = v;
-	if ((v[rc->nhl].path = ss_strdup(path)) == NULL)
+	if ((v[rc->nhl].rel = ss_strdup(rel)) == NULL)
 		return SS_ENOMEM;
 	v[rc->nhl++].group = group;
 	return 0;
@@ -193,31 +198,60 @@ out:
 	return eq;
 }
 
-/* link_member(rc, dirfd, name, path, h): a later link of a hard-link group. */
+/*
+ * made_as(rc, name, tmp): the name to create an entry under: a new
+ * temporary, written to ${tmp}, or in a stage the entry's own.
+ */
+static const char *
+made_as(struct rctx *rc, const char *name, char tmp[32])
+{
+	if (rc->staged)
+		return name;
+	ss_rst_tmpname(rc->rx, tmp);
+	return tmp;
+}
+
+/*
+ * placed(rc, dirfd, at, name, path, r): an entry made as ${at} and, with
+ * ${r} 0, finished: renamed to ${name} (not in a stage); on any error it
+ * is removed.
+ */
+static int
+placed(struct rctx *rc, int dirfd, const char *at, const char *name,
+    const char *path, int r)
+{
+	if (r == 0 && at != name)
+		r = ss_rst_place(rc->rx, dirfd, at, name, path);
+	if (r != 0)
+		unlinkat(dirfd, at, 0);
+	return r;
+}
+
+/*
+ * link_member(rc, dirfd, name, path, h): a later link of a hard-link
+ * group, linked to the first through the target's descriptor.
+ */
 static int
 link_member(struct rctx *rc, int dirfd, const char *name, const char *path,
     const struct hlink *h)
 {
 	char tmp[32];
-	int r;
+	const char *at = made_as(rc, name, tmp);
 
-	ss_rst_tmpname(rc->rx, tmp);
-	if (linkat(AT_FDCWD, h->path, dirfd, tmp, 0) != 0)
+	if (linkat(rc->topfd, h->rel, dirfd, at, 0) != 0)
 		return ss_err_errno(ss_errno_code(errno), "cannot link to %s",
-		    h->path);
-	if ((r = ss_rst_place(rc->rx, dirfd, tmp, name, path)) != 0)
-		unlinkat(dirfd, tmp, 0);
-	return r;
+		    h->rel);
+	return placed(rc, dirfd, at, name, path, 0);
 }
 
 /*
- * restore_file(rc, d, name, path, e): hand the file to the workers; the
- * first link of a hard-link group is written at once, so that the later
- * ones can be linked to it.
+ * restore_file(rc, d, name, path, rel, e): hand the file to the workers;
+ * the first link of a hard-link group is written at once, so that the
+ * later ones can be linked to it.
  */
 static int
 restore_file(struct rctx *rc, struct ss_rdir *d, const char *name,
-    const char *path, const struct ss_ent *e)
+    const char *path, const char *rel, const struct ss_ent *e)
 {
 	const struct hlink *h = e->hlgroup ? hl_find(rc, e->hlgroup) : NULL;
 	int r;
@@ -234,32 +268,33 @@ restore_file(struct rctx *rc, struct ss_rdir *d, const char *name,
 	/* written and placed, unless a worker's error stopped it */
 	if ((r = ss_rq_failed(rc->q)) != 0)
 		return r;
-	return hl_add(rc, e->hlgroup, path);
+	return hl_add(rc, e->hlgroup, rel);
 }
 
 static int
 restore_special(struct rctx *rc, int dirfd, const char *name,
-    const char *path, const struct ss_ent *e)
+    const char *path, const char *rel, const struct ss_ent *e)
 {
 	const struct hlink *h = e->hlgroup ? hl_find(rc, e->hlgroup) : NULL;
 	char tmp[32], *target = NULL, *tpath = NULL;
+	const char *at;
 	int rr, r;
 
 	if (h)
 		return link_member(rc, dirfd, name, path, h);
-	ss_rst_tmpname(rc->rx, tmp);
+	at = made_as(rc, name, tmp);
 	if (e->type == SS_FT_LNK) {
 		if ((target = ss_malloc(e->targetlen + 1)) == NULL)
 			return SS_ENOMEM;
 		memcpy(target, e->target, e->targetlen);
 		target[e->targetlen] = '\0';
-		rr = symlinkat(target, dirfd, tmp);
+		rr = symlinkat(target, dirfd, at);
 		free(target);
 	} else {
 		mode_t type = e->type == SS_FT_FIFO ? S_IFIFO :
 		    e->type == SS_FT_CHR ? S_IFCHR : S_IFBLK;
 
-		rr = mknodat(dirfd, tmp, type | 0600, (dev_t)e->rdev);
+		rr = mknodat(dirfd, at, type | 0600, (dev_t)e->rdev);
 	}
 	if (rr != 0) {
 		if (errno == EPERM && e->type != SS_FT_LNK &&
@@ -271,16 +306,12 @@ restore_special(struct rctx *rc, int dirfd, const char *name,
 		return ss_err_errno(ss_errno_code(errno), "cannot create");
 	}
 	/* xattrs of a non-regular entry are set through /proc (short path) */
-	tpath = ss_asprintf("/proc/self/fd/%d/%s", dirfd, tmp);
-	r = tpath ? ss_rst_apply_meta(rc->rx, -1, dirfd, tmp, tpath, e) :
+	tpath = ss_asprintf("/proc/self/fd/%d/%s", dirfd, at);
+	r = tpath ? ss_rst_apply_meta(rc->rx, -1, dirfd, at, tpath, e) :
 	    SS_ENOMEM;
 	free(tpath);
-	if (r == 0)
-		r = ss_rst_place(rc->rx, dirfd, tmp, name, path);
-	if (r != 0)
-		unlinkat(dirfd, tmp, 0);
-	else if (e->hlgroup)
-		r = hl_add(rc, e->hlgroup, path);
+	if ((r = placed(rc, dirfd, at, name, path, r)) == 0 && e->hlgroup)
+		r = hl_add(rc, e->hlgroup, rel);
 	return r;
 }
 
@@ -437,13 +468,13 @@ restore_entry(struct rctx *rc, struct ss_rdir *d, const char *path,
 	    (untouched(&st, e) || live_equal(rc, d->fd, name, &st, e))) {
 		/* kept as is; later members of its link group link to it */
 		if (e->hlgroup && !hl_find(rc, e->hlgroup))
-			return hl_add(rc, e->hlgroup, path);
+			return hl_add(rc, e->hlgroup, rel);
 		return 0;
 	}
 	if (rc->o->cb && (rc->o->flags & SS_TR_VERBOSE))
 		rc->o->cb(rc->o->cbarg, path);
-	r = e->type == SS_FT_REG ? restore_file(rc, d, name, path, e) :
-	    restore_special(rc, d->fd, name, path, e);
+	r = e->type == SS_FT_REG ? restore_file(rc, d, name, path, rel, e) :
+	    restore_special(rc, d->fd, name, path, rel, e);
 	return r ? ss_tree_path_err(r, path) : 0;
 }
 
@@ -586,15 +617,150 @@ setup_filters(struct rctx *rc, const struct ss_restore_opts *o)
 	return 0;
 }
 
-/* open_target(target, &fd, &created): make (mkdir -p) and open TARGET. */
+/* ---------- the target, and its stage ---------- */
+
+/*
+ * A target that does not exist yet is restored into a stage: a new
+ * directory beside it, named like a temporary (".snapseal-" and 16 hex
+ * digits), in which every entry is made under its own name, and which is
+ * renamed to the target once all of it is on disk.  The target then
+ * appears whole or not at all, and no file needs a temporary name and a
+ * rename of its own.  An existing target is restored into in place.
+ */
+struct stage {
+	int pfd;		/* the target's parent; -1: no stage */
+	int done;		/* renamed to the target */
+	char *base;		/* the target's last component */
+	char name[32];		/* the stage's, in the parent */
+};
+
+/*
+ * stage_open(target, sg, &fd): make and open the stage of the missing
+ * ${target} (its parent made first, mkdir -p); 1 when its last component
+ * cannot be renamed to ("." or "..").
+ */
 static int
-open_target(const char *target, int *fd, int *created)
+stage_open(const char *target, struct stage *sg, int *fd)
+{
+	char *t = ss_strdup(target), *slash, *base;
+	const char *parent;
+	struct stat st;
+	size_t n;
+	int r = 0;
+
+	if (t == NULL)
+		return SS_ENOMEM;
+	n = strlen(t);
+	while (n > 1 && t[n - 1] == '/')
+		t[--n] = '\0';
+	slash = strrchr(t, '/');
+	base = slash ? slash + 1 : t;
+	if (*base == '\0' || !strcmp(base, ".") || !strcmp(base, "..")) {
+		free(t);
+		return 1;
+	}
+	if (slash == NULL)
+		parent = ".";
+	else if (slash == t)
+		parent = "/";
+	else {
+		*slash = '\0';
+		parent = t;
+	}
+	if ((lstat(parent, &st) != 0 && (r = ss_mkdir_p(parent, 0700)) != 0) ||
+	    (sg->base = ss_strdup(base)) == NULL) {
+		r = r ? r : SS_ENOMEM;
+		goto out;
+	}
+	if ((sg->pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		r = ss_err_errno(ss_errno_code(errno), "cannot open '%s'",
+		    parent);
+		goto out;
+	}
+	snprintf(sg->name, sizeof(sg->name), ".snapseal-%016llx",
+	    (unsigned long long)ss_random_u64());
+	if (mkdirat(sg->pfd, sg->name, 0700) != 0) {
+		r = ss_err_errno(ss_errno_code(errno), "cannot create '%s'",
+		    target);
+		close(sg->pfd);
+		sg->pfd = -1;
+		goto out;
+	}
+	*fd = openat(sg->pfd, sg->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (*fd < 0)
+		r = ss_err_errno(ss_errno_code(errno), "cannot open '%s'",
+		    target);	/* stage_end removes the stage */
+out:
+	free(t);
+	return r;
+}
+
+/*
+ * stage_commit(sg, fd, target): everything in the stage on disk, then
+ * the stage renamed to ${target} (which must still not exist), durably.
+ */
+static int
+stage_commit(struct stage *sg, int fd, const char *target)
+{
+	int rr;
+
+	if (syncfs(fd) != 0)
+		return ss_err_errno(SS_EIO, "cannot sync '%s'", target);
+	ss_crashpoint("restore-staged");
+	rr = renameat2(sg->pfd, sg->name, sg->pfd, sg->base, RENAME_NOREPLACE);
+	if (rr != 0 && (errno == EINVAL || errno == ENOSYS))
+		/* no RENAME_NOREPLACE here: only an empty directory made
+		 * meanwhile could be replaced */
+		rr = renameat(sg->pfd, sg->name, sg->pfd, sg->base);
+	if (rr != 0)
+		return errno == EEXIST || errno == ENOTEMPTY ?
+		    ss_err(SS_EEXIST, "'%s' appeared during the restore",
+		    target) : ss_err_errno(ss_errno_code(errno),
+		    "cannot rename the restore to '%s'", target);
+	sg->done = 1;
+	if (fsync(sg->pfd) != 0)
+		return ss_err_errno(SS_EIO, "cannot sync the directory of"
+		    " '%s'", target);
+	return 0;
+}
+
+/* stage_end(sg, target): a stage not renamed to the target is removed. */
+static void
+stage_end(struct stage *sg, const char *target)
+{
+	char *msg;
+
+	if (sg->pfd >= 0 && !sg->done) {
+		/* the restore's error stays the one reported */
+		msg = ss_strdup(ss_errmsg());
+		(void)ss_rm_rf_at(sg->pfd, sg->name, target);
+		ss_errclear();
+		if (msg != NULL)
+			(void)ss_err(SS_EIO, "%s", msg);
+		free(msg);
+	}
+	if (sg->pfd >= 0)
+		close(sg->pfd);
+	free(sg->base);
+}
+
+/*
+ * open_target(target, &fd, &created, sg): open TARGET, or the stage of a
+ * missing one (then *created); when it has none, make it (mkdir -p).
+ */
+static int
+open_target(const char *target, int *fd, int *created, struct stage *sg)
 {
 	struct stat st;
 	int r;
 
 	*created = 0;
 	if (lstat(target, &st) != 0) {
+		if (errno == ENOENT && (r = stage_open(target, sg, fd)) != 1) {
+			*created = 1;
+			return r;
+		}
 		if ((r = ss_mkdir_p(target, 0700)) != 0)
 			return r;
 		*created = 1;
@@ -643,6 +809,7 @@ ss_tree_restore(struct ss_tree *t, const struct ss_id *root,
 {
 	struct rctx rc;
 	struct ss_dir top = { SS_BUF_INIT, NULL, 0 };
+	struct stage sg = { -1, 0, NULL, "" };
 	const struct ss_ent *e;
 	int fd = -1, r, created = 0;
 
@@ -667,27 +834,32 @@ ss_tree_restore(struct ss_tree *t, const struct ss_id *root,
 		goto out;
 	}
 	if ((r = check_paths(&rc, &e->cid, o)) != 0 ||
-	    (r = open_target(target, &fd, &created)) != 0 ||
+	    (r = open_target(target, &fd, &created, &sg)) != 0 ||
 	    (r = ss_rq_start(t, o, &rc.q)) != 0)
 		goto out;
 	rc.rx = ss_rq_ctx(rc.q);
+	rc.topfd = fd;
+	rc.staged = rc.rx->staged = sg.pfd >= 0;
 	r = restore_top(&rc, fd, target, e, created);
 out:
 	ss_rq_free(rc.q);
 	ss_cat_end_read(t->cat);
 	if (fd >= 0) {
 		/* everything restored reaches the disk before we say so */
-		if (r == 0 && syncfs(fd) != 0)
+		if (r == 0 && sg.pfd >= 0)
+			r = stage_commit(&sg, fd, target);
+		else if (r == 0 && syncfs(fd) != 0)
 			r = ss_err_errno(SS_EIO, "cannot sync '%s'", target);
 		close(fd);
 	}
+	stage_end(&sg, target);
 	ss_dir_free(&top);
 	for (size_t i = 0; i < rc.nrel; i++)
 		free(rc.rel[i]);
 	free(rc.rel);
 	free(rc.matched);
 	for (size_t i = 0; i < rc.nhl; i++)
-		free(rc.hl[i].path);
+		free(rc.hl[i].rel);
 	free(rc.hl);
 	ss_buf_wipe(&rc.chunk);
 	return r;

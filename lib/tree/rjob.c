@@ -8,10 +8,11 @@
  * length, and only then writes it at its offset: no byte of an object is
  * written before the object is authenticated.  The job that completes a
  * file sets its size, owner, mode, xattrs and times and renames it from its
- * temporary name; whoever drops the last reference to a directory (its
+ * temporary name (in a stage, restore.c, it was made under its own name
+ * and stays there); whoever drops the last reference to a directory (its
  * last file, its last subdirectory, or the walker leaving it) applies the
  * directory's metadata.  After an error, jobs still queued only clean up:
- * their temporaries are unlinked, nothing more is placed.
+ * the files they created are unlinked, nothing more is placed.
  *
  * Finished large files are handed to a thread of their own that starts
  * their write-back (sync_file_range), so that their data reaches the disk
@@ -96,15 +97,21 @@ ss_rqi_wb_main(void *arg)
 int
 ss_rqi_file_create(struct ss_rq *q, struct rfile *f)
 {
-	ss_rst_tmpname(&q->rc, f->tmp);
-	f->fd = openat(f->dir->fd, f->tmp, O_WRONLY | O_CREAT | O_EXCL |
+	if (q->rc.staged) {
+		f->cname = f->name;
+	} else {
+		ss_rst_tmpname(&q->rc, f->tmp);
+		f->cname = f->tmp;
+	}
+	f->fd = openat(f->dir->fd, f->cname, O_WRONLY | O_CREAT | O_EXCL |
 	    O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (f->fd < 0)
 		return ss_err_errno(ss_errno_code(errno), "cannot create");
+	f->created = 1;
 	return 0;
 }
 
-/* file_complete(q, f): size, metadata, sync (rollback), rename. */
+/* file_complete(q, f): size, metadata, sync (rollback), rename (unstaged). */
 static int
 file_complete(struct ss_rq *q, struct rfile *f)
 {
@@ -116,7 +123,7 @@ file_complete(struct ss_rq *q, struct rfile *f)
 	    ftruncate(f->fd, (off_t)e->size) != 0)
 		r = ss_err_errno(ss_errno_code(errno), "cannot set size");
 	if (r == 0)
-		r = ss_rst_apply_meta(&q->rc, f->fd, f->dir->fd, f->tmp,
+		r = ss_rst_apply_meta(&q->rc, f->fd, f->dir->fd, f->cname,
 		    f->path, e);
 	/* a rollback replaces live files: the new one is durable first */
 	if (r == 0 && q->rc.sync && fdatasync(f->fd) != 0)
@@ -126,7 +133,7 @@ file_complete(struct ss_rq *q, struct rfile *f)
 	if (close(f->fd) != 0 && r == 0)
 		r = ss_err_errno(ss_errno_code(errno), "cannot close");
 	f->fd = -1;
-	if (r == 0)
+	if (r == 0 && !q->rc.staged)
 		r = ss_rst_place(&q->rc, f->dir->fd, f->tmp, f->name, f->path);
 	return r;
 }
@@ -146,8 +153,8 @@ file_finish(struct ss_rq *q, struct rfile *f)
 	(void)ss_rqi_dio_close(f);	/* after a failure: only frees */
 	if (f->fd >= 0)
 		close(f->fd);
-	if (!placed && f->tmp[0] != '\0')
-		unlinkat(f->dir->fd, f->tmp, 0);
+	if (!placed && f->created)
+		unlinkat(f->dir->fd, f->cname, 0);
 	if (placed)
 		ss_crashpoint("restore-file");
 	ss_rqi_dir_unref(q, f->dir);

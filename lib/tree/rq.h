@@ -25,6 +25,8 @@ struct rfile {
 	char *path;
 	char name[256];
 	char tmp[32];
+	const char *cname;	/* created under: tmp, or name (staged) */
+	int created;		/* ... and exists under it */
 	int fd;			/* -1 until created */
 	uint64_t end;		/* end of its last extent */
 	struct rdio *dio;	/* NULL, or its direct writing (rdio.c) */
@@ -125,7 +127,10 @@ void ss_rqi_dir_unref(struct ss_rq *q, struct ss_rdir *d);
 
 /* ---------- rjob.c ---------- */
 
-/* ss_rqi_file_create(q, f): create the file's temporary (f->tmp, f->fd). */
+/*
+ * ss_rqi_file_create(q, f): create the file (f->cname, f->fd): under a
+ * temporary name, or under its name in a stage (restore.c).
+ */
 int ss_rqi_file_create(struct ss_rq *q, struct rfile *f);
 /* ss_rqi_file_release(q, f, r): drop a reference; ${r}: the job's result. */
 void ss_rqi_file_release(struct ss_rq *q, struct rfile *f, int r);

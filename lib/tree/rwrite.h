@@ -104,6 +104,8 @@ int ss_rq_file(struct ss_rq *q, struct ss_rdir *d, const struct ss_ent *e,
 /* How entries are finished: set once per restore, shared by every thread. */
 struct ss_rctx {
 	int sync;		/* SS_TR_SYNC: existing entries are replaced */
+	int staged;		/* into a stage (restore.c): entries are */
+				/* ... made under their own names */
 	int euid;		/* not root: chown may fail (EPERM) */
 	void (*warn)(void *arg, const char *msg);
 	void *warnarg;

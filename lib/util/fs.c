@@ -284,11 +284,10 @@ out:
 }
 
 /*
- * ss_rm_rf_at(dfd, name, path): remove ${name} relative to ${dfd}; ${path}
- * is for messages only.  Never follows symlinks: directories are opened
- * with O_NOFOLLOW and entries are classified with AT_SYMLINK_NOFOLLOW.
+ * Never follows symlinks: directories are opened with O_NOFOLLOW and
+ * entries are classified with AT_SYMLINK_NOFOLLOW.
  */
-static int
+int
 ss_rm_rf_at(int dfd, const char *name, const char *path)
 {
 	struct stat st;
@@ -345,10 +344,13 @@ void
 ss_crashpoint(const char *name)
 {
 	static _Thread_local unsigned long hits;
-	const char *e = getenv("SNAPSEAL_CRASHPOINT");
+	const char *e = getenv("SNAPSEAL_CRASHPOINT"), *s;
 	size_t n = strlen(name);
 	unsigned long want = 1;
 
+	if (e == NULL && (s = getenv("SNAPSEAL_STOPPOINT")) != NULL &&
+	    !strcmp(s, name))
+		raise(SIGSTOP);
 	if (e == NULL || strncmp(e, name, n) != 0 ||
 	    (e[n] != '\0' && e[n] != ':'))
 		return;

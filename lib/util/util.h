@@ -211,6 +211,8 @@ int ss_mkdir_p(const char *path, int mode);
 
 /* ss_rm_rf(path): remove a tree (does not follow symlinks).  0 if absent. */
 int ss_rm_rf(const char *path);
+/* ss_rm_rf_at(dfd, name, path): ss_rm_rf of ${name} in ${dfd}. */
+int ss_rm_rf_at(int dfd, const char *name, const char *path);
 
 /* ss_write_all(fd, p, n) / ss_pread_all(fd, p, n, off): loop over short I/O. */
 int ss_write_all(int fd, const void *p, size_t n);
@@ -227,7 +229,9 @@ int ss_dio_aligned(int fd, unsigned align);
  * ss_crashpoint(name): for crash tests.  When SNAPSEAL_CRASHPOINT is
  * "NAME" or "NAME:N", the process kills itself with SIGKILL the first (or
  * Nth) time it passes the point called NAME, exactly as a power cut or
- * kill -9 would stop it there.  Costs one getenv when unset.
+ * kill -9 would stop it there.  Without it, SNAPSEAL_STOPPOINT=NAME stops
+ * the process (SIGSTOP) at each pass, for a test to act and continue it.
+ * Costs two getenv when neither is set.
  */
 void ss_crashpoint(const char *name);
 

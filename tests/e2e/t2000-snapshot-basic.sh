@@ -55,10 +55,13 @@ test_expect_success "$ds: taking a snapshot does not change the live directory" 
 	test_cmp s1-$ds.digest actual
 '
 
-test_expect_success "$ds: restore creates missing parents of TARGET" '
-	snapseal restore tank/$ds@s1 deep-$ds/a/b &&
+test_expect_success "$ds: restore creates missing parents of TARGET, and nothing else beside it" '
+	snapseal restore tank/$ds@s1 deep-$ds/a/b/ &&
 	sstool digest deep-$ds/a/b >actual &&
-	test_cmp s1-$ds.digest actual
+	test_cmp s1-$ds.digest actual &&
+	ls -A deep-$ds/a >actual &&
+	echo b >expect &&
+	test_cmp expect actual
 '
 
 test_expect_success "$ds: restore into an existing empty directory fills it, keeps its mode" '

@@ -234,7 +234,24 @@ no_partial() {
 	test_line_count = 0 bad.files
 }
 
-test_expect_success 'restore killed at many points: no partial file under a real name' '
+# crash CP CMD...: run snapseal CMD with SNAPSEAL_CRASHPOINT=CP; it must
+# die of SIGKILL there (the point was reached).
+crash() {
+	local cp=$1 rc
+	shift
+	SNAPSEAL_CRASHPOINT=$cp "$SNAPSEAL" "$@" >crash.out 2>crash.err
+	rc=$?
+	test "$rc" = 137 || { echo "crash point $cp: exit $rc"; cat crash.err; return 1; }
+}
+
+# whole_or_absent DIGEST DIR: DIR does not exist, or is exactly DIGEST.
+whole_or_absent() {
+	test -e "$2" || return 0
+	sstool digest "$2" >whole.digest &&
+	test_cmp "$1" whole.digest
+}
+
+test_expect_success 'restore into a new directory killed at many points: all of it or nothing' '
 	regen live restore-src 600 &&
 	sstool randfile live/zz-big 4M big random &&
 	sstool digest live >r.digest &&
@@ -244,17 +261,90 @@ test_expect_success 'restore killed at many points: no partial file under a real
 	sstool digest r.full >actual &&
 	test_cmp r.digest actual &&
 	echo "a full restore takes $RESTORE_MS ms" &&
+	mkdir new &&
+	(
+		i=0 &&
+		for s in $DELAYS
+		do
+			i=$((i + 1)) &&
+			kill_at $s restore cp/e@r "new/r.$i" &&
+			whole_or_absent r.digest "new/r.$i" || exit 1
+		done
+	) &&
+	killed_at_least 1 restore &&
+	echo "stages left by killed restores:" &&
+	find new -maxdepth 1 -name ".snapseal-*" >stages &&
+	cat stages &&
+	find new -mindepth 1 -maxdepth 1 ! -name ".snapseal-*" ! -name "r.*" \
+		>other &&
+	test_line_count = 0 other
+'
+
+test_expect_success 'restore into an existing directory killed at many points: no partial file under a real name' '
+	: >kills.restore &&
 	(
 		i=0 &&
 		for s in $DELAYS
 		do
 			i=$((i + 1)) &&
 			rm -rf "r.$i" &&
+			mkdir "r.$i" &&
 			kill_at $s restore cp/e@r "r.$i" &&
 			no_partial r.digest "r.$i" || exit 1
 		done
 	) &&
 	killed_at_least 1 restore
+'
+
+test_expect_success 'killed just before its rename: no target, the stage beside it, a rerun succeeds' '
+	mkdir staged &&
+	crash restore-staged restore cp/e@r staged/r &&
+	! test -e staged/r &&
+	find staged -mindepth 1 -maxdepth 1 >left &&
+	test_line_count = 1 left &&
+	test_grep "^staged/\.snapseal-[0-9a-f]\{16\}$" left &&
+	sstool digest "$(cat left)" >actual &&
+	test_cmp r.digest actual &&
+	snapseal restore cp/e@r staged/r &&
+	sstool digest staged/r >actual &&
+	test_cmp r.digest actual
+'
+
+# wait_stopped PID: wait (up to 60 s) until PID is stopped (SIGSTOP).
+wait_stopped() {
+	local i=0 st
+	while [ $i -lt 600 ]; do
+		st=$(sed "s/.*) //" "/proc/$1/stat" 2>/dev/null | cut -d" " -f1)
+		[ "$st" = T ] && return 0
+		[ -e "/proc/$1" ] || return 1
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+test_expect_success 'a target made while the restore ran is refused, untouched, and the stage removed' '
+	mkdir appear &&
+	{ SNAPSEAL_STOPPOINT=restore-staged "$SNAPSEAL" restore cp/e@r appear/r \
+		2>appear.err & } &&
+	pid=$! &&
+	wait_stopped $pid &&
+	find appear -mindepth 1 -maxdepth 1 -name ".snapseal-*" >left &&
+	test_line_count = 1 left &&
+	mkdir appear/r &&
+	echo mine >appear/r/mine &&
+	kill -CONT $pid &&
+	{ wait $pid; echo $? >rc; } &&
+	test "$(cat rc)" != 0 &&
+	test_line_count = 1 appear.err &&
+	test_grep -F "appear/r" appear.err &&
+	test_grep "appeared during the restore" appear.err &&
+	ls -A appear >actual &&
+	echo r >expect &&
+	test_cmp expect actual &&
+	ls -A appear/r >actual &&
+	echo mine >expect &&
+	test_cmp expect actual
 '
 
 test_expect_success 'after the killed restores a restore still succeeds' '
@@ -275,16 +365,6 @@ test_expect_success 'destroy of a snapshot that frees nothing' '
 	test_grep -x cp/e@same1 actual &&
 	test_grep ! -x cp/e@same2 actual
 '
-
-# crash CP CMD...: run snapseal CMD with SNAPSEAL_CRASHPOINT=CP; it must
-# die of SIGKILL there (the point was reached).
-crash() {
-	local cp=$1 rc
-	shift
-	SNAPSEAL_CRASHPOINT=$cp "$SNAPSEAL" "$@" >crash.out 2>crash.err
-	rc=$?
-	test "$rc" = 137 || { echo "crash point $cp: exit $rc"; cat crash.err; return 1; }
-}
 
 test_expect_success 'crash points: a snapshot killed at each step is absent or complete' '
 	snapseal create -o encryption=on -o keyformat=raw \

@@ -151,21 +151,37 @@ test_expect_failure TMPFS 'full disk: earlier snapshots still list and restore, 
 	test_cmp sr1.digest actual
 '
 
-test_expect_success TMPFS 'full restore target: one line naming the file, no partial file' '
+test_expect_success TMPFS 'full restore target: one line naming the file, no target at all' '
 	mount_small tgt 1m &&
 	snapseal pool create tp &&
 	snapseal create -o encryption=on -o keyformat=raw \
 		-o keylocation="file://$PWD/key" -o mountpoint="$PWD/live" tp/e &&
 	sstool randfile live/big.bin 2M big random &&
-	test_when_finished "rm -f live/big.bin" &&
+	echo "written before big.bin" >live/a.txt &&
+	test_when_finished "rm -f live/big.bin live/a.txt" &&
 	snapseal snapshot tp/e@big &&
 	sstool digest live >big.digest &&
+	test_must_fail snapseal restore tp/e@big tgt/r 2>err &&
+	one_line_err err "no space left" &&
+	test_grep -F "tgt/r/big.bin" err &&
+	! test -e tgt/r &&
+	find tgt -mindepth 1 >leftover &&
+	test_line_count = 0 leftover
+'
+
+test_expect_success TMPFS 'full existing target: no partial file, what it held stays' '
+	mount_small tgt 1m &&
+	mkdir tgt/r &&
+	echo mine >tgt/r/mine &&
 	test_must_fail snapseal restore tp/e@big tgt/r 2>err &&
 	one_line_err err "no space left" &&
 	test_grep -F "big.bin" err &&
 	! test -e tgt/r/big.bin &&
 	find tgt -name ".snapseal-*" >leftover &&
 	test_line_count = 0 leftover &&
+	echo mine >expect &&
+	test_cmp expect tgt/r/mine &&
+	rm tgt/r/mine &&
 	sstool digest tgt/r >partial.digest &&
 	sed -n "/ type=f /p" partial.digest >partial.f &&
 	sed -n "/ type=f /p" big.digest >source.f &&
