@@ -515,6 +515,11 @@ bench_many() {
 # cache, then sync), recorded as the tool "floor":
 # - nochange: `sstool stattree` of the corpus with 32 threads: stat'ing
 #   every entry, the floor of a snapshot with no change;
+# - change: reading big/disk.img, which the small change rewrote 64 MiB
+#   of, with direct 4 MiB reads: any snapshot after the small change must
+#   read that file whole to find what changed in it (and stat every entry,
+#   and read the small files changed, which are left out: reading them
+#   while the image is read slows the image down as much);
 # - restore: writing the corpus back with nothing else to do, into a fresh
 #   directory, after the same settle as a restore: its directories made
 #   (one mkdir -p), then src/ extracted from FLOOR_TARS tar files held in
@@ -593,6 +598,8 @@ bench_floor() {
 	rm -rf "$FLOOR_WORK"
 	mkdir -p "$FLOOR_WORK" || return 1
 	step floor "$r" nochange "$SSTOOL" stattree "$CORPUS" 32 || return 1
+	step floor "$r" change dd if="$CORPUS/big/disk.img" of=/dev/null \
+	    bs=4M iflag=direct status=none || return 1
 	if [ -n "$FLOOR_MEM" ]; then
 		settle
 		step floor "$r" restore "$FLOOR_MEM/restore.sh" \
@@ -789,6 +796,11 @@ floors_table() {
 	    'BEGIN { if (r != "") printf "%.17g", r / 10 }')
 	floor_row "snapshot with no change, s: stat every entry, 32 threads" \
 	    "$f" "$asks" "$(value snapseal nochange.s)" time
+	f=$(value floor change.s)
+	asks=$(awk -v r="$(value restic change.s)" \
+	    'BEGIN { if (r != "") printf "%.17g", r / 5 }')
+	floor_row "small change, s: read the changed disk.img, nothing else" \
+	    "$f" "$asks" "$(value snapseal change.s)" time
 	f=$(value floor restore.s)
 	asks=$(awk -v r="$(value restic restore.s)" \
 	    'BEGIN { if (r != "") printf "%.17g", r / 4 }')
