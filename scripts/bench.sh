@@ -946,7 +946,7 @@ target_note="target: issue 4's target for snapseal, on the vs restic ratio (>=Nx
 tab=$(table)
 ftab=
 [ "$FLOORS" = 1 ] && ftab=$(floors_table)
-floors_note="floors: the bare I/O of each job on this machine, timed like the tools' steps (cold cache, then sync; medians): see docs/benchmarks.md, \"Floors\"; target asks: restic's time / 10 (no change) or / 4 (restore), and 1500 MB/s"
+floors_note="floors: the bare I/O of each job on this machine, timed like the tools' steps (cold cache, then sync; medians): see docs/benchmarks.md, \"Floors\"; target asks: restic's time / 10 (no change), / 5 (small change) or / 4 (restore), and 1500 MB/s"
 {
 	echo
 	echo "$info"

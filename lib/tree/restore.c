@@ -631,6 +631,7 @@ struct stage {
 	int pfd;		/* the target's parent; -1: no stage */
 	int done;		/* renamed to the target */
 	char *base;		/* the target's last component */
+	char *parent;		/* ... and the rest, for messages */
 	char name[32];		/* the stage's, in the parent */
 };
 
@@ -668,7 +669,8 @@ stage_open(const char *target, struct stage *sg, int *fd)
 		parent = t;
 	}
 	if ((lstat(parent, &st) != 0 && (r = ss_mkdir_p(parent, 0700)) != 0) ||
-	    (sg->base = ss_strdup(base)) == NULL) {
+	    (sg->base = ss_strdup(base)) == NULL ||
+	    (sg->parent = ss_strdup(parent)) == NULL) {
 		r = r ? r : SS_ENOMEM;
 		goto out;
 	}
@@ -725,24 +727,30 @@ stage_commit(struct stage *sg, int fd, const char *target)
 	return 0;
 }
 
-/* stage_end(sg, target): a stage not renamed to the target is removed. */
+/*
+ * stage_end(sg, target): a stage not renamed to the target is removed;
+ * the restore's error stays the one reported, saying where the stage is
+ * if it could not be removed (a directory of the snapshot without write
+ * permission stops a user who is not root).
+ */
 static void
 stage_end(struct stage *sg, const char *target)
 {
 	char *msg;
 
 	if (sg->pfd >= 0 && !sg->done) {
-		/* the restore's error stays the one reported */
 		msg = ss_strdup(ss_errmsg());
-		(void)ss_rm_rf_at(sg->pfd, sg->name, target);
-		ss_errclear();
-		if (msg != NULL)
+		if (ss_rm_rf_at(sg->pfd, sg->name, target) != 0)
+			(void)ss_err(SS_EIO, "%s (the partial restore is left in"
+			    " '%s/%s')", msg ? msg : "", sg->parent, sg->name);
+		else if (msg != NULL)
 			(void)ss_err(SS_EIO, "%s", msg);
 		free(msg);
 	}
 	if (sg->pfd >= 0)
 		close(sg->pfd);
 	free(sg->base);
+	free(sg->parent);
 }
 
 /*
@@ -809,7 +817,7 @@ ss_tree_restore(struct ss_tree *t, const struct ss_id *root,
 {
 	struct rctx rc;
 	struct ss_dir top = { SS_BUF_INIT, NULL, 0 };
-	struct stage sg = { -1, 0, NULL, "" };
+	struct stage sg = { -1, 0, NULL, NULL, "" };
 	const struct ss_ent *e;
 	int fd = -1, r, created = 0;
 

@@ -419,6 +419,19 @@ test_line_count() {
 	return 1
 }
 
+# wait_stopped PID: wait (up to 60 s) until PID is stopped (SIGSTOP).
+wait_stopped() {
+	local i=0 st
+	while [ $i -lt 600 ]; do
+		st=$(sed "s/.*) //" "/proc/$1/stat" 2>/dev/null | cut -d" " -f1)
+		[ "$st" = T ] && return 0
+		[ -e "/proc/$1" ] || return 1
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
 # ---------- the end ----------
 
 _finish() {

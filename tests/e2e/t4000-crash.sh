@@ -310,19 +310,6 @@ test_expect_success 'killed just before its rename: no target, the stage beside 
 	test_cmp r.digest actual
 '
 
-# wait_stopped PID: wait (up to 60 s) until PID is stopped (SIGSTOP).
-wait_stopped() {
-	local i=0 st
-	while [ $i -lt 600 ]; do
-		st=$(sed "s/.*) //" "/proc/$1/stat" 2>/dev/null | cut -d" " -f1)
-		[ "$st" = T ] && return 0
-		[ -e "/proc/$1" ] || return 1
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
-
 test_expect_success 'a target made while the restore ran is refused, untouched, and the stage removed' '
 	mkdir appear &&
 	{ SNAPSEAL_STOPPOINT=restore-staged "$SNAPSEAL" restore cp/e@r appear/r \

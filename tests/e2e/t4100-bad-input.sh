@@ -228,6 +228,34 @@ test_expect_success NOBODY 'an unreadable key file is refused by name (as nobody
 	test_cmp expect actual
 '
 
+test_expect_success NOBODY 'a stage that cannot be removed is named in the error (as nobody)' '
+	chmod 711 "$TEST_ROOT" &&
+	test_when_finished "chmod 700 \"$TEST_ROOT\"" &&
+	nob/run load-key np/e &&
+	runuser -u nobody -- mkdir nob/live/ro &&
+	runuser -u nobody -- sh -c "echo kept >nob/live/ro/f" &&
+	chmod 555 nob/live/ro &&
+	test_when_finished "chmod -R u+w nob; rm -rf nob/out nob/.snapseal-*" &&
+	nob/run snapshot np/e@ro &&
+	{ setpriv --reuid=nobody --regid=nogroup --clear-groups env \
+		SNAPSEAL_HOME="$PWD/nob/home" SNAPSEAL_STOPPOINT=restore-staged \
+		ASAN_OPTIONS="$ASAN_OPTIONS" UBSAN_OPTIONS="$UBSAN_OPTIONS" \
+		"$SNAPSEAL" restore np/e@ro nob/out 2>err & } &&
+	pid=$! &&
+	wait_stopped $pid &&
+	runuser -u nobody -- mkdir nob/out &&
+	kill -CONT $pid &&
+	{ wait $pid; echo $? >rc; } &&
+	test "$(cat rc)" != 0 &&
+	test_line_count = 1 err &&
+	test_grep "appeared during the restore" err &&
+	test_grep -F "the partial restore is left in '\''nob/.snapseal-" err &&
+	stage=$(sed -n "s/.*left in .\(nob\/\.snapseal-[0-9a-f]*\).*/\1/p" err) &&
+	test -d "$stage/ro" &&
+	echo kept >expect &&
+	test_cmp expect "$stage/ro/f"
+'
+
 test_expect_success TMPFS 'a pool on a read-only file system: writes fail with one line, nothing lost' '
 	mount_small ro 8m &&
 	snapseal pool create -d "$PWD/ro/pool" rp &&
