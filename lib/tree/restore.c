@@ -52,7 +52,6 @@ struct rctx {
 	size_t nhl;
 	struct ss_buf chunk;
 	int sync;
-	int staged;		/* into a stage: entries under their names */
 	int topfd;		/* the target (or its stage) */
 	struct ss_rq *q;	/* the workers */
 	struct ss_rctx *rx;	/* ... and what they share with the walker */
@@ -199,28 +198,14 @@ out:
 }
 
 /*
- * made_as(rc, name, tmp): the name to create an entry under: a new
- * temporary, written to ${tmp}, or in a stage the entry's own.
- */
-static const char *
-made_as(struct rctx *rc, const char *name, char tmp[32])
-{
-	if (rc->staged)
-		return name;
-	ss_rst_tmpname(rc->rx, tmp);
-	return tmp;
-}
-
-/*
  * placed(rc, dirfd, at, name, path, r): an entry made as ${at} and, with
- * ${r} 0, finished: renamed to ${name} (not in a stage); on any error it
- * is removed.
+ * ${r} 0, finished: placed at ${name}; on any error it is removed.
  */
 static int
 placed(struct rctx *rc, int dirfd, const char *at, const char *name,
     const char *path, int r)
 {
-	if (r == 0 && at != name)
+	if (r == 0)
 		r = ss_rst_place(rc->rx, dirfd, at, name, path);
 	if (r != 0)
 		unlinkat(dirfd, at, 0);
@@ -236,7 +221,7 @@ link_member(struct rctx *rc, int dirfd, const char *name, const char *path,
     const struct hlink *h)
 {
 	char tmp[32];
-	const char *at = made_as(rc, name, tmp);
+	const char *at = ss_rst_made_as(rc->rx, name, tmp);
 
 	if (linkat(rc->topfd, h->rel, dirfd, at, 0) != 0)
 		return ss_err_errno(ss_errno_code(errno), "cannot link to %s",
@@ -282,7 +267,7 @@ restore_special(struct rctx *rc, int dirfd, const char *name,
 
 	if (h)
 		return link_member(rc, dirfd, name, path, h);
-	at = made_as(rc, name, tmp);
+	at = ss_rst_made_as(rc->rx, name, tmp);
 	if (e->type == SS_FT_LNK) {
 		if ((target = ss_malloc(e->targetlen + 1)) == NULL)
 			return SS_ENOMEM;
@@ -847,7 +832,7 @@ ss_tree_restore(struct ss_tree *t, const struct ss_id *root,
 		goto out;
 	rc.rx = ss_rq_ctx(rc.q);
 	rc.topfd = fd;
-	rc.staged = rc.rx->staged = sg.pfd >= 0;
+	rc.rx->staged = sg.pfd >= 0;
 	r = restore_top(&rc, fd, target, e, created);
 out:
 	ss_rq_free(rc.q);

@@ -97,12 +97,7 @@ ss_rqi_wb_main(void *arg)
 int
 ss_rqi_file_create(struct ss_rq *q, struct rfile *f)
 {
-	if (q->rc.staged) {
-		f->cname = f->name;
-	} else {
-		ss_rst_tmpname(&q->rc, f->tmp);
-		f->cname = f->tmp;
-	}
+	f->cname = ss_rst_made_as(&q->rc, f->name, f->tmp);
 	f->fd = openat(f->dir->fd, f->cname, O_WRONLY | O_CREAT | O_EXCL |
 	    O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (f->fd < 0)
@@ -111,7 +106,7 @@ ss_rqi_file_create(struct ss_rq *q, struct rfile *f)
 	return 0;
 }
 
-/* file_complete(q, f): size, metadata, sync (rollback), rename (unstaged). */
+/* file_complete(q, f): size, metadata, sync (rollback), place. */
 static int
 file_complete(struct ss_rq *q, struct rfile *f)
 {
@@ -133,8 +128,8 @@ file_complete(struct ss_rq *q, struct rfile *f)
 	if (close(f->fd) != 0 && r == 0)
 		r = ss_err_errno(ss_errno_code(errno), "cannot close");
 	f->fd = -1;
-	if (r == 0 && !q->rc.staged)
-		r = ss_rst_place(&q->rc, f->dir->fd, f->tmp, f->name, f->path);
+	if (r == 0)
+		r = ss_rst_place(&q->rc, f->dir->fd, f->cname, f->name, f->path);
 	return r;
 }
 

@@ -36,6 +36,15 @@ ss_rst_tmpname(struct ss_rctx *c, char out[32])
 	    (unsigned long long)(c->tmpbase ^ n));
 }
 
+const char *
+ss_rst_made_as(struct ss_rctx *c, const char *name, char tmp[32])
+{
+	if (c->staged)
+		return name;
+	ss_rst_tmpname(c, tmp);
+	return tmp;
+}
+
 /* ---------- metadata ---------- */
 
 static int
@@ -109,6 +118,8 @@ ss_rst_place(const struct ss_rctx *c, int dirfd, const char *tmp,
 {
 	struct stat st;
 
+	if (c->staged)
+		return 0;	/* made under its name */
 	if (c->sync) {
 		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    S_ISDIR(st.st_mode) && ss_rm_rf(path) != 0)

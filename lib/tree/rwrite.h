@@ -126,6 +126,12 @@ void ss_rst_warn(struct ss_rctx *c, const char *what, const char *path);
  */
 void ss_rst_tmpname(struct ss_rctx *c, char out[32]);
 /*
+ * ss_rst_made_as(c, name, tmp): the name to create an entry under: in a
+ * stage its own, otherwise a new temporary name, written to ${tmp}.
+ */
+const char *ss_rst_made_as(struct ss_rctx *c, const char *name,
+    char tmp[32]);
+/*
  * ss_rst_apply_meta(c, fd, dirfd, name, path, e): owner, mode, xattrs,
  * times, in that order (chown clears setuid bits; an ACL must follow
  * chmod).  Uses ${fd} when >= 0, else (dirfd, name) without following
@@ -136,7 +142,7 @@ int ss_rst_apply_meta(struct ss_rctx *c, int fd, int dirfd, const char *name,
     const char *path, const struct ss_ent *e);
 /*
  * ss_rst_place(c, dirfd, tmp, name, path): move a finished temporary entry
- * to its name.  In SYNC mode an existing entry is replaced (a directory in
+ * to its name (in a stage it was made under its name: nothing to do).  In SYNC mode an existing entry is replaced (a directory in
  * the way is removed first); otherwise an existing name is an error.
  */
 int ss_rst_place(const struct ss_rctx *c, int dirfd, const char *tmp,

@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -340,19 +341,32 @@ ss_rm_rf(const char *path)
 	return ss_rm_rf_at(AT_FDCWD, path, path);
 }
 
+static const char *crash_env, *stop_env;
+static pthread_once_t crash_once = PTHREAD_ONCE_INIT;
+
+static void
+crash_init(void)
+{
+	crash_env = getenv("SNAPSEAL_CRASHPOINT");
+	stop_env = crash_env ? NULL : getenv("SNAPSEAL_STOPPOINT");
+}
+
 void
 ss_crashpoint(const char *name)
 {
 	static _Thread_local unsigned long hits;
-	const char *e = getenv("SNAPSEAL_CRASHPOINT"), *s;
-	size_t n = strlen(name);
+	const char *e;
+	size_t n;
 	unsigned long want = 1;
 
-	if (e == NULL && (s = getenv("SNAPSEAL_STOPPOINT")) != NULL &&
-	    !strcmp(s, name))
-		raise(SIGSTOP);
-	if (e == NULL || strncmp(e, name, n) != 0 ||
-	    (e[n] != '\0' && e[n] != ':'))
+	(void)pthread_once(&crash_once, crash_init);
+	if ((e = crash_env) == NULL) {
+		if (stop_env != NULL && !strcmp(stop_env, name))
+			raise(SIGSTOP);
+		return;
+	}
+	n = strlen(name);
+	if (strncmp(e, name, n) != 0 || (e[n] != '\0' && e[n] != ':'))
 		return;
 	if (e[n] == ':')
 		want = strtoul(e + n + 1, NULL, 10);

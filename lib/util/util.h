@@ -231,7 +231,7 @@ int ss_dio_aligned(int fd, unsigned align);
  * Nth) time it passes the point called NAME, exactly as a power cut or
  * kill -9 would stop it there.  Without it, SNAPSEAL_STOPPOINT=NAME stops
  * the process (SIGSTOP) at each pass, for a test to act and continue it.
- * Costs two getenv when neither is set.
+ * Both are read once, at the first point passed.
  */
 void ss_crashpoint(const char *name);
 
