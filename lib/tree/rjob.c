@@ -170,6 +170,35 @@ ss_rqi_file_release(struct ss_rq *q, struct rfile *f, int r)
 
 /* ---------- jobs ---------- */
 
+/* rec_len(j): the bytes of the job's record in its pack. */
+static uint64_t
+rec_len(const struct rjob *j)
+{
+	return SS_PACK_RECHDR + (uint64_t)j->loc.len;
+}
+
+/*
+ * drop_behind(w, j): the record of ${j} was read and will not be read
+ * again (but for a chunk that a snapshot references twice): let its pages
+ * go from the page cache (the kernel keeps those shared with a record
+ * next to it).  The restore then reuses the same memory for the next
+ * records and for the files it writes, rather than filling the cache
+ * with packs: pages the kernel takes fresh cost more to fill than pages
+ * it has just freed, and on a virtual machine that gives free memory
+ * back to its host, much more (docs/performance.md, tenth round).
+ */
+static void
+drop_behind(struct rwk *w, const struct rjob *j)
+{
+	int fd;
+
+	if (ss_packr_fd(w->pr, j->loc.pack, &fd) == 0)
+		(void)posix_fadvise(fd, (off_t)j->loc.off, (off_t)rec_len(j),
+		    POSIX_FADV_DONTNEED);
+	else
+		ss_errclear();
+}
+
 /*
  * write_chunk(w, f, j): read the chunk's record, open it (which
  * authenticates it), check it is a chunk of the expected length that
@@ -214,6 +243,7 @@ write_chunk(struct rwk *w, struct rfile *f, const struct rjob *j)
 		atomic_store(&w->q->cold, 1);
 	if (r != 0)
 		return r == SS_ENOENT ? SS_ECORRUPT : r;
+	drop_behind(w, j);
 	if ((r = ss_obj_open(w->oc, &j->id, w->stored.p, w->stored.len, &type,
 	    &w->pt)) != 0)
 		return r;
@@ -297,6 +327,68 @@ ss_rqi_job_run(struct rwk *w, struct rjob *j)
 	free(j);
 }
 
+/*
+ * seg_advise(w, &ra, &adv): when the packs are read cold, announce the
+ * records from ${ra} on until RQ_SEG_RA bytes are announced and not yet
+ * read (${adv}), a run of adjacent records at a time (a run of zeros
+ * repeats one record).  The walker announces a batch's records when it
+ * queues them; a segment's reader announces its own, since the walker
+ * has long gone on.
+ */
+static void
+seg_advise(struct rwk *w, struct rjob **ra, uint64_t *adv)
+{
+	struct rjob *k = *ra;
+	uint64_t pack, a, b;
+	int fd;
+
+	if (*adv >= RQ_SEG_RA / 2 || k == NULL ||
+	    (!atomic_load_explicit(&w->q->cold, memory_order_relaxed) &&
+	    !ss_packr_cold(w->pr)))
+		return;
+	while (k != NULL && *adv < RQ_SEG_RA) {
+		pack = k->loc.pack;
+		a = k->loc.off;
+		b = a + rec_len(k);
+		do {
+			if (k->loc.off + rec_len(k) > b)
+				b = k->loc.off + rec_len(k);
+			*adv += rec_len(k);
+			k = k->more;
+		} while (k != NULL && *adv < RQ_SEG_RA && k->loc.pack == pack &&
+		    k->loc.off >= a && k->loc.off <= b);
+		if (ss_packr_fd(w->pr, pack, &fd) != 0)
+			ss_errclear();	/* the read will say */
+		else
+			(void)posix_fadvise(fd, (off_t)a, (off_t)(b - a),
+			    POSIX_FADV_WILLNEED);
+	}
+	*ra = k;
+}
+
+/*
+ * seg_run(w, j): a segment of a large file, its chunks in order: one
+ * worker writes the file from start to end (its direct blocks complete
+ * one after the other) while the others take the small files queued
+ * since.
+ */
+static void
+seg_run(struct rwk *w, struct rjob *j)
+{
+	struct rjob *ra = j, *more;
+	uint64_t adv = 0;
+
+	for (; j != NULL; j = more) {
+		more = j->more;
+		seg_advise(w, &ra, &adv);
+		if (ra == j)
+			ra = more;	/* not announced: none ahead */
+		else
+			adv -= rec_len(j) < adv ? rec_len(j) : adv;
+		ss_rqi_job_run(w, j);
+	}
+}
+
 void *
 ss_rqi_worker(void *arg)
 {
@@ -307,10 +399,25 @@ ss_rqi_worker(void *arg)
 
 	pthread_mutex_lock(&q->mu);
 	for (;;) {
-		while (!q->stop && q->head == NULL) {
+		while (!q->stop && q->head == NULL && q->shead == NULL) {
 			q->nidle++;
 			pthread_cond_wait(&q->work, &q->mu);
 			q->nidle--;
+		}
+		/* a segment, unless enough run while batches wait */
+		if ((j = q->shead) != NULL && (q->head == NULL ||
+		    q->nsegrun < q->maxsegrun)) {
+			if ((q->shead = j->next) == NULL)
+				q->stail = NULL;
+			q->segjobs -= j->n;
+			q->nsegrun++;
+			ss_rqi_poke_locked(q);
+			pthread_mutex_unlock(&q->mu);
+			seg_run(w, j);
+			pthread_mutex_lock(&q->mu);
+			q->nsegrun--;
+			ss_rqi_poke_locked(q);
+			continue;
 		}
 		if ((j = q->head) == NULL)
 			break;

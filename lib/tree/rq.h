@@ -15,6 +15,8 @@
 #define RQ_RA_SEEN 64		/* ... remembering the last ones announced */
 #define RQ_DIO_MIN (4u << 20)	/* files this large are written directly */
 #define RQ_DBLK (1u << 20)	/* ... in aligned blocks of this size */
+#define RQ_SEGJOBS 64		/* a file map's chunks, run in segments */
+#define RQ_SEG_RA (32u << 20)	/* a segment reads this far ahead */
 
 struct rdio;
 
@@ -43,10 +45,10 @@ struct rjob {
 	struct ss_loc loc;
 	uint64_t off;
 	uint32_t len;
-	struct rjob *more;	/* the next job of its batch */
-	struct rjob *next;	/* the next batch in the queue */
-	size_t n;		/* first of a batch: its jobs */
-	uint64_t bytes;		/* ... and their stored bytes */
+	struct rjob *more;	/* the next job of its batch or segment */
+	struct rjob *next;	/* the next batch or segment in its queue */
+	size_t n;		/* first of a batch or segment: its jobs */
+	uint64_t bytes;		/* ... and a batch's stored bytes */
 };
 
 /* A thread's own reading state. */
@@ -69,6 +71,10 @@ struct ss_rq {
 	pthread_cond_t work;	/* workers: a batch was queued, or stop */
 	pthread_cond_t wake;	/* the walker: see ss_rqi_poke_locked */
 	struct rjob *head, *tail;	/* batches waiting for a worker */
+	struct rjob *shead, *stail;	/* segments of large files, too */
+	size_t segjobs;		/* jobs of the segments queued */
+	size_t nsegrun;		/* segments being run */
+	size_t maxsegrun;	/* ... at most, while batches wait */
 	size_t nidle;		/* workers waiting on work */
 	int waiting;		/* what the walker waits on wake for */
 	size_t njobs;		/* queued or running */

@@ -9,25 +9,34 @@
  * whose temporary it has created and preallocated.  Small files are
  * gathered into batches of up to RQ_BATCH, so that a worker takes a
  * directory's files at once and workers seldom create and rename in the
- * same directory.  Workers take batches in submission order, which is the
- * order of the walk and close to the order of the packs.  There are more
- * workers than CPUs (writers()): each waits for the disk about as long as
- * it computes.
+ * same directory.  The chunks of a file map go into segments of up to
+ * RQ_SEGJOBS, queued apart: a worker runs a segment's chunks in the
+ * file's order.  Workers take batches in submission order, which is the
+ * order of the walk and close to the order of the packs, and segments
+ * before batches while fewer than half of them run segments (or when no
+ * batch waits): a large file is written by one or two workers while the
+ * others write the small files after it, its reads and direct writes
+ * waiting for the disk while they use the CPUs.  There are more workers
+ * than CPUs (writers()): each waits for the disk about as long as it
+ * computes.
  *
- * Reference counts are atomic; the lock guards the queue, the counts the
+ * Reference counts are atomic; the lock guards the queues, the counts the
  * walker waits on and the first error.  The walker sleeps only when the
- * queue is full (RQ_MAXJOBS jobs or RQ_MAXBYTES stored bytes), when
- * RQ_MAXDIRS directories are walked but not finished (their descriptors
- * stay open), and at the end; a worker wakes it only once the queue is
- * half empty, so each wake-up is worth a batch of submissions.
+ * batches are full (RQ_MAXJOBS jobs or RQ_MAXBYTES stored bytes), when
+ * the segments queued hold RQ_MAXSEGJOBS jobs, when RQ_MAXDIRS
+ * directories are walked but not finished (their descriptors stay open),
+ * and at the end; a worker wakes it only once what it waits on is half
+ * empty, so each wake-up is worth a batch of submissions.
  *
  * When the packs are not in the page cache (a read of the walker's or of a
- * worker's had to wait), the walker announces the records it submits
- * (posix_fadvise WILLNEED), ahead of the workers by at most RQ_MAXBYTES,
- * rounded out to blocks of RQ_RA_BLK, each announced once.  The workers
- * read without the kernel's own read-ahead (POSIX_FADV_RANDOM on their
- * descriptors), so the kernel reads what will be read and nothing more: a
- * restore of one file reads that file's records.
+ * worker's had to wait), the walker announces the records of the batches
+ * it submits (posix_fadvise WILLNEED), ahead of the workers by at most
+ * RQ_MAXBYTES, rounded out to blocks of RQ_RA_BLK, each announced once;
+ * the worker that runs a segment announces its records itself, up to
+ * RQ_SEG_RA ahead (rjob.c).  The workers read without the kernel's own
+ * read-ahead (POSIX_FADV_RANDOM on their descriptors), so the kernel reads
+ * what will be read and nothing more: a restore of one file reads that
+ * file's records.
  *
  * An ENOSPC is made to land on the file that does not fit: a file with a
  * file map is preallocated by the walker before any of its chunks is
@@ -52,6 +61,7 @@
 #define RQ_MINTHREADS 4		/* default workers, at least */
 #define RQ_MAXTHREADS 16
 #define RQ_PREALLOC (1u << 20)	/* data runs this large are preallocated */
+#define RQ_MAXSEGJOBS 8192	/* jobs in segments queued, not yet taken */
 
 /* ---------- waking ---------- */
 
@@ -60,6 +70,7 @@ enum {
 	W_NONE,
 	W_ROOM,		/* room in the queue: a worker freed half of it */
 	W_DIRS,		/* few enough open directories: half of RQ_MAXDIRS */
+	W_SEGS,		/* room for segments: half of RQ_MAXSEGJOBS */
 	W_END		/* all work done */
 };
 
@@ -83,8 +94,12 @@ ss_rqi_poke_locked(struct ss_rq *q)
 	case W_DIRS:
 		ok = q->ndirs - q->walking <= RQ_MAXDIRS / 2;
 		break;
+	case W_SEGS:
+		ok = q->segjobs <= RQ_MAXSEGJOBS / 2;
+		break;
 	case W_END:
-		ok = q->njobs == 0 && q->ndirs == 0;
+		ok = q->njobs == 0 && q->ndirs == 0 && q->segjobs == 0 &&
+		    q->nsegrun == 0;
 		break;
 	default:
 		return;
@@ -278,21 +293,44 @@ prefetch(struct ss_rq *q, const struct ss_loc *loc)
 	}
 }
 
-/* enqueue(q, b): queue the batch ${b}, waiting for room. */
-static void
-enqueue(struct ss_rq *q, struct rjob *b)
+/*
+ * no_room(q, b, seg): the batch (or segment) ${b} must wait: RQ_MAXJOBS
+ * jobs or RQ_MAXBYTES stored bytes are queued in batches (RQ_MAXSEGJOBS
+ * jobs in segments), and the queue is not empty (q->mu held).
+ */
+static int
+no_room(struct ss_rq *q, const struct rjob *b, int seg)
 {
+	if (seg)
+		return q->shead != NULL && q->segjobs + b->n > RQ_MAXSEGJOBS;
+	return q->head != NULL && (q->njobs + b->n > RQ_MAXJOBS ||
+	    q->qbytes >= RQ_MAXBYTES);
+}
+
+/*
+ * enqueue(q, b, seg): queue the batch ${b}, or the segment (chunks of a
+ * file, in the file's order), waiting for room.
+ */
+static void
+enqueue(struct ss_rq *q, struct rjob *b, int seg)
+{
+	struct rjob **head = seg ? &q->shead : &q->head;
+	struct rjob **tail = seg ? &q->stail : &q->tail;
+
 	pthread_mutex_lock(&q->mu);
-	while (!ss_rq_failed(q) && q->head != NULL &&
-	    (q->njobs + b->n > RQ_MAXJOBS || q->qbytes >= RQ_MAXBYTES))
-		walker_wait(q, W_ROOM);
-	q->njobs += b->n;
-	q->qbytes += b->bytes;
-	if (q->tail)
-		q->tail->next = b;
+	while (!ss_rq_failed(q) && no_room(q, b, seg))
+		walker_wait(q, seg ? W_SEGS : W_ROOM);
+	if (seg) {
+		q->segjobs += b->n;
+	} else {
+		q->njobs += b->n;
+		q->qbytes += b->bytes;
+	}
+	if (*tail)
+		(*tail)->next = b;
 	else
-		q->head = b;
-	q->tail = b;
+		*head = b;
+	*tail = b;
 	if (q->nidle > 0)
 		pthread_cond_signal(&q->work);
 	pthread_mutex_unlock(&q->mu);
@@ -306,12 +344,12 @@ ss_rq_flush(struct ss_rq *q)
 	if (b == NULL)
 		return;
 	q->bhead = q->btail = NULL;
-	enqueue(q, b);
+	enqueue(q, b, 0);
 }
 
 /*
- * submit(q, j, mode): run a job now, add it to the batch being filled (a
- * small file), or queue it alone (a chunk of a file map, after the batch).
+ * submit(q, j, mode): run a job now, or add it to the batch being filled
+ * (a small file; the chunks of a file map go in segments).
  */
 static void
 submit(struct ss_rq *q, struct rjob *j, enum ss_rq_mode mode)
@@ -327,11 +365,6 @@ submit(struct ss_rq *q, struct rjob *j, enum ss_rq_mode mode)
 		prefetch(q, &j->loc);
 	j->bytes = j->chunk ? j->loc.len : 0;
 	j->n = 1;
-	if (!j->create) {
-		ss_rq_flush(q);
-		enqueue(q, j);
-		return;
-	}
 	if (q->bhead == NULL) {
 		q->bhead = q->btail = j;
 		return;
@@ -392,6 +425,74 @@ preallocate(struct rfile *f, const struct ss_mext *v, uint32_t n)
 	return 0;
 }
 
+/* map_job(q, f, x, &j): the job of the extent ${x} of ${f}, located. */
+static int
+map_job(struct ss_rq *q, struct rfile *f, const struct ss_mext *x,
+    struct rjob **out)
+{
+	struct rjob *j = ss_calloc(1, sizeof(*j));
+	int r;
+
+	*out = NULL;
+	if (j == NULL)
+		return SS_ENOMEM;
+	j->f = f;
+	j->chunk = 1;
+	j->id = x->id;
+	j->off = x->off;
+	j->len = x->len;
+	if ((r = locate(q, &j->id, &j->loc)) != 0) {
+		free(j);
+		return r;
+	}
+	*out = j;
+	return 0;
+}
+
+/*
+ * submit_segments(q, f, v, n): the chunks ${v} of a file map as segments
+ * of up to RQ_SEGJOBS jobs, each run by one worker in the file's order
+ * (ss_rqi_worker): the walker goes on with the files after a large one
+ * while it is written, instead of waiting until its last chunk is queued,
+ * and the small files are written while the large one is (with both
+ * CPUs), rather than after it (with the disk idle).
+ */
+static int
+submit_segments(struct ss_rq *q, struct rfile *f, const struct ss_mext *v,
+    uint32_t n)
+{
+	struct rjob *seg = NULL, *last = NULL, *j;
+	int r = 0;
+
+	/* a segment's reader announces its records when the packs are cold */
+	if (ss_packr_cold(q->t->pr))
+		atomic_store(&q->cold, 1);
+	for (uint32_t i = 0; i < n && !ss_rq_failed(q); i++) {
+		if ((r = map_job(q, f, &v[i], &j)) != 0)
+			break;
+		atomic_fetch_add(&f->refs, 1);
+		if (seg == NULL)
+			seg = j;
+		else
+			last->more = j;
+		last = j;
+		if (++seg->n == RQ_SEGJOBS) {
+			enqueue(q, seg, 1);
+			seg = NULL;
+		}
+	}
+	if (seg != NULL && r == 0) {
+		enqueue(q, seg, 1);
+		seg = NULL;
+	}
+	for (; seg != NULL; seg = j) {	/* not queued: only released */
+		j = seg->more;
+		ss_rqi_file_release(q, f, 0);
+		free(seg);
+	}
+	return r;
+}
+
 /*
  * submit_map(q, f, mode): load the file map (authenticated, its references
  * checked against its extents), create and preallocate the file, submit a
@@ -423,20 +524,13 @@ submit_map(struct ss_rq *q, struct rfile *f, enum ss_rq_mode mode)
 	if ((r = preallocate(f, v, n)) != 0 ||
 	    (r = ss_rqi_dio_open(f, v, n)) != 0)
 		goto out;
+	if (mode == SS_RQ_ASYNC && q->nthreads > 0) {
+		r = submit_segments(q, f, v, n);
+		goto out;
+	}
 	for (uint32_t i = 0; i < n && !ss_rq_failed(q); i++) {
-		if ((j = ss_calloc(1, sizeof(*j))) == NULL) {
-			r = SS_ENOMEM;
+		if ((r = map_job(q, f, &v[i], &j)) != 0)
 			break;
-		}
-		j->f = f;
-		j->chunk = 1;
-		j->id = v[i].id;
-		j->off = v[i].off;
-		j->len = v[i].len;
-		if ((r = locate(q, &j->id, &j->loc)) != 0) {
-			free(j);
-			break;
-		}
 		submit(q, j, mode);
 	}
 out:
@@ -593,6 +687,7 @@ ss_rq_start(struct ss_tree *t, const struct ss_restore_opts *o,
 	q->self.rndfd = -1;
 	q->self.oc = t->oc;
 	q->self.pr = t->pr;
+	q->maxsegrun = n / 2 > 1 ? (size_t)n / 2 : 1;
 	if (n <= 0 || o->pooldir == NULL)
 		return 0;
 	return start_threads(q, n, o->pooldir);
@@ -604,7 +699,8 @@ drain(struct ss_rq *q)
 {
 	ss_rq_flush(q);
 	pthread_mutex_lock(&q->mu);
-	while (q->njobs > 0 || q->ndirs > 0)
+	while (q->njobs > 0 || q->ndirs > 0 || q->segjobs > 0 ||
+	    q->nsegrun > 0)
 		walker_wait(q, W_END);
 	pthread_mutex_unlock(&q->mu);
 }

@@ -165,6 +165,42 @@ test_expect_success SPARSE,PYTHON "$ds: large files written directly keep every 
 	test $(wc -l <actual.sum) = 3
 '
 
+# The chunks of a file map are written in segments of 64 (RQ_SEGJOBS in
+# lib/tree/rq.h), each by one writer in the file's order, while the other
+# writers take the small files.  150 islands of data between holes are 150
+# extents, each its own chunk: three segments, the last one short; the
+# same with one writer and with four, among small files.
+test_expect_success SPARSE,PYTHON "$ds: a file of many extents, written in segments, keeps every byte and hole" '
+	new_kind $ds segs &&
+	python3 - $d/islands "$ds" <<-\EOF &&
+	import hashlib, os, sys
+	fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+	for i in range(150):
+	    n = 4096 * (1 + i % 7)
+	    b = b"".join(hashlib.sha256(b"%s-%d-%d" % (sys.argv[2].encode(), i, k)).digest()
+	                 for k in range(n // 32))
+	    os.pwrite(fd, b, i * 262144 + 4096 * (i % 3))
+	os.ftruncate(fd, 150 * 262144 + 12345)
+	os.close(fd)
+	EOF
+	sstool gen $d/small segs-$ds 200 &&
+	sstool randfile $d/after 2M "after-$ds" random &&
+	touch -d @1600000003 $d/islands $d/after $d &&
+	sparse_sum $d/islands >expect.sum &&
+	test_line_count = 151 expect.sum &&
+	snapseal snapshot tank/$ds-segs@s &&
+	sstool digest $d >expect-$ds-segs &&
+	for w in 1 4
+	do
+		SNAPSEAL_RESTORE_THREADS=$w \
+			snapseal restore tank/$ds-segs@s r-$ds-segs-$w &&
+		sstool digest r-$ds-segs-$w/segs >actual-$ds-segs &&
+		test_cmp expect-$ds-segs actual-$ds-segs &&
+		sparse_sum r-$ds-segs-$w/segs/islands >actual.sum &&
+		test_cmp expect.sum actual.sum || return 1
+	done
+'
+
 test_expect_success SPARSE "$ds: a file that is all hole (data=none)" '
 	new_kind $ds holeonly &&
 	truncate -s 64M $d/hole-only &&

@@ -39,6 +39,8 @@ disk_reads() {
 		echo $((a - b))' sh "$@"
 }
 
+test_lazy_prereq FINCORE 'fincore --version'
+
 test_lazy_prereq DISKIO '
 	test -r /proc/self/io &&
 	head -c 4194304 /dev/urandom >probe &&
@@ -70,6 +72,25 @@ test_expect_success KEYRING,DISKIO 'a full restore reads the packs (the measure 
 	test "$n" -ge $((40 * MIB)) &&
 	sstool digest full >actual &&
 	test_cmp full.digest actual
+'
+
+# The writers let each record go from the page cache once read (drop-
+# behind, docs/design.md 3.2.1): what stays is the pages a record shares
+# with its neighbours and the directory objects the walker read.
+test_expect_success KEYRING,DISKIO,FINCORE 'a full restore leaves the packs it read out of the page cache' '
+	drop_packs &&
+	snapseal restore tank/e@s full2 &&
+	sstool digest full2 >actual &&
+	test_cmp full.digest actual &&
+	res=0 && size=0 &&
+	while read -r p; do
+		r=$(fincore --bytes --noheadings --output RES "$p" | tr -d " ") &&
+		res=$((res + r)) &&
+		size=$((size + $(stat -c %s "$p"))) || return 1
+	done <packs.list &&
+	echo "packs: $size bytes, $res in the page cache after the restore" &&
+	test "$size" -ge $((40 * MIB)) &&
+	test "$res" -le $((size / 8))
 '
 
 test_expect_success KEYRING,DISKIO 'a restore of one file reads about that file alone' '
