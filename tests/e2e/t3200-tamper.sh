@@ -509,6 +509,46 @@ test_expect_success 'an empty catalog.db is reported as an incomplete or damaged
 	test_grep "incomplete or damaged" err
 '
 
+# A file of many extents is written in segments of 64 chunks, several
+# writers at once (docs/design.md 3.2.1).  150 islands of data between
+# holes make 150 chunks; a damaged one late in the pack (in a later
+# segment than the first) stops the restore with the file's name, one
+# writer or four, and nothing is left of the new target.
+test_expect_success SPARSE 'a damaged chunk in a later segment of a large file is refused, naming the file' '
+	snapseal pool create sp &&
+	mkdir -p ssrc/d &&
+	python3 - ssrc/d/islands <<-\EOF &&
+	import hashlib, os, sys
+	fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+	for i in range(150):
+	    b = b"".join(hashlib.sha256(b"seg-%d-%d" % (i, k)).digest()
+	                 for k in range(256))
+	    os.pwrite(fd, b, i * 65536)
+	os.ftruncate(fd, 150 * 65536)
+	os.close(fd)
+	EOF
+	sstool gen ssrc/d/small segs 60 &&
+	snapseal create -o encryption=on -o keyformat=raw \
+		-o keylocation="file://$PWD/key" -o mountpoint="$PWD/ssrc" sp/s &&
+	snapseal snapshot sp/s@s &&
+	sstool digest ssrc >s.digest &&
+	find "$SNAPSEAL_HOME/sp/packs" -name "*.pack" >packs.s &&
+	test_line_count = 1 packs.s &&
+	read -r pk <packs.s &&
+	python3 packtool.py records "$pk" >recs &&
+	awk "\$4 == 0 && \$5 >= 8192 && \$5 < 8400 { print \$1 }" recs >islands &&
+	test_line_count = 150 islands &&
+	off=$(sed -n 140p islands) &&
+	sstool flip "$pk" $(python3 packtool.py payload "$pk" $off) &&
+	for w in 1 4
+	do
+		SNAPSEAL_RESTORE_THREADS=$w refused sp/s@s out.seg$w d/islands &&
+		! test -e out.seg$w || return 1
+	done &&
+	ls -a >after &&
+	! grep "^\.snapseal-" after
+'
+
 test_expect_success 'after all this the pristine pool still restores both snapshots' '
 	snapseal restore tp/e@one final.one &&
 	sstool digest final.one >actual &&
