@@ -34,8 +34,9 @@
 # no-change snapshot, timed with their peak RSS; the repository is deleted
 # right after.
 # In every run, before the tools, the floors (BENCH_FLOORS=0 skips them):
-# what the kernel and the disk take for the bare I/O of three jobs, with no
-# work of any tool's own (see floors below).
+# what the kernel and the disk take for the bare I/O of four jobs, with no
+# work of any tool's own (see floors below); and after snapseal's restore,
+# the restore floor again while its packs are read.
 # The table holds medians over the runs, and issue 4's targets (met or
 # not), then the floors next to what the targets ask.  Exit status 1 if
 # any step failed or any restore differed from the corpus.
@@ -337,7 +338,7 @@ discard_restore() {
 # choose_keep: whether to keep the restores (see above)
 choose_keep() {
 	local n need avail
-	n=$(($(echo "$tools" | wc -w) + 1))	# the tools and the floor
+	n=$(($(echo "$tools" | wc -w) + 2))	# the tools and the two floors
 	need=$((n * RUNS * (bytes + bytes / 10) + (4 << 30)))
 	avail=$(df -P -B1 "$BD" | awk 'NR == 2 { print $4 }')
 	case ${BENCH_KEEP:-auto} in
@@ -476,6 +477,9 @@ bench_tool() {
 		record "$t" "$r" verify FAIL
 	fi
 	discard_restore "$WORK/restore" "$t-run$r"
+	if [ "$t" = snapseal ]; then
+		floor_restore_read "$r" || return 1
+	fi
 	if has_streams "$t"; then
 		bench_streams "$t" "$r" || return 1
 	fi
@@ -527,6 +531,9 @@ bench_many() {
 #   /dev/zero with O_DIRECT (4 MiB writes; a tail under 4 MiB buffered),
 #   then sync; the floor of a full restore, which also reads, checks and
 #   decompresses what it writes;
+# - restoreread: the same while every pack of snapseal's pool is read
+#   (cat, cold), right after snapseal's restore (floor_restore_read): the
+#   floor of a restore that reads its pool as it writes;
 # - write.mbs: the disk's rate of direct 4 MiB writes (1 GiB from
 #   /dev/zero): a raw send into receive stores every byte it moves, so its
 #   MB/s cannot pass this.
@@ -613,6 +620,29 @@ bench_floor() {
 	fi
 	step floor "$r" write dd if=/dev/zero of="$FLOOR_WORK/direct" bs=4M \
 	    count=256 oflag=direct status=none || return 1
+	rm -rf "$FLOOR_WORK"
+}
+
+# floor_restore_read RUN: the restore floor's job again, with snapseal's
+# packs read (cat, cold) beside it: a restore must also read its pool,
+# and the disk does both at once.  Run right after snapseal's restore,
+# while its pool is there, with the same settle.
+floor_restore_read() {
+	local r=$1 got
+	[ -n "$FLOOR_MEM" ] || return 0
+	rm -rf "$FLOOR_WORK"
+	mkdir -p "$FLOOR_WORK" || return 1
+	settle
+	step floor "$r" restoreread sh -c '"$1" "$2" & p=$!
+		find "$3" -name "*.pack" -type f -exec cat {} + >/dev/null &&
+		wait "$p"' sh "$FLOOR_MEM/restore.sh" "$FLOOR_WORK/restore" \
+	    "$(repo_of snapseal)" || return 1
+	got=$(find "$FLOOR_WORK/restore" -mindepth 1 | wc -l)
+	if [ "$got" != "$FLOOR_ENTRIES" ]; then
+		record floor "$r" error "the restore floor wrote $got entries, not $FLOOR_ENTRIES"
+		return 1
+	fi
+	discard_restore "$FLOOR_WORK/restore" "floor-read-run$r"
 	rm -rf "$FLOOR_WORK"
 }
 
@@ -806,6 +836,9 @@ floors_table() {
 	    'BEGIN { if (r != "") printf "%.17g", r / 4 }')
 	floor_row "full restore, s: write the corpus back, nothing else" \
 	    "$f" "$asks" "$(value snapseal restore.s)" time
+	floor_row "full restore, s: the same while the packs are read" \
+	    "$(value floor restoreread.s)" "$asks" \
+	    "$(value snapseal restore.s)" time
 	floor_row "raw send into receive, MB/s: the disk's direct writes" \
 	    "$(value floor write.mbs)" 1500 "$(value snapseal stream.mbs)" rate
 }
