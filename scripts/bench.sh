@@ -600,7 +600,7 @@ floor_prepare() {
 
 # bench_floor RUN: the floors of one run
 bench_floor() {
-	local r=$1 got
+	local r=$1
 	[ "$FLOORS" = 1 ] || return 0
 	rm -rf "$FLOOR_WORK"
 	mkdir -p "$FLOOR_WORK" || return 1
@@ -608,15 +608,8 @@ bench_floor() {
 	step floor "$r" change dd if="$CORPUS/big/disk.img" of=/dev/null \
 	    bs=4M iflag=direct status=none || return 1
 	if [ -n "$FLOOR_MEM" ]; then
-		settle
-		step floor "$r" restore "$FLOOR_MEM/restore.sh" \
-		    "$FLOOR_WORK/restore" || return 1
-		got=$(find "$FLOOR_WORK/restore" -mindepth 1 | wc -l)
-		if [ "$got" != "$FLOOR_ENTRIES" ]; then
-			record floor "$r" error "the restore floor wrote $got entries, not $FLOOR_ENTRIES"
-			return 1
-		fi
-		discard_restore "$FLOOR_WORK/restore" "floor-run$r"
+		floor_restore_step "$r" restore floor-run"$r" \
+		    "$FLOOR_MEM/restore.sh" "$FLOOR_WORK/restore" || return 1
 	fi
 	step floor "$r" write dd if=/dev/zero of="$FLOOR_WORK/direct" bs=4M \
 	    count=256 oflag=direct status=none || return 1
@@ -628,22 +621,32 @@ bench_floor() {
 # and the disk does both at once.  Run right after snapseal's restore,
 # while its pool is there, with the same settle.
 floor_restore_read() {
-	local r=$1 got
+	local r=$1
 	[ -n "$FLOOR_MEM" ] || return 0
 	rm -rf "$FLOOR_WORK"
 	mkdir -p "$FLOOR_WORK" || return 1
-	settle
-	step floor "$r" restoreread sh -c '"$1" "$2" & p=$!
+	floor_restore_step "$r" restoreread floor-read-run"$r" sh -c '
+		"$1" "$2" & p=$!
 		find "$3" -name "*.pack" -type f -exec cat {} + >/dev/null &&
 		wait "$p"' sh "$FLOOR_MEM/restore.sh" "$FLOOR_WORK/restore" \
 	    "$(repo_of snapseal)" || return 1
+	rm -rf "$FLOOR_WORK"
+}
+
+# floor_restore_step RUN FIGURE NAME CMD...: after the settle, time CMD
+# (which writes the corpus back into $FLOOR_WORK/restore) as the floor's
+# FIGURE, check it wrote every entry, and keep or delete it as NAME
+floor_restore_step() {
+	local r=$1 fig=$2 name=$3 got
+	shift 3
+	settle
+	step floor "$r" "$fig" "$@" || return 1
 	got=$(find "$FLOOR_WORK/restore" -mindepth 1 | wc -l)
 	if [ "$got" != "$FLOOR_ENTRIES" ]; then
-		record floor "$r" error "the restore floor wrote $got entries, not $FLOOR_ENTRIES"
+		record floor "$r" error "the $fig floor wrote $got entries, not $FLOOR_ENTRIES"
 		return 1
 	fi
-	discard_restore "$FLOOR_WORK/restore" "floor-read-run$r"
-	rm -rf "$FLOOR_WORK"
+	discard_restore "$FLOOR_WORK/restore" "$name"
 }
 
 # ---------- the table ----------

@@ -137,15 +137,22 @@ ss_packr_willneed(struct ss_packr *r, const struct ss_loc *loc)
 {
 	uint64_t a = loc->off & ~(uint64_t)(PACK_RA_ROUND - 1);
 	uint64_t b = loc->off + SS_PACK_RECHDR + loc->len + PACK_RA_ROUND - 1;
-	int fd;
 
 	b &= ~(uint64_t)(PACK_RA_ROUND - 1);
-	if (pr_fd(r, loc->pack, &fd) != 0) {
+	ss_packr_advise(r, loc->pack, a, b - a, POSIX_FADV_WILLNEED);
+}
+
+void
+ss_packr_advise(struct ss_packr *r, uint64_t pack, uint64_t off,
+    uint64_t len, int advice)
+{
+	int fd;
+
+	if (pr_fd(r, pack, &fd) != 0) {
 		ss_errclear();	/* the read will say */
 		return;
 	}
-	(void)posix_fadvise(fd, (off_t)a, (off_t)(b - a),
-	    POSIX_FADV_WILLNEED);
+	(void)posix_fadvise(fd, (off_t)off, (off_t)len, advice);
 }
 
 /*

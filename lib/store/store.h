@@ -190,6 +190,14 @@ int ss_packr_fd(struct ss_packr *r, uint64_t pack, int *fd);
  */
 int ss_packr_cold(const struct ss_packr *r);
 void ss_packr_willneed(struct ss_packr *r, const struct ss_loc *loc);
+/*
+ * ss_packr_advise(r, pack, off, len, advice): posix_fadvise ${advice}
+ * (POSIX_FADV_WILLNEED, POSIX_FADV_DONTNEED) on [off, off + len) of pack
+ * ${pack}, through the reader's descriptor.  Best effort: an error to
+ * open the pack is left to the read.
+ */
+void ss_packr_advise(struct ss_packr *r, uint64_t pack, uint64_t off,
+    uint64_t len, int advice);
 void ss_packr_free(struct ss_packr *r);
 
 /*

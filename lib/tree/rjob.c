@@ -190,13 +190,8 @@ rec_len(const struct rjob *j)
 static void
 drop_behind(struct rwk *w, const struct rjob *j)
 {
-	int fd;
-
-	if (ss_packr_fd(w->pr, j->loc.pack, &fd) == 0)
-		(void)posix_fadvise(fd, (off_t)j->loc.off, (off_t)rec_len(j),
-		    POSIX_FADV_DONTNEED);
-	else
-		ss_errclear();
+	ss_packr_advise(w->pr, j->loc.pack, j->loc.off, rec_len(j),
+	    POSIX_FADV_DONTNEED);
 }
 
 /*
@@ -340,7 +335,6 @@ seg_advise(struct rwk *w, struct rjob **ra, uint64_t *adv)
 {
 	struct rjob *k = *ra;
 	uint64_t pack, a, b;
-	int fd;
 
 	if (*adv >= RQ_SEG_RA / 2 || k == NULL ||
 	    (!atomic_load_explicit(&w->q->cold, memory_order_relaxed) &&
@@ -357,11 +351,7 @@ seg_advise(struct rwk *w, struct rjob **ra, uint64_t *adv)
 			k = k->more;
 		} while (k != NULL && *adv < RQ_SEG_RA && k->loc.pack == pack &&
 		    k->loc.off >= a && k->loc.off <= b);
-		if (ss_packr_fd(w->pr, pack, &fd) != 0)
-			ss_errclear();	/* the read will say */
-		else
-			(void)posix_fadvise(fd, (off_t)a, (off_t)(b - a),
-			    POSIX_FADV_WILLNEED);
+		ss_packr_advise(w->pr, pack, a, b - a, POSIX_FADV_WILLNEED);
 	}
 	*ra = k;
 }

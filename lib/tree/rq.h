@@ -68,7 +68,7 @@ struct rwk {
 
 struct ss_rq {
 	pthread_mutex_t mu;
-	pthread_cond_t work;	/* workers: a batch was queued, or stop */
+	pthread_cond_t work;	/* workers: something queued, or stop */
 	pthread_cond_t wake;	/* the walker: see ss_rqi_poke_locked */
 	struct rjob *head, *tail;	/* batches waiting for a worker */
 	struct rjob *shead, *stail;	/* segments of large files, too */

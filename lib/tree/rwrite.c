@@ -237,19 +237,6 @@ ss_rq_top(struct ss_rq *q, struct ss_rdir *d, int fd, const char *path)
 
 /* ---------- submitting ---------- */
 
-/* ra_advise(q, pack, a, b): ask the kernel to start reading [a, b). */
-static void
-ra_advise(struct ss_rq *q, uint64_t pack, uint64_t a, uint64_t b)
-{
-	int fd;
-
-	if (ss_packr_fd(q->t->pr, pack, &fd) != 0)
-		ss_errclear();	/* the read will say */
-	else
-		(void)posix_fadvise(fd, (off_t)a, (off_t)(b - a),
-		    POSIX_FADV_WILLNEED);
-}
-
 /* ra_seen(q, pack, blk): the block was announced lately; else note it. */
 static int
 ra_seen(struct ss_rq *q, uint64_t pack, uint64_t blk)
@@ -287,8 +274,8 @@ prefetch(struct ss_rq *q, const struct ss_loc *loc)
 			continue;
 		}
 		if (run != UINT64_MAX)
-			ra_advise(q, loc->pack, run * RQ_RA_BLK,
-			    k * RQ_RA_BLK);
+			ss_packr_advise(q->t->pr, loc->pack, run * RQ_RA_BLK,
+			    (k - run) * RQ_RA_BLK, POSIX_FADV_WILLNEED);
 		run = UINT64_MAX;
 	}
 }
