@@ -33,14 +33,16 @@ cmd_snapshot(int argc, char **argv)
 {
 	struct ss_pool *p = NULL;
 	struct ss_snap_stats st;
-	int c, recursive = 0, load = 0, r;
+	int c, recursive = 0, load = 0, verbose = 0, r;
 
 	memset(&st, 0, sizeof(st));
-	while ((c = getopt(argc, argv, "rl")) != -1) {
+	while ((c = getopt(argc, argv, "rlv")) != -1) {
 		if (c == 'r')
 			recursive = 1;
 		else if (c == 'l')
 			load = 1;
+		else if (c == 'v')
+			verbose = 1;
 		else
 			return usage("snapshot");
 	}
@@ -78,6 +80,15 @@ cmd_snapshot(int argc, char **argv)
 	if (r != 0)
 		return fail("create snapshot", argc - optind == 1 ?
 		    argv[optind] : NULL, r);
+	if (verbose)
+		printf("%llu files (%llu unchanged, %llu racy), %llu"
+		    " directories; %llu bytes read, %llu bytes new in %llu"
+		    " objects\n", (unsigned long long)st.files,
+		    (unsigned long long)st.skipped_unchanged,
+		    (unsigned long long)st.racy, (unsigned long long)st.dirs,
+		    (unsigned long long)st.bytes_read,
+		    (unsigned long long)st.bytes_new,
+		    (unsigned long long)st.objects_new);
 	return 0;
 }
 

@@ -22,7 +22,7 @@ static const struct cmd cmds[] = {
 	    "\tdestroy [-nrRv] FILESYSTEM@SNAP[%SNAP][,SNAP[%SNAP]]...\n"
 	    "\tdestroy [-nv] FILESYSTEM#BOOKMARK" },
 	{ "snapshot", cmd_snapshot,
-	    "snapshot [-rl] FILESYSTEM@SNAPNAME..." },
+	    "snapshot [-rlv] FILESYSTEM@SNAPNAME..." },
 	{ "rollback", cmd_rollback, "rollback [-rl] SNAPSHOT" },
 	{ "bookmark", cmd_bookmark, "bookmark SNAPSHOT|BOOKMARK BOOKMARK" },
 	{ "restore", cmd_restore,

@@ -277,7 +277,8 @@ int ss_ds_keyset(struct ss_pool *p, const struct ss_ds *ds,
 
 struct ss_snap_stats {
 	uint64_t files, dirs, bytes_read, bytes_new, objects_new;
-	uint64_t skipped_unchanged;
+	uint64_t skipped_unchanged;	/* files not read: unchanged */
+	uint64_t racy;	/* files read again: unchanged but racy (tree.h) */
 };
 
 /*

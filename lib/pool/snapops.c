@@ -267,6 +267,8 @@ capture(struct ss_pool *p, const struct ss_ds *ds, const struct ss_keyset *ks,
 	 */
 	(void)mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
 	(void)mallopt(M_TRIM_THRESHOLD, 2 * 1024 * 1024);
+	if (prev != NULL)
+		t.settled_ns = ss_settled_before(prev->creation_ns);
 	if ((r = ss_pipe_start(&t, sealing_threads(),
 	    scan_threads(sealing_threads()))) != 0)
 		goto out;
@@ -286,6 +288,7 @@ capture(struct ss_pool *p, const struct ss_ds *ds, const struct ss_keyset *ks,
 		st->bytes_new += t.bytes_new;
 		st->objects_new += t.objects_new;
 		st->skipped_unchanged += t.reused;
+		st->racy += t.racy;
 	}
 out:
 	tree_teardown(&t);
@@ -580,6 +583,7 @@ ss_rollback(struct ss_pool *p, const char *name, int recursive,
 	    (r = mountpoints_except(p, &o.ds, &ro.keep, &ro.nkeep)) != 0)
 		goto out;
 	ro.flags = SS_TR_SYNC;
+	ro.settled_ns = ss_settled_before(o.snap.creation_ns);
 	ro.nthreads = sealing_threads();
 	ro.pooldir = p->dir;
 	if ((r = ss_tree_restore(&t, &o.snap.root, real, &ro)) != 0)

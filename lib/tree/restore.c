@@ -81,7 +81,11 @@ hl_add(struct rctx *rc, uint64_t group, const char *rel)
 	return 0;
 }
 
-/* untouched(st, e): the live file is still the one the snapshot saw. */
+/*
+ * untouched(st, e): the live file has the size, inode, mtime and ctime the
+ * snapshot saw: it is the same file, untouched unless the entry is racy
+ * (tree.h).
+ */
 static int
 untouched(const struct stat *st, const struct ss_ent *e)
 {
@@ -142,21 +146,24 @@ live_chunks_equal(struct rctx *rc, int fd, const struct ss_mext *v, uint32_t n)
 }
 
 /*
- * live_equal(rc, dirfd, name, st, e): SYNC mode.  The live file has the
- * snapshot's size, mtime, mode and owner but not its inode and ctime (an
- * earlier rollback rewrote it, or it was copied back): compare contents
- * and xattrs with the snapshot by reading only, so an equal file is kept.
+ * live_equal(rc, dirfd, name, st, e, same): SYNC mode.  The live file has
+ * the snapshot's size, mtime, mode and owner: compare contents and xattrs
+ * with the snapshot by reading only, so an equal file is kept.  Either it
+ * is the same file (${same}: untouched, but its entry is racy), or not
+ * (an earlier rollback rewrote it, or it was copied back), and then not
+ * if it is hard-linked: its links may not be the snapshot's.
  */
 static int
 live_equal(struct rctx *rc, int dirfd, const char *name, const struct stat *st,
-    const struct ss_ent *e)
+    const struct ss_ent *e, int same)
 {
 	struct ss_buf map = SS_BUF_INIT, xa = SS_BUF_INIT;
 	struct ss_mext one, *v = NULL;
 	uint32_t n = 0;
 	int fd, eq = 0;
 
-	if (!S_ISREG(st->st_mode) || e->type != SS_FT_REG || e->hlgroup ||
+	if (!S_ISREG(st->st_mode) || e->type != SS_FT_REG ||
+	    (e->hlgroup && !same) ||
 	    (uint64_t)st->st_size != e->size ||
 	    st->st_mtim.tv_sec != e->mtime_sec ||
 	    (uint32_t)st->st_mtim.tv_nsec != e->mtime_nsec ||
@@ -437,6 +444,20 @@ restore_subdir(struct rctx *rc, struct ss_rdir *pd, const char *name,
 	return r;
 }
 
+/*
+ * keep_live(rc, dirfd, name, st, e): SYNC mode, the live file ${st} equals
+ * the snapshot's entry ${e}: untouched, and settled or equal; or equal.
+ */
+static int
+keep_live(struct rctx *rc, int dirfd, const char *name, const struct stat *st,
+    const struct ss_ent *e)
+{
+	if (untouched(st, e))
+		return ss_ent_settled(e, rc->o->settled_ns) ||
+		    live_equal(rc, dirfd, name, st, e, 1);
+	return live_equal(rc, dirfd, name, st, e, 0);
+}
+
 static int
 restore_entry(struct rctx *rc, struct ss_rdir *d, const char *path,
     const char *rel, const struct ss_ent *e, int all)
@@ -450,7 +471,7 @@ restore_entry(struct rctx *rc, struct ss_rdir *d, const char *path,
 	if (e->type == SS_FT_DIR)
 		return restore_subdir(rc, d, name, path, rel, e, all);
 	if (rc->sync && fstatat(d->fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    (untouched(&st, e) || live_equal(rc, d->fd, name, &st, e))) {
+	    keep_live(rc, d->fd, name, &st, e)) {
 		/* kept as is; later members of its link group link to it */
 		if (e->hlgroup && !hl_find(rc, e->hlgroup))
 			return hl_add(rc, e->hlgroup, rel);

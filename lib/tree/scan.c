@@ -72,9 +72,9 @@ same_ctime(const struct ss_ent *p, const struct stat *st)
 	    p->ctime_nsec == (uint32_t)st->st_ctim.tv_nsec;
 }
 
-/* unchanged_file(p, st): the content and xattrs of ${p} can be kept. */
+/* same_file(p, st): ${st} has the size, inode, mtime and ctime of ${p}. */
 static int
-unchanged_file(const struct ss_ent *p, const struct stat *st)
+same_file(const struct ss_ent *p, const struct stat *st)
 {
 	return p && p->type == SS_FT_REG &&
 	    p->size == (uint64_t)st->st_size && same_ctime(p, st) &&
@@ -83,16 +83,18 @@ unchanged_file(const struct ss_ent *p, const struct stat *st)
 }
 
 /*
- * unchanged_meta(p, type, st): what cannot be read through a descriptor
- * (a symlink's target; the xattrs of symlinks, fifos, devices and
- * directories) is what it was: any change to either changes the ctime.
+ * unchanged_meta(t, p, type, st): what cannot be read through a
+ * descriptor (a symlink's target; the xattrs of symlinks, fifos, devices
+ * and directories) is what it was: any change to either changes the ctime.
  */
 static int
-unchanged_meta(const struct ss_ent *p, uint8_t type, const struct stat *st)
+unchanged_meta(const struct ss_tree *t, const struct ss_ent *p, uint8_t type,
+    const struct stat *st)
 {
 	return p && p->type == type && same_ctime(p, st) &&
 	    p->mtime_sec == st->st_mtim.tv_sec &&
-	    p->mtime_nsec == (uint32_t)st->st_mtim.tv_nsec;
+	    p->mtime_nsec == (uint32_t)st->st_mtim.tv_nsec &&
+	    ss_ent_settled(p, t->settled_ns);
 }
 
 static int
@@ -344,16 +346,16 @@ ss_scan_data(struct ss_tree *t, struct ss_snode *d)
 	d->light = 0;
 }
 
-/* special(d, se, name, st, cx): a symlink, fifo or device. */
+/* special(t, d, se, name, st, cx): a symlink, fifo or device. */
 static int
-special(struct ss_snode *d, struct ss_sent *se, const char *name,
-    const struct stat *st, struct ss_sctx *cx)
+special(const struct ss_tree *t, struct ss_snode *d, struct ss_sent *se,
+    const char *name, const struct stat *st, struct ss_sctx *cx)
 {
 	const struct ss_ent *p = se->prev;
 	ssize_t n;
 	int r;
 
-	if (unchanged_meta(p, se->e.type, st)) {
+	if (unchanged_meta(t, p, se->e.type, st)) {
 		se->e.target = p->target;
 		se->e.targetlen = p->targetlen;
 		se->e.xattrs = p->xattrs;
@@ -395,7 +397,10 @@ scan_entry(struct ss_tree *t, struct ss_snode *d, struct ss_sent *se,
 	case S_IFREG:
 		se->e.type = SS_FT_REG;
 		se->lsize = (uint64_t)st.st_size;
-		if (unchanged_file(p, &st)) {
+		/* the content and xattrs of ${p} are kept, unless racy */
+		if (same_file(p, &st))
+			se->racy = !ss_ent_settled(p, t->settled_ns);
+		if (same_file(p, &st) && !se->racy) {
 			se->how = SE_REUSE;
 			se->e.ckind = p->ckind;
 			se->e.cid = p->cid;
@@ -434,7 +439,7 @@ scan_entry(struct ss_tree *t, struct ss_snode *d, struct ss_sent *se,
 		return 0;
 	}
 	se->how = SE_META;
-	return special(d, se, name, &st, cx);
+	return special(t, d, se, name, &st, cx);
 }
 
 /* ---------- one directory ---------- */
@@ -587,7 +592,7 @@ open_dir(struct ss_tree *t, struct ss_snode *d, int walker)
 	if (fstat(d->fd, &d->st) != 0)
 		return ss_tree_path_err(ss_err_errno(SS_EIO, "cannot stat"
 		    " directory"), d->path);
-	if (unchanged_meta(pv, SS_FT_DIR, &d->st)) {
+	if (unchanged_meta(t, pv, SS_FT_DIR, &d->st)) {
 		d->xattrs = pv->xattrs;
 		d->xattrslen = pv->xattrslen;
 	} else if ((r = ss_tree_read_xattrs(d->fd, d->path, &d->xa)) != 0) {

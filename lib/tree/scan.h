@@ -66,6 +66,7 @@ struct ss_sent {
 	struct ss_loc prevloc;
 	uint8_t pfhow;		/* read ahead how (SS_RA_*): SE_DATA in a
 				   light node, SE_READ */
+	uint8_t racy;		/* unchanged but racy (tree.h): read again */
 };
 
 /*

@@ -294,6 +294,7 @@ walk_dir(struct ss_tree *t, struct ss_snode *d)
 		if (se->e.type == SS_FT_REG) {
 			t->files++;
 			t->logical += se->lsize;
+			t->racy += se->racy;
 		}
 		switch (se->how) {
 		case SE_SOCKET:

@@ -154,9 +154,14 @@ struct ss_tree {
 	/* snapshot: absolute paths not to descend into (child mountpoints) */
 	char **skip;
 	size_t nskip;
+	/*
+	 * snapshot: the previous snapshot's entries whose ctime is before
+	 * this instant (ns since the epoch) are settled (ss_ent_settled)
+	 */
+	int64_t settled_ns;
 	/* statistics */
 	uint64_t files, dirs, bytes_read, bytes_new, objects_new, logical;
-	uint64_t reused;
+	uint64_t reused, racy;
 	/* objects created by this run (so that unreferenced ones are dropped) */
 	struct ss_id *newids;
 	size_t nnew, capnew;
@@ -176,6 +181,44 @@ struct ss_tree {
 };
 
 void ss_tree_init(struct ss_tree *t);
+
+/*
+ * Racy entries.  A file system stamps a change with the time of its
+ * clock's last tick (up to 10 ms old; on Linux before 6.13, ctime too),
+ * so a file changed again within the tick in which a snapshot stat'ed and
+ * read it keeps the size, mtime and ctime that snapshot recorded, and
+ * comparing them cannot see the second change.  An entry of a snapshot
+ * whose ctime is less than SS_RACY_NS before the snapshot began (or after
+ * it) is racy, as git calls such index entries: its content is never
+ * taken as unchanged on its stat alone.  The next snapshot reads it
+ * again, a rollback compares it.
+ */
+#define SS_RACY_NS 1000000000LL
+
+/*
+ * ss_ent_settled(e, before): ${e}'s ctime is before ${before} (ns since
+ * the epoch; a snapshot's creation less SS_RACY_NS).
+ */
+static inline int
+ss_ent_settled(const struct ss_ent *e, int64_t before)
+{
+	int64_t s = before / 1000000000LL, ns = before % 1000000000LL;
+
+	if (ns < 0) {
+		s--;
+		ns += 1000000000LL;
+	}
+	return e->ctime_sec < s || (e->ctime_sec == s &&
+	    (int64_t)e->ctime_nsec < ns);
+}
+
+/* ss_settled_before(creation_ns): where a snapshot's settled entries end. */
+static inline int64_t
+ss_settled_before(int64_t creation_ns)
+{
+	return creation_ns > INT64_MIN + SS_RACY_NS ? creation_ns - SS_RACY_NS :
+	    INT64_MIN;
+}
 
 /* ss_tree_path_err(r, path): prefix the current error detail with ${path}. */
 int ss_tree_path_err(int r, const char *path);
@@ -272,6 +315,12 @@ struct ss_restore_opts {
 	 */
 	int nthreads;
 	const char *pooldir;
+	/*
+	 * SYNC: a live file whose stat equals its entry's is kept without
+	 * reading it only if the entry is settled before this instant
+	 * (ss_ent_settled); others are compared
+	 */
+	int64_t settled_ns;
 };
 
 /* ss_tree_restore(t, root, target, opts): see pool.h ss_restore. */

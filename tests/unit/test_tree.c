@@ -437,10 +437,49 @@ test_find(void)
 	ss_buf_free(&b);
 }
 
+/* settled(sec, nsec, before): ss_ent_settled of an entry with that ctime. */
+static int
+settled(int64_t sec, uint32_t nsec, int64_t before)
+{
+	struct ss_ent e;
+
+	memset(&e, 0, sizeof(e));
+	e.ctime_sec = sec;
+	e.ctime_nsec = nsec;
+	return ss_ent_settled(&e, before);
+}
+
+static void
+test_settled(void)
+{
+	const int64_t g = 1000000000LL, c = 1700000000LL * g + 250000000LL;
+	const int64_t b = ss_settled_before(c);
+
+	is_int(b, c - g, "ss_settled_before is a second before the snapshot");
+	ok(settled(1699999999, 249999999, b), "a ctime 1 ns before: settled");
+	ok(!settled(1699999999, 250000000, b), "a ctime at the limit: racy");
+	ok(!settled(1700000000, 0, b), "a ctime within the second: racy");
+	ok(!settled(1800000000, 0, b), "a ctime after the snapshot: racy");
+	ok(settled(-5, 0, b) && settled(INT64_MIN, 0, b),
+	    "a ctime before the epoch: settled");
+	ok(!settled(INT64_MAX, 999999999, b), "the largest ctime: racy");
+	ok(settled(-2, 999999998, -1 * g - 1) &&
+	    !settled(-2, 999999999, -1 * g - 1) &&
+	    !settled(-1, 0, -1 * g - 1) && !settled(-2, 999999999, -2 * g),
+	    "a limit before the epoch, nanoseconds borrowed");
+	is_int(ss_settled_before(INT64_MIN + 5), INT64_MIN,
+	    "ss_settled_before does not wrap");
+	ok(settled(-9223372037LL, 145224191, INT64_MIN) &&
+	    !settled(-9223372037LL, 145224192, INT64_MIN),
+	    "the earliest limit, to the nanosecond");
+}
+
 int
 main(void)
 {
 	static const uint8_t vers[] = { SS_DIR_VERSION, SS_DIR_VERSION_V1 };
+
+	test_settled();
 
 	for (size_t i = 0; i < sizeof(vers); i++) {
 		g_ver = vers[i];
