@@ -29,6 +29,7 @@ struct ss_objctx {
 	uint8_t k_id[SS_KEY_LEN];
 	uint8_t k_obj[SS_KEY_LEN];
 	struct ss_idhash *ih;	/* HMAC under k_id, or SHA-256 */
+	struct ss_idhash *kh;	/* HMAC under k_obj; NULL if not encrypted */
 	struct ss_aead *ae;	/* NULL if not encrypted */
 	struct ss_buf tmp;	/* compressed or decrypted plaintext */
 	struct ss_buf aad;	/* ID || header */
@@ -70,9 +71,10 @@ ss_objctx_new(const uint8_t *k_id, const uint8_t *k_obj, int comp, int level)
 		memcpy(c->k_id, k_id, SS_KEY_LEN);
 		memcpy(c->k_obj, k_obj, SS_KEY_LEN);
 		c->ae = ss_aead_new();
+		c->kh = ss_idhash_new(c->k_obj);
 	}
 	c->ih = ss_idhash_new(c->enc ? c->k_id : NULL);
-	if (c->ih == NULL || (c->enc && c->ae == NULL)) {
+	if (c->ih == NULL || (c->enc && (c->ae == NULL || c->kh == NULL))) {
 		ss_objctx_free(c);
 		return NULL;
 	}
@@ -94,6 +96,7 @@ ss_objctx_free(struct ss_objctx *c)
 	ss_cleanse(c->k_id, sizeof(c->k_id));
 	ss_cleanse(c->k_obj, sizeof(c->k_obj));
 	ss_idhash_free(c->ih);
+	ss_idhash_free(c->kh);
 	ss_aead_free(c->ae);
 	ss_buf_wipe(&c->tmp);
 	ss_buf_wipe(&c->aad);
@@ -120,16 +123,17 @@ ss_obj_id(struct ss_objctx *c, uint8_t type, const void *p, size_t n,
 	return ss_idhash2(c->ih, &type, 1, n > 0 ? p : empty, n, id->b);
 }
 
-/* obj_key(c, id, ko): K_o = HMAC-SHA256(K_obj, ID || 0x01). */
+/*
+ * obj_key(c, id, ko): K_o = HMAC-SHA256(K_obj, ID || 0x01), on the
+ * context keyed once with K_obj (a fresh one per object costs more than
+ * the MAC: OpenSSL fetches, allocates and hashes the key each time).
+ */
 static int
-obj_key(const struct ss_objctx *c, const struct ss_id *id,
-    uint8_t ko[SS_KEY_LEN])
+obj_key(struct ss_objctx *c, const struct ss_id *id, uint8_t ko[SS_KEY_LEN])
 {
-	uint8_t info[SS_ID_LEN + 1];
+	static const uint8_t one = 0x01;
 
-	memcpy(info, id->b, SS_ID_LEN);
-	info[SS_ID_LEN] = 0x01;
-	return ss_hmac_sha256(c->k_obj, SS_KEY_LEN, info, sizeof(info), ko);
+	return ss_idhash2(c->kh, id->b, SS_ID_LEN, &one, 1, ko);
 }
 
 /* obj_aad(c, id, hdr, hlen): c->aad = ID || header. */
