@@ -432,9 +432,13 @@ open_check_flags(const struct ss_objctx *c, const struct ss_id *id,
 	return 0;
 }
 
+/*
+ * obj_open(c, id, stored, n, type, out, check_id, strip): with ${strip},
+ * the type byte is taken out of ${out}; without, it stays in front.
+ */
 static int
 obj_open(struct ss_objctx *c, const struct ss_id *id, const void *stored,
-    size_t n, uint8_t *type, struct ss_buf *out, int check_id)
+    size_t n, uint8_t *type, struct ss_buf *out, int check_id, int strip)
 {
 	uint8_t got[SS_ID_LEN];
 	struct ss_objhdr h;
@@ -456,8 +460,11 @@ obj_open(struct ss_objctx *c, const struct ss_id *id, const void *stored,
 		goto out;
 	}
 	*type = out->p[0];
-	memmove(out->p, out->p + 1, h.rawlen - 1u);
-	out->len = h.rawlen - 1u;
+	if (strip) {
+		memmove(out->p, out->p + 1, h.rawlen - 1u);
+		out->len = h.rawlen - 1u;
+	} else
+		out->len = h.rawlen;
 out:
 	if (r != 0)
 		ss_buf_reset(out);
@@ -468,7 +475,14 @@ int
 ss_obj_open(struct ss_objctx *c, const struct ss_id *id, const void *stored,
     size_t n, uint8_t *type, struct ss_buf *out)
 {
-	return obj_open(c, id, stored, n, type, out, 1);
+	return obj_open(c, id, stored, n, type, out, 1, 1);
+}
+
+int
+ss_obj_open_typed(struct ss_objctx *c, const struct ss_id *id,
+    const void *stored, size_t n, uint8_t *type, struct ss_buf *out)
+{
+	return obj_open(c, id, stored, n, type, out, 1, 0);
 }
 
 int
@@ -477,5 +491,5 @@ ss_obj_open_named(struct ss_objctx *c, const struct ss_id *id,
 {
 	if (ss_objctx_encrypted(c))
 		return ss_err(SS_EINVAL, "ss_obj_open_named: plain objects only");
-	return obj_open(c, id, stored, n, type, out, 0);
+	return obj_open(c, id, stored, n, type, out, 0, 1);
 }

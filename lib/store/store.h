@@ -105,6 +105,13 @@ int ss_obj_parse(const struct ss_id *id, const void *stored, size_t n,
  */
 int ss_obj_open(struct ss_objctx *c, const struct ss_id *id,
     const void *stored, size_t n, uint8_t *type, struct ss_buf *out);
+/*
+ * ss_obj_open_typed(c, id, stored, n, type, out): the same, but ${out}
+ * keeps the type byte in front of the payload (out->len is one more), so
+ * that a large payload is not moved down by a byte.
+ */
+int ss_obj_open_typed(struct ss_objctx *c, const struct ss_id *id,
+    const void *stored, size_t n, uint8_t *type, struct ss_buf *out);
 
 /*
  * ss_obj_open_named(c, id, stored, n, type, out): open an unencrypted

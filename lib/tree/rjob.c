@@ -239,8 +239,9 @@ write_chunk(struct rwk *w, struct rfile *f, const struct rjob *j)
 	if (r != 0)
 		return r == SS_ENOENT ? SS_ECORRUPT : r;
 	drop_behind(w, j);
-	if ((r = ss_obj_open(w->oc, &j->id, w->stored.p, w->stored.len, &type,
-	    &w->pt)) != 0)
+	/* w->pt: the type byte, then the chunk (not moved down a byte) */
+	if ((r = ss_obj_open_typed(w->oc, &j->id, w->stored.p, w->stored.len,
+	    &type, &w->pt)) != 0)
 		return r;
 	if (type != SS_OT_CHUNK) {
 		ss_id_hex(&j->id, hex);
@@ -253,13 +254,13 @@ write_chunk(struct rwk *w, struct rfile *f, const struct rjob *j)
 	 */
 	if (ss_le32dec(w->stored.p + 12) != 0)
 		return ss_err(SS_EAUTH, "a file chunk claims references");
-	if (w->pt.len != j->len)
+	if (w->pt.len - 1 != j->len)
 		return ss_err(SS_ECORRUPT, "chunk length does not match");
-	if (j->len >= RQ_ZMIN && ss_all_zero(w->pt.p, w->pt.len)) {
+	if (j->len >= RQ_ZMIN && ss_all_zero(w->pt.p + 1, j->len)) {
 		w->zid = j->id;
 		w->zlen = j->len;
 	}
-	return put(f, w->pt.p, w->pt.len, j->off);
+	return put(f, w->pt.p + 1, j->len, j->off);
 }
 
 /*
