@@ -185,15 +185,16 @@ void ss_tree_init(struct ss_tree *t);
 /*
  * Racy entries.  A file system stamps a change with the time of its
  * clock's last tick (up to 10 ms old; on Linux before 6.13, ctime too),
- * so a file changed again within the tick in which a snapshot stat'ed and
- * read it keeps the size, mtime and ctime that snapshot recorded, and
- * comparing them cannot see the second change.  An entry of a snapshot
- * whose ctime is less than SS_RACY_NS before the snapshot began (or after
- * it) is racy, as git calls such index entries: its content is never
- * taken as unchanged on its stat alone.  The next snapshot reads it
- * again, a rollback compares it.
+ * or rounds it (to 1 s on ext3 with small inodes, 2 s on FAT), so a file
+ * changed again within the tick in which a snapshot stat'ed and read it
+ * keeps the size, mtime and ctime that snapshot recorded, and comparing
+ * them cannot see the second change.  An entry of a snapshot whose ctime
+ * is less than SS_RACY_NS before the snapshot began (or after it) is racy,
+ * as git calls such index entries: its content is never taken as
+ * unchanged on its stat alone.  The next snapshot reads it again, a
+ * rollback compares it.
  */
-#define SS_RACY_NS 1000000000LL
+#define SS_RACY_NS 2000000000LL
 
 /*
  * ss_ent_settled(e, before): ${e}'s ctime is before ${before} (ns since

@@ -5,7 +5,7 @@ test_description='files that change, and files that cannot be read
 A file that changes while the snapshot reads it is either stored as it
 was at one instant or reported ("changed while being read"), never stored
 torn; a change that keeps size and mtime is still seen by the next
-snapshot; a file changed within a second of the previous snapshot is read
+snapshot; a file changed within two seconds of the previous snapshot is read
 again (racy), as snapshot -v counts; an unreadable file or directory fails the snapshot with a
 one-line error naming it, and no snapshot is made.'
 
@@ -190,15 +190,15 @@ test_expect_success "$ds: a file replaced by rename with the same size and mtime
 
 # A file changed again within the clock tick in which a snapshot read it
 # keeps the size, mtime and ctime that snapshot recorded.  So a file whose
-# ctime is less than a second before the previous snapshot began is read
+# ctime is less than two seconds before the previous snapshot began is read
 # again, not taken as unchanged (docs/design.md, "Racy entries").
 # snapshot -v prints "F files (U unchanged, R racy), D directories; ...".
 vcount() {
 	sed -n "s/^\([0-9]*\) files (\([0-9]*\) unchanged, \([0-9]*\) racy), \([0-9]*\) directories; .*/\1 \2 \3 \4/p" "$1"
 }
 
-test_expect_success "$ds: a file changed within a second of the last snapshot is read again" '
-	sleep 1.1 &&
+test_expect_success "$ds: a file changed within two seconds of the last snapshot is read again" '
+	sleep 2.1 &&
 	mkdir mnt/$ds/racy &&
 	echo "just written" >mnt/$ds/racy/f &&
 	snapseal snapshot tank/$ds@racy1 &&
@@ -209,7 +209,7 @@ test_expect_success "$ds: a file changed within a second of the last snapshot is
 	vcount out >actual &&
 	test_cmp expect actual &&
 	grep -q "; 13 bytes read, " out &&
-	sleep 1.1 &&
+	sleep 2.1 &&
 	snapseal snapshot tank/$ds@racy3 &&
 	snapseal snapshot -v tank/$ds@racy4 >out &&
 	echo "$files $files 0 $dirs" >expect &&

@@ -455,10 +455,11 @@ test_settled(void)
 	const int64_t g = 1000000000LL, c = 1700000000LL * g + 250000000LL;
 	const int64_t b = ss_settled_before(c);
 
-	is_int(b, c - g, "ss_settled_before is a second before the snapshot");
-	ok(settled(1699999999, 249999999, b), "a ctime 1 ns before: settled");
-	ok(!settled(1699999999, 250000000, b), "a ctime at the limit: racy");
-	ok(!settled(1700000000, 0, b), "a ctime within the second: racy");
+	is_int(b, c - 2 * g, "ss_settled_before is two seconds before");
+	ok(settled(1699999998, 249999999, b), "a ctime 1 ns before: settled");
+	ok(!settled(1699999998, 250000000, b), "a ctime at the limit: racy");
+	ok(!settled(1699999999, 0, b) && !settled(1700000000, 0, b),
+	    "a ctime within the two seconds: racy");
 	ok(!settled(1800000000, 0, b), "a ctime after the snapshot: racy");
 	ok(settled(-5, 0, b) && settled(INT64_MIN, 0, b),
 	    "a ctime before the epoch: settled");
