@@ -7,12 +7,13 @@
  * change, its xattrs; loads the previous snapshot's object of the same
  * path; lists and sorts its names; and stats every entry.  For each entry
  * it decides what the walker will do (scan.h, SE_*): a regular file whose
- * (size, inode, mtime, ctime) did not change keeps its previous content
- * and xattrs; a small one that changed is read whole now (the kernel
+ * (size, inode, mtime, ctime) did not change, and whose previous entry is
+ * not racy (tree.h, SS_RACY_NS), keeps its previous content and xattrs; a
+ * small one that changed is read whole now (the kernel
  * reading the next ones ahead meanwhile), checked against a second fstat
  * as the walker would; a symlink, fifo or device whose
- * inode, mtime and ctime did not change keeps its previous target and
- * xattrs.  Where the previous objects of its subdirectories are is looked
+ * inode, mtime and ctime did not change (and is not racy) keeps its
+ * previous target and xattrs.  Where the previous objects of its subdirectories are is looked
  * up at once, and the kernel asked to start reading them.
  *
  * Errors are kept in the node or entry and raised by the walker when it
