@@ -93,6 +93,15 @@ open_ok(struct ss_objctx *c, const struct ss_id *id, const struct ss_buf *s,
 	if (!good)
 		printf("#   open: r=%d (%s) type %u len %zu/%zu\n", r,
 		    ss_errmsg(), t, out.len, pn);
+	/* ss_obj_open_typed: the same, the type byte left in front */
+	t = 0;
+	r = ss_obj_open_typed(c, id, s->p, s->len, &t, &out);
+	if (r != 0 || t != type || out.len != pn + 1 || out.p[0] != type ||
+	    (pn > 0 && memcmp(out.p + 1, p, pn) != 0)) {
+		printf("#   open typed: r=%d (%s) type %u len %zu/%zu\n", r,
+		    ss_errmsg(), t, out.len, pn + 1);
+		good = 0;
+	}
 	ss_buf_free(&out);
 	return good;
 }
@@ -374,6 +383,10 @@ opens_other(struct ss_objctx *c, const struct ss_id *id, const uint8_t *p,
 	*code = ss_obj_open(c, id, p, n, &t, &out);
 	other = *code == 0 && (t != SS_OT_DIR || out.len != 40 ||
 	    memcmp(out.p, msg, 40) != 0);
+	/* the typed open refuses exactly what the plain one refuses */
+	if (ss_obj_open_typed(c, id, p, n, &t, &out) != *code || (*code == 0 &&
+	    (out.len != 41 || memcmp(out.p + 1, msg, 40) != 0)))
+		other = 1;
 	if (*code == 0)
 		*code = SS_ECORRUPT;	/* for the error-class count */
 	ss_buf_free(&out);
