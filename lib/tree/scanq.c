@@ -221,9 +221,12 @@ fd_done(struct ss_scan *sc, struct ss_snode *d)
 		fd_close(sc, d);
 }
 
-/* scanned(sc, d): ${d} is done; its children may be scanned (under mu). */
+/*
+ * scanned(sc, d, self): ${d} is done; its children may be scanned (under
+ * mu).  A scanner (${self}) takes the next one itself: one fewer is woken.
+ */
 static void
-scanned(struct ss_scan *sc, struct ss_snode *d)
+scanned(struct ss_scan *sc, struct ss_snode *d, int self)
 {
 	d->state = SN_DONE;
 	sc->ahead_bytes += d->acct;
@@ -238,7 +241,10 @@ scanned(struct ss_scan *sc, struct ss_snode *d)
 		if (d->v[i].how == SE_DIR && !d->v[i].err) {
 			heap_push(sc, d, i);
 			d->kids++;
-			pthread_cond_signal(&sc->work);
+			if (self)
+				self = 0;
+			else
+				pthread_cond_signal(&sc->work);
 		}
 	}
 	if (d->fd >= 0 && !d->fdheld) {
@@ -354,7 +360,7 @@ scanner(void *arg)
 		pthread_mutex_unlock(&sc->mu);
 		ss_scan_node(sc->t, d, cx, 0);
 		pthread_mutex_lock(&sc->mu);
-		scanned(sc, d);
+		scanned(sc, d, 1);
 	}
 	pthread_mutex_unlock(&sc->mu);
 	return NULL;
@@ -375,7 +381,7 @@ take(struct ss_tree *t, struct ss_snode *d, int here)
 		pthread_mutex_unlock(&sc->mu);
 		ss_scan_node(sc->t, d, &sc->wcx, 1);
 		pthread_mutex_lock(&sc->mu);
-		scanned(sc, d);
+		scanned(sc, d, 0);
 	}
 	if (d->state != SN_DONE) {
 		pthread_mutex_unlock(&sc->mu);
