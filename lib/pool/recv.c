@@ -177,6 +177,8 @@ remap_object(struct receiver *rc, struct rds *e, const struct ss_id *id,
 	struct remap *rm = e->rm;
 	struct ss_id nid, key, *refs = NULL;
 	uint32_t nrefs = 0;
+	const uint8_t *q;
+	size_t qn;
 	uint8_t type;
 	int r;
 
@@ -191,9 +193,10 @@ remap_object(struct receiver *rc, struct rds *e, const struct ss_id *id,
 	if (r == 0)
 		r = ss_tree_remap(type, rm->pt.p, rm->pt.len, h->refs, h->nrefs,
 		    map_id, rm, &rm->out, &refs, &nrefs);
-	if (r == 0)
-		r = ss_tree_store(&rm->t, type, rm->out.p, rm->out.len, refs,
-		    nrefs, &nid, NULL);
+	if (r == 0) {
+		q = ss_tree_remapped(type, rm->pt.p, rm->pt.len, &rm->out, &qn);
+		r = ss_tree_store(&rm->t, type, q, qn, refs, nrefs, &nid, NULL);
+	}
 	if (r == 0)
 		r = ss_cat_idmap_set(rc->p->cat, rm->domain, &key, &nid);
 	if (r == 0)

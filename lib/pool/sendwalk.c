@@ -69,6 +69,8 @@ decrypt(struct sender *s, const struct ss_id *id, const struct ss_objhdr *h,
 {
 	struct ss_id *refs = NULL;
 	uint32_t nrefs = 0;
+	const uint8_t *q;
+	size_t qn;
 	uint8_t type;
 	int r;
 
@@ -76,18 +78,14 @@ decrypt(struct sender *s, const struct ss_id *id, const struct ss_objhdr *h,
 	if ((r = ss_obj_open_typed(s->open, id, s->obj.p, s->obj.len, &type,
 	    &s->pt)) != 0)
 		return r;
-	if (type == SS_OT_CHUNK) {
-		/* nothing to rename in a chunk: sealed as it is, not copied */
-		if (h->nrefs != 0)
-			r = ss_err(SS_ECORRUPT, "a chunk claims references");
-		else if ((r = ss_sendi_sid(s, id->b, name)) == 0)
-			r = ss_obj_seal(s->plain, name, type, s->pt.p + 1,
-			    s->pt.len - 1, NULL, 0, &s->out);
-	} else if ((r = ss_tree_remap(type, s->pt.p + 1, s->pt.len - 1,
-	    h->refs, h->nrefs, ss_sendi_sid, s, &s->rec, &refs, &nrefs)) == 0 &&
-	    (r = ss_sendi_sid(s, id->b, name)) == 0)
-		r = ss_obj_seal(s->plain, name, type, s->rec.p, s->rec.len,
-		    refs, nrefs, &s->out);
+	if ((r = ss_tree_remap(type, s->pt.p + 1, s->pt.len - 1, h->refs,
+	    h->nrefs, ss_sendi_sid, s, &s->rec, &refs, &nrefs)) == 0 &&
+	    (r = ss_sendi_sid(s, id->b, name)) == 0) {
+		q = ss_tree_remapped(type, s->pt.p + 1, s->pt.len - 1, &s->rec,
+		    &qn);
+		r = ss_obj_seal(s->plain, name, type, q, qn, refs, nrefs,
+		    &s->out);
+	}
 	free(refs);
 	ss_buf_wipe(&s->pt);
 	return r;

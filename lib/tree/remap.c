@@ -99,7 +99,9 @@ ss_tree_remap(uint8_t type, const uint8_t *p, size_t n, const uint8_t *hrefs,
 		r = remap_dir(p, n, hrefs, nhrefs, map, arg, out, refs, nrefs);
 		break;
 	case SS_OT_CHUNK:
-		r = ss_buf_put(out, p, n) ? SS_ENOMEM : 0;
+		/* names nothing: ${out} stays empty, ${p} is the result */
+		r = nhrefs != 0 ? ss_err(SS_ECORRUPT, "a chunk claims"
+		    " references") : 0;
 		break;
 	default:
 		r = ss_err(SS_ECORRUPT, "object of unknown type %u", type);

@@ -399,9 +399,8 @@ scan_entry(struct ss_tree *t, struct ss_snode *d, struct ss_sent *se,
 		se->e.type = SS_FT_REG;
 		se->lsize = (uint64_t)st.st_size;
 		/* the content and xattrs of ${p} are kept, unless racy */
-		if (same_file(p, &st))
-			se->racy = !ss_ent_settled(p, t->settled_ns);
-		if (same_file(p, &st) && !se->racy) {
+		if (same_file(p, &st) &&
+		    (se->racy = !ss_ent_settled(p, t->settled_ns)) == 0) {
 			se->how = SE_REUSE;
 			se->e.ckind = p->ckind;
 			se->e.cid = p->cid;

@@ -129,13 +129,26 @@ ss_filemap_extlen(uint8_t version)
  * copy a payload of ${type}, whose object's header references are the
  * ${nhrefs} IDs at ${hrefs}, into ${out} with every object identifier it
  * names replaced by map(arg, id, &new); ${refs} (malloc'd, sorted, unique)
- * receives the new identifiers.  Chunks are copied as they are.  A file
+ * receives the new identifiers.  A chunk names nothing: it must claim no
+ * header references, ${out} is left empty and the payload stays the
+ * result, not copied (ss_tree_remapped).  A file
  * map is copied without its chunk fingerprints (version 1): they are
  * secrets of the dataset that made them (docs/crypto.md), worth nothing
  * under another key.  A directory is written in the current version.  The
  * payload is untrusted.
  */
 typedef int (*ss_remap_fn)(void *arg, const uint8_t *id, struct ss_id *out);
+/*
+ * ss_tree_remapped(type, p, n, out, &len): what ss_tree_remap made of the
+ * payload ${p} (${n} bytes) into ${out}: the bytes, their count in *len.
+ */
+static inline const uint8_t *
+ss_tree_remapped(uint8_t type, const uint8_t *p, size_t n,
+    const struct ss_buf *out, size_t *len)
+{
+	*len = type == SS_OT_CHUNK ? n : out->len;
+	return type == SS_OT_CHUNK ? p : out->p;
+}
 int ss_tree_remap(uint8_t type, const uint8_t *p, size_t n,
     const uint8_t *hrefs, size_t nhrefs, ss_remap_fn map, void *arg,
     struct ss_buf *out, struct ss_id **refs, uint32_t *nrefs);
