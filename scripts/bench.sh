@@ -36,7 +36,8 @@
 # In every run, before the tools, the floors (BENCH_FLOORS=0 skips them):
 # what the kernel and the disk take for the bare I/O of four jobs, with no
 # work of any tool's own (see floors below); and after snapseal's restore,
-# the restore floor again while its packs are read.
+# the restore floor again while its packs are read, and after its streams
+# its packs copied.
 # The table holds medians over the runs, and issue 4's targets (met or
 # not), then the floors next to what the targets ask.  Exit status 1 if
 # any step failed or any restore differed from the corpus.
@@ -98,8 +99,9 @@ runm=$BD/bin/runm
 build_runm() {
 	mkdir -p "$BD/bin"
 	cat >"$BD/bin/runm.c.new" <<'EOF'
-/* runm OUT CMD [ARG]...: run CMD; write "SECONDS MAXRSS_KIB" to OUT; exit
- * with CMD's status (128 + signal if killed). */
+/* runm OUT CMD [ARG]...: run CMD; write "SECONDS MAXRSS_KIB CPU_SECONDS"
+ * to OUT (CPU: user + system, CMD's and that of the children it waited
+ * for); exit with CMD's status (128 + signal if killed). */
 #include <errno.h>
 #include <stdio.h>
 #include <sys/resource.h>
@@ -138,8 +140,10 @@ main(int argc, char **argv)
 		}
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	f = fopen(argv[1], "w");
-	if (f == NULL || fprintf(f, "%.3f %ld\n", (double)(b.tv_sec - a.tv_sec)
-	    + (b.tv_nsec - a.tv_nsec) / 1e9, ru.ru_maxrss) < 0 ||
+	if (f == NULL || fprintf(f, "%.3f %ld %.3f\n",
+	    (double)(b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9,
+	    ru.ru_maxrss, (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	    (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6) < 0 ||
 	    fclose(f) != 0) {
 		perror(argv[1]);
 		return 2;
@@ -361,11 +365,12 @@ keep_note=
 record() { printf '%s\t%s\t%s\t%s\n' "$@" >>"$RESULTS"; }
 
 # step TOOL RUN PHASE CMD...: CMD then sync, on a cold cache, timed;
-# records PHASE.s and PHASE.rss (KiB).  The sync makes the times comparable:
+# records PHASE.s, PHASE.rss (KiB) and PHASE.cpu (user + system seconds).
+# The sync makes the times comparable:
 # snapseal restore ends with syncfs(), restic and borg fsync nothing they
 # restore (all three fsync their repository writes).
 step() {
-	local t=$1 r=$2 p=$3 secs kib log=$LOGS/$1-run$2-$3.log
+	local t=$1 r=$2 p=$3 secs kib cpu log=$LOGS/$1-run$2-$3.log
 	shift 3
 	cold
 	if ! "$runm" "$BD/step.out" sh -c '"$@" && sync' sh "$@" \
@@ -375,9 +380,10 @@ step() {
 		record "$t" "$r" error "$p failed (log: $log)"
 		return 1
 	fi
-	read -r secs kib <"$BD/step.out"
+	read -r secs kib cpu <"$BD/step.out"
 	record "$t" "$r" "$p.s" "$secs"
 	record "$t" "$r" "$p.rss" "$kib"
+	record "$t" "$r" "$p.cpu" "$cpu"
 }
 
 # stream_step TOOL RUN PHASE SNAP [BASE]: step PHASE sending SNAP
@@ -394,7 +400,7 @@ stream_step() {
 	rm -f "$PIPE.send" "$PIPE.recv"
 	stream_cmd "$t" "$4" "${5:-}"
 	step "$t" "$r" "$p" "${cmd[@]}" || return 1
-	read -r secs kib <"$BD/step.out"
+	read -r secs kib _ <"$BD/step.out"
 	after=$(du -sb "$dest" | cut -f1)
 	record "$t" "$r" "$p.added" "$((after - before))"
 	case $t in
@@ -406,8 +412,8 @@ stream_step() {
 				n=
 		fi
 		[ -n "$n" ] && record "$t" "$r" "$p.bytes" "$n"
-		read -r secs kib <"$PIPE.send"
-		read -r secs kib2 <"$PIPE.recv"
+		read -r secs kib _ <"$PIPE.send"
+		read -r secs kib2 _ <"$PIPE.recv"
 		record "$t" "$r" "$p.send.rss" "$kib"
 		record "$t" "$r" "$p.recv.rss" "$kib2"
 		record "$t" "$r" "$p.both.rss" "$((kib + kib2))" ;;
@@ -483,6 +489,9 @@ bench_tool() {
 	if has_streams "$t"; then
 		bench_streams "$t" "$r" || return 1
 	fi
+	if [ "$t" = snapseal ]; then
+		floor_copy "$r" || return 1
+	fi
 }
 
 # bench_many TOOL RUN: on the many-files tree, a first snapshot and a
@@ -518,7 +527,9 @@ bench_many() {
 # What this machine allows, timed in every run like a tool's steps (cold
 # cache, then sync), recorded as the tool "floor":
 # - nochange: `sstool stattree` of the corpus with 32 threads: stat'ing
-#   every entry, the floor of a snapshot with no change;
+#   every entry, the floor of a snapshot with no change; its CPU time
+#   (nochange.cpu, almost all the kernel's) is set against the CPU the
+#   target leaves a snapshot on all the machine's CPUs;
 # - change: reading big/disk.img, which the small change rewrote 64 MiB
 #   of, with direct 4 MiB reads: any snapshot after the small change must
 #   read that file whole to find what changed in it (and stat every entry,
@@ -536,10 +547,14 @@ bench_many() {
 #   floor of a restore that reads its pool as it writes;
 # - write.mbs: the disk's rate of direct 4 MiB writes (1 GiB from
 #   /dev/zero): a raw send into receive stores every byte it moves, so its
-#   MB/s cannot pass this.
+#   MB/s cannot pass this;
+# - copy.mbs: snapseal's packs read (cold) and written back with direct 4
+#   MiB writes, right after snapseal's streams (floor_copy): a raw send
+#   into receive on one disk reads there every byte it writes.
 # The restore floor needs room in /dev/shm for src/ (and is skipped, with a
 # note, without it).
 FLOOR_TARS=4
+NCPU=$(nproc)
 FLOORS=${BENCH_FLOORS:-1}
 FLOOR_MEM=		# the tar files, the directory list, the job
 FLOOR_WORK=$BD/floor
@@ -633,6 +648,25 @@ floor_restore_read() {
 	rm -rf "$FLOOR_WORK"
 }
 
+# floor_copy RUN: snapseal's packs read (cold) and written again with
+# direct 4 MiB writes on the same disk, nothing else: a raw send into
+# receive reads from the disk every byte it stores on it, so its MB/s
+# cannot pass this.  Run after snapseal's streams, while its pool is there.
+floor_copy() {
+	local r=$1 pool bytes
+	[ "$FLOORS" = 1 ] || return 0
+	pool=$(repo_of snapseal)
+	rm -rf "$FLOOR_WORK"
+	mkdir -p "$FLOOR_WORK" || return 1
+	bytes=$(find "$pool" -name '*.pack' -type f -printf '%s\n' |
+	    awk '{ s += $1 } END { print s + 0 }')
+	step floor "$r" copy sh -c 'find "$1" -name "*.pack" -type f \
+	    -exec cat {} + | dd of="$2" bs=4M iflag=fullblock oflag=direct \
+	    status=none' sh "$pool" "$FLOOR_WORK/copy" || return 1
+	record floor "$r" copy.bytes "$bytes"
+	rm -rf "$FLOOR_WORK"
+}
+
 # floor_restore_step RUN FIGURE NAME CMD...: after the settle, time CMD
 # (which writes the corpus back into $FLOOR_WORK/restore) as the floor's
 # FIGURE, check it wrote every entry, and keep or delete it as NAME
@@ -672,6 +706,10 @@ value() {
 		    "$RESULTS" ;;
 	write.mbs) m=$(median "$1" write.s)	# the floor's 1 GiB
 		[ -z "$m" ] || awk -v s="$m" 'BEGIN { print 1073741824 / 1e6 / s }' ;;
+	copy.mbs) m=$(median "$1" copy.s)
+		b=$(median "$1" copy.bytes)
+		[ -z "$m" ] || [ -z "$b" ] ||
+			awk -v b="$b" -v s="$m" 'BEGIN { print b / 1e6 / s }' ;;
 	first.mbs) m=$(median "$1" first.s)
 		[ -z "$m" ] || awk -v b="$bytes" -v s="$m" 'BEGIN { print b / 1e6 / s }' ;;
 	restore.mbs) m=$(median "$1" restore.s)
@@ -710,7 +748,7 @@ cell() {
 	[ -n "$2" ] || { echo "-"; return 0; }
 	case $1 in
 	verify) echo "$2" ;;
-	*.s) awk -v v="$2" 'BEGIN { printf "%.2f\n", v }' ;;
+	*.s | *.cpu) awk -v v="$2" 'BEGIN { printf "%.2f\n", v }' ;;
 	first.tar) awk -v v="$2" 'BEGIN { printf "%.0f%%\n", v }' ;;
 	*) awk -v v="$2" 'BEGIN { printf (v < 10 ? "%.1f\n" : "%.0f\n"), v }' ;;
 	esac
@@ -758,6 +796,10 @@ first.rss|peak RSS, first snapshot, MB|x2|<=1/2 restic
 nochange.rss|peak RSS, no-change snapshot, MB|x2|<=1/2 restic
 change.rss|peak RSS, small-change snapshot, MB|x2|<=1/2 restic
 restore.rss|peak RSS, restore, MB|x2|<=1/2 restic
+first.cpu|CPU (user + system), first snapshot, s||
+nochange.cpu|CPU (user + system), no-change snapshot, s||
+change.cpu|CPU (user + system), small-change snapshot, s||
+restore.cpu|CPU (user + system), restore, s||
 size|repository size after 3 snapshots, MB|x1|<=restic
 verify|restore equals the corpus||
 stream.s|full raw send into receive, s||
@@ -829,6 +871,12 @@ floors_table() {
 	    'BEGIN { if (r != "") printf "%.17g", r / 10 }')
 	floor_row "snapshot with no change, s: stat every entry, 32 threads" \
 	    "$f" "$asks" "$(value snapseal nochange.s)" time
+	# the CPU the same target leaves, on every CPU of the machine
+	asks=$(awk -v a="$asks" -v n="$NCPU" \
+	    'BEGIN { if (a != "") printf "%.17g", a * n }')
+	floor_row "snapshot with no change, CPU s: the same, on $NCPU CPUs" \
+	    "$(value floor nochange.cpu)" "$asks" \
+	    "$(value snapseal nochange.cpu)" time
 	f=$(value floor change.s)
 	asks=$(awk -v r="$(value restic change.s)" \
 	    'BEGIN { if (r != "") printf "%.17g", r / 5 }')
@@ -844,6 +892,8 @@ floors_table() {
 	    "$(value snapseal restore.s)" time
 	floor_row "raw send into receive, MB/s: the disk's direct writes" \
 	    "$(value floor write.mbs)" 1500 "$(value snapseal stream.mbs)" rate
+	floor_row "raw send into receive, MB/s: the packs read and written direct" \
+	    "$(value floor copy.mbs)" 1500 "$(value snapseal stream.mbs)" rate
 }
 
 # floor_row LABEL FLOOR ASKS SNAPSEAL time|rate: one row of floors_table
@@ -913,7 +963,7 @@ when=$(date -u '+%Y-%m-%d %H:%M UTC')
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 info="date: $when
-machine: $(nproc) cores ($cpu), $mem RAM, Linux $(uname -r), $BD on $(stat -f -c %T "$BD")
+machine: $NCPU cores ($cpu), $mem RAM, Linux $(uname -r), $BD on $(stat -f -c %T "$BD")
 versions: snapseal $build/snapseal (built $(date -u -r "$SS" '+%Y-%m-%d %H:%M UTC'); tree at $rev), $(restic version | cut -d' ' -f1-2)$(
 	case " $tools " in *" borg "*) echo ", $(borg --version)" ;; esac)
 corpus: scale ${BENCH_SCALE:-1}, $files files, $bytes bytes: src/ $src_files files, $src_bytes bytes: $src_desc; big/disk.img $img_mib MiB: $img_desc
@@ -944,7 +994,7 @@ for r in $(seq 1 "$RUNS"); do
 	"$runm" "$BD/step.out" sh -c 'tar cf - -C "$1" . | cat >/dev/null' \
 	    sh "$CORPUS" >"$LOGS/tar-run$r.log" 2>&1 ||
 		die "tar could not read $CORPUS (see $LOGS/tar-run$r.log)"
-	read -r secs kib <"$BD/step.out"
+	read -r secs kib _ <"$BD/step.out"
 	record tar "$r" read.s "$secs"
 	echo "bench: run $r/$RUNS: floors ($(date -u +%T))" >&2
 	bench_floor "$r" || echo "bench: run $r: a floor failed" >&2
@@ -982,7 +1032,7 @@ target_note="target: issue 4's target for snapseal, on the vs restic ratio (>=Nx
 tab=$(table)
 ftab=
 [ "$FLOORS" = 1 ] && ftab=$(floors_table)
-floors_note="floors: the bare I/O of each job on this machine, timed like the tools' steps (cold cache, then sync; medians): see docs/benchmarks.md, \"Floors\"; target asks: restic's time / 10 (no change), / 5 (small change) or / 4 (restore), and 1500 MB/s"
+floors_note="floors: the bare I/O of each job on this machine, timed like the tools' steps (cold cache, then sync; medians): see docs/benchmarks.md, \"Floors\"; target asks: restic's time / 10 (no change; its CPU row: that time on all $NCPU CPUs), / 5 (small change) or / 4 (restore), and 1500 MB/s"
 {
 	echo
 	echo "$info"
