@@ -714,8 +714,9 @@ value() {
 		    "$RESULTS" ;;
 	write.mbs) m=$(median "$1" write.s)	# the floor's 1 GiB
 		[ -z "$m" ] || awk -v s="$m" 'BEGIN { print 1073741824 / 1e6 / s }' ;;
-	copy.mbs) m=$(median "$1" copy.s)
-		b=$(median "$1" copy.bytes)
+	copy.mbs | stream.mbs)	# the median bytes over the median time
+		m=$(median "$1" "${2%.mbs}.s")
+		b=$(median "$1" "${2%.mbs}.bytes")
 		[ -z "$m" ] || [ -z "$b" ] ||
 			awk -v b="$b" -v s="$m" 'BEGIN { print b / 1e6 / s }' ;;
 	first.mbs) m=$(median "$1" first.s)
@@ -725,10 +726,6 @@ value() {
 		    'BEGIN { print b / 1e6 / s }' ;;
 	first.tar) m=$(median "$1" first.s)
 		[ -z "$m" ] || awk -v s="$m" -v t="$tar_s" 'BEGIN { print 100 * t / s }' ;;
-	stream.mbs) m=$(median "$1" stream.s)
-		b=$(median "$1" stream.bytes)
-		[ -z "$m" ] || [ -z "$b" ] ||
-			awk -v b="$b" -v s="$m" 'BEGIN { print b / 1e6 / s }' ;;
 	*.bytes) m=$(median "$1" "$2")
 		[ -z "$m" ] || awk -v b="$m" 'BEGIN { print b / 1e6 }' ;;
 	*.rss) m=$(median "$1" "$2")
